@@ -1,0 +1,45 @@
+/**
+ * Counters and gauges for a pipeline run: frames in/out per stream, drops with a reason,
+ * inference time. Cheap enough to update per frame; reported at the end and by health.
+ */
+export type DropReason = 'live_busy' | 'sink_overflow' | 'decode_error' | 'client_slow' | string;
+
+export class Metrics {
+  private readonly counters = new Map<string, number>();
+  private readonly timings = new Map<string, { count: number; total: number; max: number }>();
+
+  inc(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  get(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  /** Counts one dropped item, keyed by what dropped it and why. */
+  drop(where: string, reason: DropReason, by = 1): void {
+    this.inc(`dropped.${where}.${reason}`, by);
+  }
+
+  observe(name: string, ms: number): void {
+    const t = this.timings.get(name) ?? { count: 0, total: 0, max: 0 };
+    t.count += 1;
+    t.total += ms;
+    if (ms > t.max) t.max = ms;
+    this.timings.set(name, t);
+  }
+
+  snapshot(): { counters: Record<string, number>; timings: Record<string, { count: number; mean_ms: number; max_ms: number }> } {
+    const counters = Object.fromEntries([...this.counters.entries()].sort());
+    const timings: Record<string, { count: number; mean_ms: number; max_ms: number }> = {};
+    for (const [k, t] of this.timings) timings[k] = { count: t.count, mean_ms: +(t.total / t.count).toFixed(3), max_ms: +t.max.toFixed(3) };
+    return { counters, timings };
+  }
+
+  /** Sum of every `dropped.*` counter. */
+  totalDropped(): number {
+    let n = 0;
+    for (const [k, v] of this.counters) if (k.startsWith('dropped.')) n += v;
+    return n;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The contract every sink implements. `write` may return a promise: the runtime awaits it,
+ * which is how a slow sink pauses file sources (backpressure). Live pipelines pass
+ * `mode: 'live'` so a sink that cannot keep up drops (counted) instead of blocking.
+ */
+import type { ResultRecord } from '../core/result.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+
+export interface SinkHealth {
+  ok: boolean;
+  detail: string;
+}
+
+export interface Sink {
+  readonly id: string;
+  /** Accepts one record. Resolve when the record is accepted (buffered or delivered). */
+  write(record: ResultRecord): void | Promise<void>;
+  /** Delivers everything buffered. */
+  flush(): Promise<void>;
+  /** Flushes and releases resources. Idempotent. */
+  close(): Promise<void>;
+  health(): Promise<SinkHealth>;
+}
+
+export interface SinkContext {
+  pipeline: string;
+  /** `sinks[i]` — prefix for error messages. */
+  configPath: string;
+  /** The pipeline file, for resolving relative paths. */
+  baseDir: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** `file` pipelines must never drop; `live` pipelines drop rather than block. */
+  mode: 'file' | 'live';
+}
