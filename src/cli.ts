@@ -1,0 +1,200 @@
+/**
+ * vidflow command line: run | validate | models list | models export | dashboard | doctor.
+ * Exit codes: 0 ok, 1 runtime failure, 2 config error, 130 interrupted twice.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadPipelineFile } from './config/load.js';
+import { EXIT, exitCodeFor, isVidflowError, VidflowError } from './core/errors.js';
+import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
+import { loadManifest } from './models/manifest.js';
+import { listManifests, modelSearchDirs } from './models/model-store.js';
+import { buildPipeline, type RunSummary } from './runtime/run.js';
+import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
+
+const USAGE = `usage: vidflow <command> [options]
+
+commands:
+  run <pipeline.yaml>        run a pipeline until its files end (or Ctrl-C for cameras)
+  validate <pipeline.yaml>   check a pipeline file; --deep also opens sources, models and sinks
+  models list [--json]       installed models (name, task, input, labels, size, source)
+  models export <arch> ...   export a torchvision architecture to ONNX + manifest (needs tools/export setup)
+  dashboard [--port N]       serve the live dashboard (see docs/sinks/websocket.md)
+  doctor                     show which ffmpeg/ffprobe and onnxruntime are used
+
+options:
+  --log-level <level>        fatal|error|warn|info|debug|trace|silent (default: info, or VIDFLOW_LOG_LEVEL)
+  -h, --help`;
+
+const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function printErrorLines(err: unknown): void {
+  if (err instanceof ConfigError) {
+    for (const i of err.issues) process.stderr.write(`${i.severity}: ${i.file}(${i.line},${i.col}) ${i.path || '(root)'}: ${i.message}\n`);
+    return;
+  }
+  const all = (err as { all?: unknown[] }).all;
+  if (Array.isArray(all)) {
+    for (const e of all) printErrorLines(e);
+    return;
+  }
+  if (isVidflowError(err)) process.stderr.write(err.toLine() + '\n');
+  else process.stderr.write(`error[INTERNAL]: ${(err as Error)?.message ?? String(err)}\n`);
+}
+
+function humanBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`;
+}
+
+async function cmdRun(file: string, logger: Logger): Promise<number> {
+  const config = loadPipelineFile(file);
+  for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
+  const pipeline = await buildPipeline(config, { logger });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`Second ${sig}: exiting without waiting for the flush.\n`);
+      process.exit(EXIT.INTERRUPTED);
+    }
+    pipeline.stop(sig);
+    setTimeout(() => {
+      process.stderr.write(`error[SINK_FLUSH_TIMEOUT]: flush did not finish within shutdown_timeout_ms=${config.shutdown_timeout_ms}\n`);
+      process.exit(EXIT.RUNTIME);
+    }, config.shutdown_timeout_ms).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  logger.info(`Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ${pipeline.stages.length} stage(s), ${pipeline.sinks.length} sink(s).`);
+  const summary: RunSummary = await pipeline.run();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const frames = Object.entries(summary.frames).map(([k, v]) => `${k}=${v}`).join(' ');
+  logger.info({ summary: { frames: summary.frames, records: summary.records, dropped: summary.dropped, duration_ms: summary.duration_ms } }, `Pipeline \`${summary.pipeline}\` finished in ${(summary.duration_ms / 1000).toFixed(1)} s: frames ${frames}, ${summary.records} records, ${summary.dropped} dropped.`);
+  for (const e of summary.errors) process.stderr.write(e + '\n');
+  return summary.ok ? EXIT.OK : EXIT.RUNTIME;
+}
+
+async function cmdValidate(file: string, deep: boolean, logger: Logger): Promise<number> {
+  const config = loadPipelineFile(file);
+  for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
+  if (deep) {
+    const pipeline = await buildPipeline(config, { logger });
+    const health = await Promise.all(pipeline.sinks.map(async (s) => [s.id, await s.health()] as const));
+    await Promise.allSettled([...pipeline.sinks.map((s) => s.close()), ...pipeline.stages.map((s) => s.close())]);
+    for (const [id, h] of health) process.stdout.write(`sink ${id}: ${h.ok ? 'ok' : 'NOT OK'} (${h.detail})\n`);
+    if (health.some(([, h]) => !h.ok)) return EXIT.RUNTIME;
+  }
+  process.stdout.write(`${config.file}: ok (${config.sources.length} source(s), ${config.stages.length} stage(s), ${config.sinks.length} sink(s))\n`);
+  return EXIT.OK;
+}
+
+function cmdModelsList(json: boolean): number {
+  const rows = [...listManifests()].map(([name, file]) => {
+    try {
+      const l = loadManifest(file);
+      const m = l.manifest;
+      const size = existsSync(l.modelPath) ? statSync(l.modelPath).size : 0;
+      const input = m.input.crop ? `${m.input.crop.width}x${m.input.crop.height}` : m.input.resize.mode === 'shorter_side' ? `short side ${m.input.resize.size}` : m.input.resize.mode === 'none' ? 'any size' : `${(m.input.resize as { width: number }).width}x${(m.input.resize as { height: number }).height}`;
+      return { name, task: m.task, input: `${m.input.layout} ${input}${m.input.clip_length ? ` x${m.input.clip_length}` : ''}`, labels: `${m.labels.set} (${m.labels.count})`, size: humanBytes(size), source: m.provenance.weights, manifest: path.relative(process.cwd(), file) };
+    } catch (err) {
+      return { name, task: 'INVALID', input: '', labels: '', size: '', source: (err as Error).message, manifest: path.relative(process.cwd(), file) };
+    }
+  });
+  if (json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  const cols = ['name', 'task', 'input', 'labels', 'size', 'source'] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...rows.map((r) => String(r[c]).length))]));
+  process.stdout.write(cols.map((c) => c.toUpperCase().padEnd(width[c]!)).join('  ') + '\n');
+  for (const r of rows) process.stdout.write(cols.map((c) => String(r[c]).padEnd(width[c]!)).join('  ') + '\n');
+  process.stdout.write(`(searched ${modelSearchDirs().join(', ')})\n`);
+  return EXIT.OK;
+}
+
+async function cmdModelsExport(args: string[]): Promise<number> {
+  const script = path.join(REPO_ROOT, 'tools', 'export', 'export.py');
+  if (!existsSync(script)) throw new VidflowError('MODEL_NOT_FOUND', `export tool ${script} is missing`);
+  const venvPython = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+  const python = process.env.VIDFLOW_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3');
+  return new Promise((resolve) => {
+    const p = spawn(python, [script, ...args], { stdio: 'inherit' });
+    p.on('error', (e) => {
+      process.stderr.write(`error[MODEL_NOT_FOUND]: cannot run ${python}: ${e.message} (see tools/export/README.md)\n`);
+      resolve(EXIT.RUNTIME);
+    });
+    p.on('close', (code) => resolve(code ?? EXIT.RUNTIME));
+  });
+}
+
+async function cmdDoctor(): Promise<number> {
+  const b = ffmpegBinaries();
+  const version = (bin: string) =>
+    new Promise<string>((resolve) => {
+      const p = spawn(bin, ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('error', (e) => resolve(`not runnable: ${e.message}`));
+      p.on('close', () => resolve(out.split('\n')[0] ?? ''));
+    });
+  process.stdout.write(`ffmpeg:  ${b.ffmpeg.path} (${b.ffmpeg.source}) ${await version(b.ffmpeg.path)}\n`);
+  process.stdout.write(`ffprobe: ${b.ffprobe.path} (${b.ffprobe.source}) ${await version(b.ffprobe.path)}\n`);
+  const ort = await import('onnxruntime-node');
+  const backends = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string }> }).listSupportedBackends?.() ?? [];
+  process.stdout.write(`onnxruntime-node: ${ort.env.versions?.common ?? 'unknown'}; execution providers in this build: ${backends.map((x) => x.name).join(', ') || 'cpu'}\n`);
+  process.stdout.write(`models searched in: ${modelSearchDirs().join(', ')}\n`);
+  return EXIT.OK;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
+  });
+  const [cmd, ...rest] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(USAGE + '\n');
+    return cmd || values.help ? EXIT.OK : EXIT.CONFIG;
+  }
+  const level = values['log-level'] as string | undefined;
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
+    process.stderr.write(`error[CONFIG_INVALID]: --log-level: found "${level}", expected one of ${LOG_LEVELS.join(', ')}\n`);
+    return EXIT.CONFIG;
+  }
+  const logger = createLogger(level ? { level } : {});
+  try {
+    switch (cmd) {
+      case 'run':
+        if (!rest[0]) throw new VidflowError('CONFIG_NOT_FOUND', 'run: expected a pipeline file, e.g. `vidflow run pipelines/demo.yaml`');
+        return await cmdRun(rest[0], logger);
+      case 'validate':
+        if (!rest[0]) throw new VidflowError('CONFIG_NOT_FOUND', 'validate: expected a pipeline file');
+        return await cmdValidate(rest[0], Boolean(values.deep), logger);
+      case 'models':
+        if (rest[0] === 'list') return cmdModelsList(Boolean(values.json));
+        if (rest[0] === 'export') return await cmdModelsExport(argv.slice(argv.indexOf('export') + 1));
+        throw new VidflowError('CONFIG_INVALID', `models: expected \`list\` or \`export\`, found ${rest[0] ? `"${rest[0]}"` : 'nothing'}`);
+      case 'dashboard':
+        return await cmdDashboard(values, logger);
+      case 'doctor':
+        return await cmdDoctor();
+      default:
+        process.stderr.write(`error[CONFIG_INVALID]: unknown command "${cmd}"\n${USAGE}\n`);
+        return EXIT.CONFIG;
+    }
+  } catch (err) {
+    printErrorLines(err);
+    return exitCodeFor(err);
+  }
+}
+
+async function cmdDashboard(values: Record<string, unknown>, logger: Logger): Promise<number> {
+  void values;
+  void logger;
+  throw new VidflowError('INTERNAL', 'dashboard: not available in this build');
+}

@@ -1,0 +1,296 @@
+/**
+ * Loads a pipeline file (YAML or JSON), interpolates environment variables, and validates it
+ * against the pipeline schema and every component's own schema. All problems are collected and
+ * reported at once, each as `file(line,col) path: message`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { z, type ZodIssue } from 'zod';
+import type { SinkSpec, SourceSpec, StageSpec } from '../core/component.js';
+import { VidflowError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { sinkSpecs } from '../sinks/index.js';
+import { sourceSpecs } from '../sources/index.js';
+import { stageSpecs } from '../operators/index.js';
+import { interpolate } from './interpolate.js';
+
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** e.g. `stages[1].model` */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}(${i.line},${i.col}) ${i.path || '(root)'}: ${i.message}`;
+}
+
+export class ConfigError extends VidflowError {
+  constructor(readonly issues: ConfigIssue[]) {
+    super('CONFIG_INVALID', issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n'));
+  }
+}
+
+export const pipelineSchema = z
+  .object({
+    name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, `_`, `.` or `-`').optional().describe('Pipeline name carried by every record (default: the file name).'),
+    description: z.string().optional(),
+    sources: z.array(z.unknown()).min(1, 'expected at least one source'),
+    stages: z.array(z.unknown()).min(1, 'expected at least one stage'),
+    sinks: z.array(z.unknown()).min(1, 'expected at least one sink'),
+    shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush.'),
+  })
+  .strict();
+
+export interface ComponentConfig<T = Record<string, unknown>> {
+  spec: T;
+  config: Record<string, unknown> & { type: string; id?: string };
+  /** `stages[1]` */
+  path: string;
+}
+
+export interface PipelineConfig {
+  file: string;
+  baseDir: string;
+  name: string;
+  shutdown_timeout_ms: number;
+  sources: Array<ComponentConfig<SourceSpec>>;
+  stages: Array<ComponentConfig<StageSpec>>;
+  sinks: Array<ComponentConfig<SinkSpec>>;
+  warnings: ConfigIssue[];
+}
+
+type PathSeg = string | number;
+
+export function formatPath(p: readonly PathSeg[]): string {
+  let s = '';
+  for (const seg of p) s += typeof seg === 'number' ? `[${seg}]` : s === '' ? seg : `.${seg}`;
+  return s;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 37) + '...' : v}"`;
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${String(v)}`;
+}
+
+function getAt(root: unknown, p: readonly PathSeg[]): unknown {
+  let cur: unknown = root;
+  for (const seg of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** Zod issue → one message that says what was found and what was expected. */
+function issueMessage(issue: ZodIssue, data: unknown, shapeKeys: (p: readonly PathSeg[]) => string[]): { path: PathSeg[]; message: string }[] {
+  const found = getAt(data, issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({ path: [...issue.path, k], message: `unknown key "${k}"${didYouMean(k, shapeKeys(issue.path))}` }));
+    case 'invalid_type':
+      if (found === undefined) return [{ path: issue.path, message: `missing required field, expected ${issue.expected}` }];
+      return [{ path: issue.path, message: `found ${describeValue(found)}, expected ${issue.expected}` }];
+    case 'invalid_enum_value': {
+      const opts = issue.options.map(String);
+      return [{ path: issue.path, message: `found ${describeValue(found)}, expected one of ${opts.join(', ')}${typeof found === 'string' ? didYouMean(found, opts) : ''}` }];
+    }
+    case 'invalid_literal':
+      return [{ path: issue.path, message: `found ${describeValue(found)}, expected ${JSON.stringify(issue.expected)}` }];
+    case 'too_small':
+    case 'too_big':
+      return [{ path: issue.path, message: `${issue.message.replace(/^(String|Number|Array) must/, 'must')} (found ${describeValue(found)})` }];
+    default:
+      return [{ path: issue.path, message: `${issue.message} (found ${describeValue(found)})` }];
+  }
+}
+
+/** Keys a zod object schema accepts at `p` (for "did you mean"). */
+function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
+  let s: z.ZodTypeAny | undefined = schema;
+  for (const seg of p) {
+    while (s instanceof z.ZodEffects || s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) {
+      s = s instanceof z.ZodEffects ? s.innerType() : s instanceof z.ZodDefault ? s._def.innerType : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
+    }
+    if (s instanceof z.ZodObject) s = s.shape[seg as string];
+    else if (s instanceof z.ZodArray) s = s.element;
+    else if (s instanceof z.ZodRecord) s = s.valueSchema;
+    else return [];
+    if (!s) return [];
+  }
+  while (s instanceof z.ZodEffects || s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) {
+    s = s instanceof z.ZodEffects ? s.innerType() : s instanceof z.ZodDefault ? s._def.innerType : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
+  }
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Line/col of the value at `p` (or of its key when `key` is set); falls back to the nearest parent. */
+  at(p: readonly PathSeg[], key = false): { line: number; col: number } {
+    for (let n = p.length; n >= 0; n--) {
+      const sub = p.slice(0, n);
+      const useKey = key && n === p.length;
+      const pos = this.find(sub, useKey);
+      if (pos !== null) return this.lines.linePos(pos);
+    }
+    return { line: 1, col: 1 };
+  }
+
+  private find(p: readonly PathSeg[], key: boolean): number | null {
+    let node: unknown = this.doc.contents;
+    let keyNode: unknown = null;
+    for (const seg of p) {
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+        if (!pair) return null;
+        keyNode = pair.key;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        keyNode = null;
+        node = node.items[seg as number];
+      } else return null;
+    }
+    const target = (key && keyNode ? keyNode : node) as YamlNode | null;
+    return target && target.range ? target.range[0] : null;
+  }
+}
+
+/** Replaces `${VAR}` in every string scalar, reporting unset variables at their position. */
+function interpolateDocument(node: unknown, at: (n: YamlNode) => void, env: NodeJS.ProcessEnv, onMissing: (node: YamlNode, variable: string) => void): void {
+  if (isMap(node) || isSeq(node)) {
+    for (const item of node.items) {
+      if (isPair(item)) interpolateDocument(item.value, at, env, onMissing);
+      else interpolateDocument(item, at, env, onMissing);
+    }
+  } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
+    node.value = interpolate(node.value, env, ({ variable }) => onMissing(node as YamlNode, variable));
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadPipelineFile(file: string, options: LoadOptions = {}): PipelineConfig {
+  const shown = path.relative(process.cwd(), path.resolve(file)) || file;
+  if (!existsSync(file) || statSync(file).isDirectory()) throw new VidflowError('CONFIG_NOT_FOUND', `${shown}: pipeline file does not exist`);
+  const text = readFileSync(file, 'utf8');
+  return parsePipeline(text, shown, path.dirname(path.resolve(file)), options);
+}
+
+export function parsePipeline(text: string, shown: string, baseDir: string, options: LoadOptions = {}): PipelineConfig {
+  const env = options.env ?? process.env;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const issues: ConfigIssue[] = [];
+  const add = (pos: { line: number; col: number }, p: readonly PathSeg[], message: string, severity: 'error' | 'warning' = 'error') =>
+    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message, severity });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      add(pos, [], `not valid YAML/JSON: ${e.message.split('\n')[0]}`);
+    }
+    throw new ConfigError(issues);
+  }
+  const locate = new Locator(doc, lines);
+  interpolateDocument(doc.contents, () => undefined, env, (node, variable) => {
+    const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
+    issues.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error' });
+  });
+  const data = doc.toJS() as unknown;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    add({ line: 1, col: 1 }, [], `found ${describeValue(data)}, expected a mapping with sources, stages and sinks`);
+    throw new ConfigError(issues);
+  }
+  const top = pipelineSchema.safeParse(data);
+  if (!top.success) {
+    for (const issue of top.error.issues) {
+      for (const m of issueMessage(issue, data, (p) => keysOf(pipelineSchema, p))) add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
+    }
+  }
+  const raw = data as Record<string, unknown>;
+  const validateList = <S extends { type: string; schema: z.ZodTypeAny }>(listKey: 'sources' | 'stages' | 'sinks', specs: readonly S[], noun: string): Array<ComponentConfig<S>> => {
+    const list = raw[listKey];
+    if (!Array.isArray(list)) return [];
+    const out: Array<ComponentConfig<S>> = [];
+    list.forEach((item, i) => {
+      const p: PathSeg[] = [listKey, i];
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        add(locate.at(p), p, `found ${describeValue(item)}, expected a mapping with a \`type\``);
+        return;
+      }
+      const type = (item as Record<string, unknown>).type;
+      const types = specs.map((s) => s.type);
+      if (typeof type !== 'string') {
+        add(locate.at([...p, 'type']), [...p, 'type'], `${type === undefined ? 'missing required field' : `found ${describeValue(type)}`}, expected a ${noun} type: one of ${types.join(', ')}`);
+        return;
+      }
+      const spec = specs.find((s) => s.type === type);
+      if (!spec) {
+        add(locate.at([...p, 'type']), [...p, 'type'], `unknown ${noun} type "${type}", expected one of ${types.join(', ')}${didYouMean(type, types)}`);
+        return;
+      }
+      const parsed = spec.schema.safeParse(item);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const full: ZodIssue = { ...issue, path: [...p, ...issue.path] };
+          for (const m of issueMessage(full, data, (q) => keysOf(spec.schema, q.slice(2)))) add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
+        }
+        return;
+      }
+      out.push({ spec, config: parsed.data as ComponentConfig['config'], path: formatPath(p) });
+    });
+    return out;
+  };
+  const sources = validateList('sources', sourceSpecs, 'source');
+  const stages = validateList('stages', stageSpecs, 'stage');
+  const sinks = validateList('sinks', sinkSpecs, 'sink');
+
+  // Cross-references: unique ids, stage streams name existing sources.
+  const sourceIds = sources.map((s) => String(s.config.id));
+  const seen = new Map<string, string>();
+  for (const c of [...sources, ...stages]) {
+    const id = String(c.config.id);
+    const p = [...c.path.replace(/\[(\d+)\]/, '.$1').split('.').map((x) => (/^\d+$/.test(x) ? Number(x) : x)), 'id'];
+    if (seen.has(id)) add(locate.at(p), p, `duplicate id "${id}" (already used by ${seen.get(id)})`);
+    else seen.set(id, c.path);
+  }
+  for (const st of stages) {
+    const streams = st.config.streams as string[] | null | undefined;
+    if (!streams) continue;
+    streams.forEach((s, j) => {
+      if (!sourceIds.includes(s)) {
+        const idx = Number(/\[(\d+)\]/.exec(st.path)![1]);
+        const p: PathSeg[] = ['stages', idx, 'streams', j];
+        add(locate.at(p), p, `no source with id "${s}"; expected one of ${sourceIds.join(', ')}${didYouMean(s, sourceIds)}`);
+      }
+    });
+  }
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(issues);
+  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000 };
+  return {
+    file: shown,
+    baseDir,
+    name: t.name ?? path.basename(shown).replace(/\.(ya?ml|json)$/i, ''),
+    shutdown_timeout_ms: t.shutdown_timeout_ms,
+    sources,
+    stages,
+    sinks,
+    warnings: issues.filter((i) => i.severity === 'warning'),
+  };
+}
+

@@ -1,0 +1,282 @@
+/**
+ * Image preprocessing in tight typed-array code, following torchvision's presets on uint8
+ * tensors: resize (antialiased bilinear, as torchvision/Pillow do; horizontal pass, then
+ * vertical, rounding to uint8 between and after), center crop (Python's round-half-even
+ * offsets), scale to [0,1], normalize with mean/std, and write into an NCHW/NHWC float tensor.
+ * Only the output window that survives the crop is computed.
+ */
+import type { ModelInputSpec, ResizeSpec } from './manifest.js';
+
+export type Interpolation = 'bilinear' | 'bilinear_antialias' | 'nearest';
+
+/** Python's round(): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** torchvision's `Resize(int)`: shorter side to `size`, the longer side truncated. */
+export function resizedSize(width: number, height: number, resize: ResizeSpec): { width: number; height: number } {
+  switch (resize.mode) {
+    case 'none':
+      return { width, height };
+    case 'exact':
+      return { width: resize.width, height: resize.height };
+    case 'letterbox': {
+      const r = Math.min(resize.width / width, resize.height / height);
+      return { width: Math.max(1, Math.trunc(width * r)), height: Math.max(1, Math.trunc(height * r)) };
+    }
+    case 'shorter_side': {
+      const short = Math.min(width, height);
+      const long = Math.max(width, height);
+      let newShort = resize.size;
+      let newLong = Math.trunc((resize.size * long) / short);
+      if (resize.max_size !== undefined && newLong > resize.max_size) {
+        newShort = Math.trunc((resize.max_size * newShort) / newLong);
+        newLong = resize.max_size;
+      }
+      return width <= height ? { width: newShort, height: newLong } : { width: newLong, height: newShort };
+    }
+  }
+}
+
+/** Per output pixel: first source index and normalised weights. */
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+  stride: number;
+}
+
+const tapsCache = new Map<string, Taps>();
+
+/** Resampling taps for one axis, for output pixels [from, from+n) of a `dst`-sized axis. */
+export function computeTaps(src: number, dst: number, interp: Interpolation): Taps {
+  const key = `${src}:${dst}:${interp}`;
+  const hit = tapsCache.get(key);
+  if (hit) return hit;
+  const scale = src / dst;
+  let taps: Taps;
+  if (interp === 'nearest') {
+    const start = new Int32Array(dst);
+    const count = new Int32Array(dst).fill(1);
+    const weights = new Float64Array(dst).fill(1);
+    for (let i = 0; i < dst; i++) start[i] = Math.min(src - 1, Math.floor(i * scale));
+    taps = { start, count, weights, stride: 1 };
+  } else if (interp === 'bilinear' || scale <= 1) {
+    // Plain bilinear, align_corners=False (also what antialias does when upsampling).
+    const start = new Int32Array(dst);
+    const count = new Int32Array(dst).fill(2);
+    const weights = new Float64Array(dst * 2);
+    for (let i = 0; i < dst; i++) {
+      let x = (i + 0.5) * scale - 0.5;
+      if (x < 0) x = 0;
+      let x0 = Math.floor(x);
+      if (x0 > src - 1) x0 = src - 1;
+      const x1 = Math.min(x0 + 1, src - 1);
+      const l = x - x0;
+      start[i] = x0;
+      weights[i * 2] = 1 - l;
+      weights[i * 2 + 1] = x1 === x0 ? 0 : l;
+      if (x1 === x0) weights[i * 2] = 1;
+    }
+    taps = { start, count, weights, stride: 2 };
+  } else {
+    // Antialiased bilinear (triangle filter widened by the scale), as Pillow / torchvision.
+    const support = scale; // bilinear support 1.0 × scale
+    const stride = Math.ceil(support) * 2 + 1;
+    const start = new Int32Array(dst);
+    const count = new Int32Array(dst);
+    const weights = new Float64Array(dst * stride);
+    for (let i = 0; i < dst; i++) {
+      const center = (i + 0.5) * scale;
+      const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+      const xmax = Math.min(Math.trunc(center + support + 0.5), src);
+      let total = 0;
+      const n = xmax - xmin;
+      for (let j = 0; j < n; j++) {
+        const w = Math.max(0, 1 - Math.abs((j + xmin - center + 0.5) / scale));
+        weights[i * stride + j] = w;
+        total += w;
+      }
+      if (total > 0) for (let j = 0; j < n; j++) weights[i * stride + j]! /= total;
+      start[i] = xmin;
+      count[i] = n;
+    }
+    taps = { start, count, weights, stride };
+  }
+  if (tapsCache.size > 256) tapsCache.clear();
+  tapsCache.set(key, taps);
+  return taps;
+}
+
+function clampByte(v: number): number {
+  // Round half away from zero on non-negative values, like the uint8 kernels.
+  const r = Math.floor(v + 0.5);
+  return r < 0 ? 0 : r > 255 ? 255 : r;
+}
+
+export interface Window {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Resizes packed RGB24 `src` (sw×sh) to a dw×dh grid and returns only `win` of it, packed RGB24.
+ * Horizontal pass first, rounded to uint8, then vertical.
+ */
+export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number, interp: Interpolation, win: Window = { x: 0, y: 0, width: dw, height: dh }): Uint8Array {
+  if (sw === dw && sh === dh) {
+    if (win.x === 0 && win.y === 0 && win.width === sw && win.height === sh) return src;
+    const out = new Uint8Array(win.width * win.height * 3);
+    for (let y = 0; y < win.height; y++) out.set(src.subarray(((y + win.y) * sw + win.x) * 3, ((y + win.y) * sw + win.x + win.width) * 3), y * win.width * 3);
+    return out;
+  }
+  const hx = computeTaps(sw, dw, interp);
+  const vy = computeTaps(sh, dh, interp);
+  // Rows of the source needed by the vertical pass for the window.
+  const rowLo = vy.start[win.y]!;
+  let rowHi = rowLo;
+  for (let y = win.y; y < win.y + win.height; y++) rowHi = Math.max(rowHi, vy.start[y]! + vy.count[y]!);
+  const rows = rowHi - rowLo;
+  // Horizontal pass: rows [rowLo,rowHi) × window columns.
+  const tmp = new Uint8Array(rows * win.width * 3);
+  for (let r = 0; r < rows; r++) {
+    const srow = (r + rowLo) * sw * 3;
+    const trow = r * win.width * 3;
+    for (let x = 0; x < win.width; x++) {
+      const ox = x + win.x;
+      const s0 = hx.start[ox]!;
+      const n = hx.count[ox]!;
+      const wo = ox * hx.stride;
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      for (let j = 0; j < n; j++) {
+        const w = hx.weights[wo + j]!;
+        const p = srow + (s0 + j) * 3;
+        a += src[p]! * w;
+        b += src[p + 1]! * w;
+        c += src[p + 2]! * w;
+      }
+      const t = trow + x * 3;
+      tmp[t] = clampByte(a);
+      tmp[t + 1] = clampByte(b);
+      tmp[t + 2] = clampByte(c);
+    }
+  }
+  // Vertical pass.
+  const out = new Uint8Array(win.width * win.height * 3);
+  const rowLen = win.width * 3;
+  for (let y = 0; y < win.height; y++) {
+    const oy = y + win.y;
+    const s0 = vy.start[oy]! - rowLo;
+    const n = vy.count[oy]!;
+    const wo = oy * vy.stride;
+    const orow = y * rowLen;
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += tmp[(s0 + j) * rowLen + i]! * vy.weights[wo + j]!;
+      out[orow + i] = clampByte(acc);
+    }
+  }
+  return out;
+}
+
+/** Where a model input pixel comes from: source = (input - offset) / scale. */
+export interface Geometry {
+  /** Model-input pixels per source pixel, per axis. */
+  scale_x: number;
+  scale_y: number;
+  /** Model-input pixel of source (0,0), per axis (negative after a crop). */
+  offset_x: number;
+  offset_y: number;
+  /** Size of the tensor written. */
+  width: number;
+  height: number;
+}
+
+/** Size of the tensor `spec` produces for a frame of this size. */
+export function inputSize(width: number, height: number, spec: Pick<ModelInputSpec, 'resize' | 'crop'>): { width: number; height: number } {
+  if (spec.crop) return { width: spec.crop.width, height: spec.crop.height };
+  if (spec.resize.mode === 'letterbox') return { width: spec.resize.width, height: spec.resize.height };
+  return resizedSize(width, height, spec.resize);
+}
+
+/**
+ * Preprocesses one RGB24 frame into `out` at `offset` (NCHW planes or NHWC), returning the
+ * geometry that maps model pixels back to the frame.
+ */
+export function preprocessInto(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  spec: Pick<ModelInputSpec, 'resize' | 'crop' | 'scale' | 'mean' | 'std' | 'color' | 'interpolation'>,
+  out: Float32Array,
+  offset: number,
+  layout: 'NCHW' | 'NHWC' | 'CHW',
+): Geometry {
+  const rs = resizedSize(width, height, spec.resize);
+  let win: Window = { x: 0, y: 0, width: rs.width, height: rs.height };
+  let tw = rs.width;
+  let th = rs.height;
+  let padX = 0;
+  let padY = 0;
+  if (spec.crop) {
+    tw = spec.crop.width;
+    th = spec.crop.height;
+    // torchvision center_crop: pads when the image is smaller than the crop.
+    const top = roundHalfEven((rs.height - th) / 2);
+    const left = roundHalfEven((rs.width - tw) / 2);
+    win = { x: Math.max(0, left), y: Math.max(0, top), width: Math.min(tw, rs.width), height: Math.min(th, rs.height) };
+    padX = Math.max(0, -left);
+    padY = Math.max(0, -top);
+  } else if (spec.resize.mode === 'letterbox') {
+    tw = spec.resize.width;
+    th = spec.resize.height;
+    if (spec.resize.align === 'center') {
+      padX = Math.trunc((tw - rs.width) / 2);
+      padY = Math.trunc((th - rs.height) / 2);
+    }
+  }
+  const pixels = resizeRgb(data, width, height, rs.width, rs.height, spec.interpolation, win);
+  const plane = tw * th;
+  const [m0, m1, m2] = spec.mean;
+  const [s0, s1, s2] = spec.std;
+  const k = spec.scale;
+  const bgr = spec.color === 'BGR';
+  const c0 = bgr ? 2 : 0;
+  const c2 = bgr ? 0 : 2;
+  const padValue = spec.resize.mode === 'letterbox' ? spec.resize.pad_value : 0;
+  const fill = padX > 0 || padY > 0 || win.width < tw || win.height < th;
+  if (fill) {
+    const p = [(padValue * k - m0) / s0, (padValue * k - m1) / s1, (padValue * k - m2) / s2];
+    if (layout === 'NHWC') for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[offset + i * 3 + c] = p[c]!;
+    else for (let c = 0; c < 3; c++) out.fill(p[c]!, offset + c * plane, offset + (c + 1) * plane);
+  }
+  const ww = win.width;
+  for (let y = 0; y < win.height; y++) {
+    for (let x = 0; x < ww; x++) {
+      const s = (y * ww + x) * 3;
+      const r = pixels[s + c0]!;
+      const g = pixels[s + 1]!;
+      const b = pixels[s + c2]!;
+      const i = (y + padY) * tw + (x + padX);
+      if (layout === 'NHWC') {
+        const o = offset + i * 3;
+        out[o] = (r * k - m0) / s0;
+        out[o + 1] = (g * k - m1) / s1;
+        out[o + 2] = (b * k - m2) / s2;
+      } else {
+        out[offset + i] = (r * k - m0) / s0;
+        out[offset + plane + i] = (g * k - m1) / s1;
+        out[offset + 2 * plane + i] = (b * k - m2) / s2;
+      }
+    }
+  }
+  const sx = rs.width / width;
+  const sy = rs.height / height;
+  return { scale_x: sx, scale_y: sy, offset_x: padX - win.x, offset_y: padY - win.y, width: tw, height: th };
+}

@@ -1,0 +1,88 @@
+/**
+ * `classify` stage: an image classifier (manifest task `classification`), softmax top-k with the
+ * model's label names.
+ */
+import { z } from 'zod';
+import type { Stage, StageSpec } from '../core/component.js';
+import type { Frame } from '../core/frame.js';
+import type { ClassScore } from '../core/result.js';
+import { decodeClassification } from '../models/decoders/classification.js';
+import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import type { LoadedManifest } from '../models/manifest.js';
+import { openModel } from '../models/model-store.js';
+import type { ModelRunner } from '../models/runner.js';
+import { modelStage, modelStageFields, type FrameModel } from './model-stage.js';
+
+export const classifySchema = z
+  .object({
+    type: z.literal('classify'),
+    ...modelStageFields,
+    top_k: z.number().int().min(1).max(1000).default(5).describe('Classes reported per frame.'),
+    min_score: z.number().min(0).max(1).default(0).describe('Drop classes scoring below this probability.'),
+  })
+  .strict();
+export type ClassifyConfig = z.infer<typeof classifySchema>;
+
+export interface ClassifyResult {
+  top: ClassScore[];
+}
+
+/** A FrameModel over any classification manifest. */
+export function classificationModel(loaded: LoadedManifest, runner: ModelRunner, options: { top_k: number; min_score: number }): FrameModel<ClassifyResult> {
+  const m = loaded.manifest;
+  const logitsName = m.outputs.logits;
+  if (!logitsName) throw new Error(`${loaded.manifestPath}: classification manifest needs outputs.logits`);
+  const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
+  const inputName = m.input.names[0]!;
+  return {
+    model_id: m.name,
+    task: 'classification',
+    fixed_batch: fixed,
+    async run(frames: Frame[]): Promise<ClassifyResult[]> {
+      const results: ClassifyResult[] = new Array(frames.length);
+      for (const group of groupBySize(frames, m.input)) {
+        // A fixed-batch model runs in chunks of its batch size, padded.
+        const chunk = fixed ?? group.frames.length;
+        for (let s = 0; s < group.frames.length; s += chunk) {
+          const part = group.frames.slice(s, s + chunk);
+          const { tensor } = buildImageBatch(part, m.input, fixed ?? undefined);
+          const out = await runner.run({ [inputName]: tensor }, [logitsName]);
+          const logits = out[logitsName]!;
+          const classes = logits.dims[logits.dims.length - 1]!;
+          part.forEach((_, i) => {
+            results[group.indices[s + i]!] = decodeClassification(logits.data as Float32Array, i, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels });
+          });
+        }
+      }
+      return results;
+    },
+    close: () => runner.close(),
+  };
+}
+
+export const classifySpec: StageSpec<ClassifyConfig> = {
+  type: 'classify',
+  summary: 'Image classification (torchvision classifiers and any manifest of task `classification`): top-k labels per frame.',
+  schema: classifySchema,
+  example: { type: 'classify', id: 'scene', model: 'mobilenetv2-12-int8', top_k: 3, batch_size: 4 },
+  async create(config, ctx): Promise<Stage> {
+    const { loaded, runner } = await openModel(config.model, {
+      baseDir: ctx.baseDir,
+      where: `${ctx.configPath}.model`,
+      tasks: ['classification'],
+      runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id },
+      stageType: 'classify',
+    });
+    const model = classificationModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score });
+    return {
+      id: config.id,
+      streams: config.streams,
+      operator: modelStage(
+        model,
+        { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, toPayload: (r) => r },
+        { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
+      ),
+      close: () => model.close(),
+    };
+  },
+};

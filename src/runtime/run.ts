@@ -1,0 +1,197 @@
+/**
+ * Builds the operator graph from a validated pipeline config and runs it:
+ *
+ *   source ─gate─▶ frames ─┬─▶ stage A ─┐
+ *   source ─gate─▶ frames ─┼─▶ stage B ─┼─▶ outcomes ─▶ sinks (in order, awaited) ─▶ release credit
+ *                          └─▶ …        ┘
+ *
+ * Each frame holds one credit of its source's flow gate until every stage that sees it has
+ * produced its outcome and the sinks accepted the records: file sources therefore pause instead
+ * of buffering, live sources drop instead of lagging. A source failing mid-way (corrupt file)
+ * completes its stream, so every result already produced is flushed; the error is reported
+ * afterwards and the run fails. `stop()` (SIGINT/SIGTERM) ends the sources, lets in-flight
+ * frames finish, flushes and closes the sinks.
+ */
+import { catchError, concatMap, EMPTY, filter, from, merge, share, Subject, takeUntil, tap, type Observable } from 'rxjs';
+import type { ComponentContext, Source, Stage, StageContext } from '../core/component.js';
+import { VidflowError } from '../core/errors.js';
+import { FlowGate } from '../core/flow-gate.js';
+import { frameKey, type Frame } from '../core/frame.js';
+import type { Logger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import type { FrameOutcome, ResultRecord } from '../core/result.js';
+import type { PipelineConfig } from '../config/load.js';
+import type { Sink } from '../sinks/sink.js';
+
+export interface RunSummary {
+  pipeline: string;
+  ok: boolean;
+  duration_ms: number;
+  frames: Record<string, number>;
+  records: number;
+  dropped: number;
+  errors: string[];
+  metrics: ReturnType<Metrics['snapshot']>;
+}
+
+export interface BuiltPipeline {
+  name: string;
+  sources: Source[];
+  stages: Stage[];
+  sinks: Sink[];
+  /** Starts the graph; resolves when everything has been flushed. */
+  run(): Promise<RunSummary>;
+  /** Ends the sources; in-flight work finishes and sinks flush. */
+  stop(reason?: string): void;
+  metrics: Metrics;
+}
+
+export interface BuildOptions {
+  logger: Logger;
+  metrics?: Metrics;
+  /** Called with each record after every sink accepted it (tests, dashboards). */
+  onRecord?: (record: ResultRecord) => void;
+  /** Called with each frame as it enters the graph. */
+  onFrame?: (frame: Frame) => void;
+}
+
+async function settleAll<T>(tasks: Array<() => Promise<T>>): Promise<{ values: T[]; errors: unknown[] }> {
+  const results = await Promise.allSettled(tasks.map((t) => t()));
+  return {
+    values: results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+    errors: results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : [])),
+  };
+}
+
+/** Creates every component (in parallel); on any failure closes what was created and throws all errors. */
+export async function buildPipeline(config: PipelineConfig, options: BuildOptions): Promise<BuiltPipeline> {
+  const logger = options.logger;
+  const metrics = options.metrics ?? new Metrics();
+  const ctx = (configPath: string): ComponentContext => ({ pipeline: config.name, configPath, baseDir: config.baseDir, logger, metrics });
+  const anyLive = config.sources.some((s) => s.spec.type === 'camera');
+  const [src, stg, snk] = await Promise.all([
+    settleAll(config.sources.map((c) => () => c.spec.create(c.config, ctx(c.path)))),
+    settleAll(config.stages.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), runner: { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0 } } satisfies StageContext))),
+    settleAll(config.sinks.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), mode: anyLive ? 'live' : 'file' }))),
+  ]);
+  const errors = [...src.errors, ...stg.errors, ...snk.errors];
+  if (errors.length > 0) {
+    await Promise.allSettled([...stg.values.map((s) => s.close()), ...snk.values.map((s) => s.close())]);
+    if (errors.length === 1) throw errors[0];
+    const err = new VidflowError((errors[0] as VidflowError).code ?? 'INTERNAL', errors.map((e) => (e instanceof VidflowError ? e.toLine() : String(e))).join('\n'));
+    throw Object.assign(err, { all: errors });
+  }
+  return assemble(config, src.values, stg.values, snk.values, { ...options, metrics });
+}
+
+export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { shutdown_timeout_ms?: number }, sources: Source[], stages: Stage[], sinks: Sink[], options: BuildOptions & { metrics: Metrics }): BuiltPipeline {
+  const { logger, metrics } = options;
+  const stop$ = new Subject<void>();
+  const gates = new Map<string, FlowGate>();
+  const maxInFlight = new Map(config.sources.map((c) => [String(c.config.id), Number(c.config.max_in_flight ?? 8)]));
+  for (const s of sources) gates.set(s.id, new FlowGate(maxInFlight.get(s.id) ?? 8));
+  const stagesFor = (stream: string) => stages.filter((st) => st.streams === null || st.streams.includes(stream)).length;
+  const pending = new Map<string, number>();
+  const errors: string[] = [];
+  let stopped = false;
+  let records = 0;
+
+  const release = (stream: string, index: number) => {
+    const key = frameKey(stream, index);
+    const left = (pending.get(key) ?? 1) - 1;
+    if (left <= 0) {
+      pending.delete(key);
+      gates.get(stream)?.release();
+    } else pending.set(key, left);
+  };
+
+  const frames$: Observable<Frame> = merge(
+    ...sources.map((s) =>
+      s.frames(gates.get(s.id)!).pipe(
+        takeUntil(stop$),
+        tap((f) => {
+          metrics.inc(`frames.in.${s.id}`);
+          options.onFrame?.(f);
+          const n = stagesFor(s.id);
+          if (n === 0) gates.get(s.id)!.release();
+          else pending.set(frameKey(f.stream_id, f.index), n);
+        }),
+        catchError((err: Error) => {
+          const line = err instanceof VidflowError ? err.toLine() : `error[SOURCE_DECODE]: ${s.id}: ${err.message}`;
+          errors.push(line);
+          logger.error({ stream: s.id }, err.message);
+          return EMPTY;
+        }),
+      ),
+    ),
+  ).pipe(share());
+
+  const outcomes$: Observable<FrameOutcome> = merge(
+    ...stages.map((st) =>
+      frames$.pipe(
+        filter((f) => st.streams === null || st.streams.includes(f.stream_id)),
+        st.operator,
+        catchError((err: Error) => {
+          errors.push(`error[INTERNAL]: stage \`${st.id}\` failed: ${err.message}`);
+          logger.error({ stage: st.id, err }, `Stage \`${st.id}\` failed: ${err.message}`);
+          return EMPTY;
+        }),
+      ),
+    ),
+  );
+
+  const run = async (): Promise<RunSummary> => {
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => {
+      outcomes$
+        .pipe(
+          concatMap((outcome) =>
+            from(
+              (async () => {
+                for (const record of outcome.records) {
+                  for (const sink of sinks) {
+                    try {
+                      await sink.write(record);
+                    } catch (err) {
+                      metrics.inc(`errors.sink.${sink.id}`);
+                      const msg = `error[SINK_WRITE]: sink \`${sink.id}\`: ${(err as Error).message}`;
+                      if (!errors.includes(msg)) errors.push(msg);
+                    }
+                  }
+                  records += 1;
+                  options.onRecord?.(record);
+                }
+                release(outcome.stream_id, outcome.frame_index);
+              })(),
+            ),
+          ),
+        )
+        .subscribe({ complete: () => resolve(), error: (e: Error) => (errors.push(`error[INTERNAL]: ${e.message}`), resolve()) });
+    });
+    for (const g of gates.values()) g.close();
+    const closed = await settleAll(sinks.map((s) => () => s.close()));
+    for (const e of closed.errors) errors.push(e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: ${String(e)}`);
+    await settleAll(stages.map((s) => () => s.close()));
+    const snap = metrics.snapshot();
+    const framesBy: Record<string, number> = {};
+    for (const s of sources) framesBy[s.id] = metrics.get(`frames.in.${s.id}`);
+    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, metrics: snap };
+  };
+
+  return {
+    name: config.name,
+    sources,
+    stages,
+    sinks,
+    metrics,
+    run,
+    stop(reason = 'stop requested') {
+      if (stopped) return;
+      stopped = true;
+      logger.info(`Stopping pipeline \`${config.name}\` (${reason}); flushing results.`);
+      stop$.next();
+      stop$.complete();
+      for (const g of gates.values()) g.close();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/** The sink components, listed explicitly. */
+import type { SinkSpec } from '../core/component.js';
+import { jsonlSinkSpec } from './jsonl-sink.js';
+import { stdoutSinkSpec } from './stdout-sink.js';
+
+export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, jsonlSinkSpec];

@@ -1,0 +1,276 @@
+/**
+ * The ffmpeg decode process and its lifecycle, owned by vidflow: fluent-ffmpeg only builds the
+ * command line (it was archived upstream in 2025; replacing it is a change to buildDecodeArgs).
+ * We spawn, cut stdout into RGB24 frames, read each frame's pts and size from the `showinfo`
+ * filter on stderr, collect error lines, pause stdout when the flow gate has no credit (file
+ * sources) or drop frames (live sources), and kill ffmpeg on teardown.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+type DecoderProcess = ChildProcessByStdio<null, Readable, Readable>;
+import ffmpegCommand from 'fluent-ffmpeg';
+import { Observable } from 'rxjs';
+import { VidflowError } from '../../core/errors.js';
+import type { Frame } from '../../core/frame.js';
+import type { FlowGate } from '../../core/flow-gate.js';
+import type { Logger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import { ffmpegBinaries } from './binaries.js';
+
+export interface DecodeOptions {
+  /** File path or URL given to ffmpeg's -i. */
+  input: string;
+  /** How logs and errors name the input (cameras: URL without credentials). */
+  label: string;
+  stream_id: string;
+  /** Keep at most this many frames per second of source time (null: every frame). */
+  fps: number | null;
+  /** Seek to this many seconds before decoding (container time relative to start). */
+  start: number | null;
+  /** Stop at this many seconds. */
+  end: number | null;
+  /** Container start time, subtracted so pts count from the file's start. */
+  start_time: number;
+  /** `file`: wait for credit (pause ffmpeg). `live`: drop the frame when no credit. */
+  kind: 'file' | 'live';
+  /** Extra ffmpeg input options (e.g. `-rtsp_transport tcp`). */
+  input_options: string[];
+  /** Added to every pts (loops). */
+  pts_offset: number;
+  /** First frame index (loops continue counting). */
+  index_offset: number;
+  /** Index of the video stream to decode (ffprobe's stream index), or null for the best one. */
+  stream_index: number | null;
+  /** Read input at its native rate (simulated live input from a file). */
+  realtime: boolean;
+}
+
+/** Builds ffmpeg's argument list. */
+export function buildDecodeArgs(o: DecodeOptions): string[] {
+  const inputOptions: string[] = ['-hide_banner', '-nostdin', '-loglevel', '+level+info'];
+  if (o.realtime) inputOptions.push('-re');
+  if (o.start !== null && o.start > 0) inputOptions.push('-ss', String(o.start + o.start_time));
+  inputOptions.push('-copyts', ...o.input_options);
+  const filters: string[] = [];
+  if (o.end !== null) filters.push(`select='lt(t\\,${o.end + o.start_time})'`);
+  if (o.fps !== null) {
+    // Keep the first frame at or after each 1/fps step; original pts are kept, nothing is invented.
+    const step = 1 / o.fps;
+    const tol = Math.min(step * 0.02, 0.002);
+    filters.push(`select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(step - tol).toFixed(6)})'`);
+  }
+  filters.push('format=rgb24', 'showinfo');
+  const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
+  const cmd = ffmpegCommand(o.input)
+    .inputOptions(inputOptions)
+    .outputOptions(['-map', map, '-an', '-sn', '-dn', '-vsync', 'passthrough', '-pix_fmt', 'rgb24'])
+    .videoFilters(filters)
+    .format('rawvideo')
+    .output('pipe:1');
+  return (cmd as unknown as { _getArguments(): string[] })._getArguments();
+}
+
+const SHOWINFO_RE = /Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
+const ERROR_LINE_RE = /^\[(?:[^\]]*@[^\]]*\]\s*\[)?(error|fatal|panic)\]/;
+
+export interface ShowinfoEntry {
+  n: number;
+  pts_time: number;
+  width: number;
+  height: number;
+}
+
+export function parseShowinfo(line: string): ShowinfoEntry | null {
+  const m = SHOWINFO_RE.exec(line);
+  if (!m) return null;
+  return { n: Number(m[1]), pts_time: m[3] === 'NOPTS' ? Number.NaN : Number(m[3]), width: Number(m[4]), height: Number(m[5]) };
+}
+
+/** Strips ffmpeg's `[component @ 0x..] [error]` prefixes for a one-line message. */
+export function cleanErrorLine(line: string): string {
+  return line.replace(/^(\[[^\]]*\]\s*)+/, '').trim();
+}
+
+export interface DecodeDeps {
+  gate: FlowGate;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called with the process so callers can observe it (tests). */
+  onSpawn?: (proc: DecoderProcess) => void;
+}
+
+/**
+ * Decodes `o.input` into frames. Completes when ffmpeg ends cleanly; errors with SOURCE_DECODE
+ * (after emitting every frame decoded before the problem) when ffmpeg reports errors.
+ */
+export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Frame> {
+  return new Observable<Frame>((subscriber) => {
+    const { ffmpeg } = ffmpegBinaries();
+    const args = buildDecodeArgs(o);
+    deps.logger.debug({ stream: o.stream_id, ffmpeg: ffmpeg.path, ffmpeg_source: ffmpeg.source }, `Starting ffmpeg for \`${o.stream_id}\` (${o.label}).`);
+    const proc = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    deps.onSpawn?.(proc);
+
+    let frameSize = 0;
+    let current: Buffer | null = null;
+    let filled = 0;
+    const pendingChunks: Buffer[] = []; // stdout bytes that arrived before the first frame's size
+    const infos: ShowinfoEntry[] = [];
+    const ready: Buffer[] = [];
+    const errorLines: string[] = [];
+    let stderrRest = '';
+    let emitted = 0;
+    let exited = false;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+    let torn = false;
+    let draining = false;
+    let waitingForCredit = false;
+
+    const fail = (err: Error) => {
+      if (torn) return;
+      torn = true;
+      subscriber.error(err);
+    };
+
+    const consume = (chunk: Buffer) => {
+      let off = 0;
+      while (off < chunk.length) {
+        if (!current) current = Buffer.allocUnsafe(frameSize);
+        const n = Math.min(frameSize - filled, chunk.length - off);
+        chunk.copy(current, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled === frameSize) {
+          ready.push(current);
+          current = null;
+          filled = 0;
+        }
+      }
+    };
+
+    const emitOne = (data: Buffer, info: ShowinfoEntry) => {
+      const rawPts = Number.isFinite(info.pts_time) ? info.pts_time - o.start_time : Number.NaN;
+      const frame: Frame = {
+        stream_id: o.stream_id,
+        index: o.index_offset + emitted,
+        pts: +(Number.isFinite(rawPts) ? rawPts + o.pts_offset : Number.NaN).toFixed(6),
+        width: info.width,
+        height: info.height,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        decoded_at_ms: Date.now(),
+      };
+      emitted += 1;
+      deps.metrics.inc(`frames.decoded.${o.stream_id}`);
+      subscriber.next(frame);
+    };
+
+    const maybeFinish = () => {
+      if (torn || !exited || ready.length > 0 || draining) return;
+      if (exitSignal && exitSignal !== 'SIGTERM' && exitSignal !== 'SIGKILL') {
+        return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg crashed with ${exitSignal} while decoding ${o.label} after ${emitted} frames`, { where: o.stream_id }));
+      }
+      if (exitCode !== 0 || errorLines.length > 0) {
+        const first = errorLines[0] ? cleanErrorLine(errorLines[0]) : `ffmpeg exited with code ${exitCode}`;
+        if (emitted === 0 && exitCode !== 0) {
+          return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, { where: o.stream_id }));
+        }
+        return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${o.index_offset + emitted - 1} (pts ${emitted} frames decoded): ${first}`, { where: o.stream_id }));
+      }
+      torn = true;
+      subscriber.complete();
+    };
+
+    const drain = async () => {
+      if (draining || torn) return;
+      draining = true;
+      try {
+        while (!torn && ready.length > 0 && infos.length > 0) {
+          if (o.kind === 'file') {
+            if (!deps.gate.tryAcquire()) {
+              proc.stdout.pause();
+              waitingForCredit = true;
+              await deps.gate.acquire();
+              waitingForCredit = false;
+              if (torn) {
+                deps.gate.release();
+                break;
+              }
+            }
+          } else if (!deps.gate.tryAcquire()) {
+            ready.shift();
+            infos.shift();
+            deps.metrics.drop(o.stream_id, 'live_busy');
+            continue;
+          }
+          emitOne(ready.shift()!, infos.shift()!);
+        }
+      } finally {
+        draining = false;
+      }
+      if (!torn && ready.length < 2 && !waitingForCredit) proc.stdout.resume();
+      if (exited && ready.length > 0 && infos.length === 0 && !torn) {
+        // stdout delivered a frame stderr never described: should not happen; say so.
+        ready.length = 0;
+        errorLines.push('[error] frame without showinfo line');
+      }
+      maybeFinish();
+    };
+
+    proc.stdout.on('data', (chunk: Buffer) => {
+      if (torn) return;
+      if (frameSize === 0) {
+        pendingChunks.push(chunk);
+        return;
+      }
+      consume(chunk);
+      if (ready.length >= 2) proc.stdout.pause();
+      void drain();
+    });
+
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (text: string) => {
+      const lines = (stderrRest + text).split('\n');
+      stderrRest = lines.pop() ?? '';
+      for (const line of lines) handleStderrLine(line);
+    });
+
+    const handleStderrLine = (line: string) => {
+      const info = parseShowinfo(line);
+      if (info) {
+        if (frameSize === 0) {
+          frameSize = info.width * info.height * 3;
+          for (const c of pendingChunks.splice(0)) consume(c);
+          if (ready.length >= 2) proc.stdout.pause();
+        }
+        infos.push(info);
+        void drain();
+        return;
+      }
+      if (ERROR_LINE_RE.test(line)) {
+        errorLines.push(line);
+        deps.logger.debug({ stream: o.stream_id }, `ffmpeg: ${cleanErrorLine(line)}`);
+      }
+    };
+
+    proc.on('error', (err) => fail(new VidflowError('FFMPEG_NOT_FOUND', `cannot run ffmpeg at ${ffmpeg.path}: ${err.message}`, { cause: err })));
+    proc.on('close', (code, signal) => {
+      if (stderrRest) handleStderrLine(stderrRest);
+      stderrRest = '';
+      exited = true;
+      exitCode = code;
+      exitSignal = signal;
+      if (filled > 0 && !torn) errorLines.push(`[error] stream ended inside a frame (${filled} of ${frameSize} bytes)`);
+      void drain();
+    });
+
+    return () => {
+      torn = true;
+      if (!exited) {
+        proc.stdout.destroy();
+        proc.kill('SIGKILL');
+      }
+    };
+  });
+}

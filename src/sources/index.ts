@@ -1,0 +1,6 @@
+/** The source components, listed explicitly. */
+import type { SourceSpec } from '../core/component.js';
+import { fileSourceSpec } from './file-source.js';
+import { cameraSourceSpec } from './camera-source.js';
+
+export const sourceSpecs: readonly SourceSpec[] = [fileSourceSpec, cameraSourceSpec];
