@@ -168,15 +168,14 @@ class Locator {
   }
 }
 
-/** Replaces `${VAR}` in every string scalar, reporting unset variables at their position. */
-function interpolateDocument(node: unknown, at: (n: YamlNode) => void, env: NodeJS.ProcessEnv, onMissing: (node: YamlNode, variable: string) => void): void {
-  if (isMap(node) || isSeq(node)) {
-    for (const item of node.items) {
-      if (isPair(item)) interpolateDocument(item.value, at, env, onMissing);
-      else interpolateDocument(item, at, env, onMissing);
-    }
+/** Replaces `${VAR}` in every string scalar, reporting unset variables at their position and path. */
+function interpolateDocument(node: unknown, p: PathSeg[], env: NodeJS.ProcessEnv, onMissing: (node: YamlNode, p: PathSeg[], variable: string) => void): void {
+  if (isMap(node)) {
+    for (const item of node.items) if (isPair(item)) interpolateDocument(item.value, [...p, isScalar(item.key) ? String(item.key.value) : '?'], env, onMissing);
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => interpolateDocument(item, [...p, i], env, onMissing));
   } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
-    node.value = interpolate(node.value, env, ({ variable }) => onMissing(node as YamlNode, variable));
+    node.value = interpolate(node.value, env, ({ variable }) => onMissing(node as YamlNode, p, variable));
   }
 }
 
@@ -206,9 +205,9 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
     throw new ConfigError(issues);
   }
   const locate = new Locator(doc, lines);
-  interpolateDocument(doc.contents, () => undefined, env, (node, variable) => {
+  interpolateDocument(doc.contents, [], env, (node, p, variable) => {
     const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-    issues.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error' });
+    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error' });
   });
   const data = doc.toJS() as unknown;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
