@@ -1,6 +1,7 @@
 /** The sink components, listed explicitly. */
 import type { SinkSpec } from '../core/component.js';
 import { jsonlSinkSpec } from './jsonl-sink.js';
+import { kafkaSinkSpec } from './kafka-sink.js';
 import { stdoutSinkSpec } from './stdout-sink.js';
 
-export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, jsonlSinkSpec];
+export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, jsonlSinkSpec, kafkaSinkSpec];

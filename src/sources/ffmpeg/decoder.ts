@@ -60,7 +60,8 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
     const tol = Math.min(step * 0.02, 0.002);
     filters.push(`select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(step - tol).toFixed(6)})'`);
   }
-  filters.push('format=rgb24', 'showinfo');
+  // showinfo reports each frame's pts and size; its per-plane checksums are not needed.
+  filters.push('format=rgb24', 'showinfo=checksum=0');
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
   const cmd = ffmpegCommand(o.input)
     .inputOptions(inputOptions)

@@ -1,0 +1,649 @@
+/**
+ * Kafka sink: one message per ResultRecord, key = stream_id (a stream's results stay in order on
+ * one partition), value = the record's JSON, headers `schema_version` and `pipeline`.
+ *
+ * Delivery is at-least-once: records wait in a bounded buffer while the broker is unreachable
+ * (at start or mid-run) and are resent after reconnecting with exponential backoff. When the
+ * buffer is full, a `file` pipeline's `write()` waits for room (the source pauses; nothing is
+ * dropped) and a `live` pipeline drops the OLDEST buffered record (counted as `sink_overflow`).
+ * `close()` flushes, bounded by `flush_timeout_ms`. See docs/sinks/kafka.md.
+ *
+ * The Kafka library sits behind `KafkaProducerClient` (kafka/client.ts); kafkajs is the default.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { SinkSpec } from '../core/component.js';
+import { VidflowError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ResultRecord, Task } from '../core/result.js';
+import type { Sink, SinkContext, SinkHealth } from './sink.js';
+import { errorKind, type KafkaClientFactory, type KafkaMessage, type KafkaProducerClient, type KafkaProducerConfig, type KafkaTopicBatch } from './kafka/client.js';
+import { kafkajsClientFactory } from './kafka/kafkajs-client.js';
+
+// ---- config ----------------------------------------------------------------------------------
+
+const TASKS = [
+  'classification',
+  'detection',
+  'instance_segmentation',
+  'keypoint_detection',
+  'semantic_segmentation',
+  'video_classification',
+  'tracking',
+] as const satisfies readonly Task[];
+
+const topicName = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]')
+  .refine((t) => t !== '.' && t !== '..', 'a Kafka topic name cannot be "." or ".."');
+
+const brokerAddress = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):\d{1,5}$/, 'host:port');
+
+const brokersSchema = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(brokerAddress).min(1, 'at least one broker'));
+
+const ms = (what: string, def: number, min = 0, max = 3_600_000) =>
+  z.number().int().min(min).max(max).default(def).describe(`${what} Milliseconds. Default ${def}.`);
+
+export const kafkaSinkSchema = z
+  .object({
+    type: z.literal('kafka').describe('`kafka`.'),
+    id: z.string().min(1).optional().describe('Sink id used in logs, health and drop metrics. Default `kafka`.'),
+    brokers: brokersSchema.describe(
+      'Bootstrap brokers, `host:port`: a list or one comma-separated string (e.g. `${KAFKA_BROKERS}`, interpolated by the config loader).',
+    ),
+    topic: topicName.describe('Topic of every record (unless `topics_by_task` names another for its task).'),
+    topics_by_task: z
+      .object(Object.fromEntries(TASKS.map((t) => [t, topicName.optional()])) as Record<(typeof TASKS)[number], z.ZodOptional<typeof topicName>>)
+      .strict()
+      .optional()
+      .describe('Per-task topic, e.g. `{ detection: dets, classification: labels }`; other tasks go to `topic`.'),
+    health_topic: topicName
+      .optional()
+      .describe('If set, a small `sink_health` JSON message (state, buffered, sent, dropped) is sent there on every (re)connection and on close; key = pipeline name.'),
+    client_id: z.string().min(1).default('vidflow').describe('Kafka client id. Default `vidflow`.'),
+    sasl: z
+      .object({
+        mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+        username: z.string().min(1).describe('SASL user.'),
+        password: z.string().describe('SASL password (use `${ENV}` interpolation; never logged).'),
+      })
+      .strict()
+      .optional()
+      .describe('SASL authentication. Default none.'),
+    ssl: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            ca_file: z.string().min(1).optional().describe('PEM file of the CA(s) to trust (relative to the pipeline file). Default: system CAs.'),
+            cert_file: z.string().min(1).optional().describe('PEM client certificate (mutual TLS); needs `key_file`.'),
+            key_file: z.string().min(1).optional().describe('PEM private key of `cert_file`.'),
+            reject_unauthorized: z.boolean().default(true).describe('Verify the broker certificate. Default true.'),
+          })
+          .strict()
+          .refine((s) => (s.cert_file === undefined) === (s.key_file === undefined), 'cert_file and key_file go together'),
+      ])
+      .default(false)
+      .describe('TLS: `true` (system CAs) or file options. Default false.'),
+    compression: z.enum(['none', 'gzip']).default('none').describe('Batch compression. Default `none`.'),
+    batch_max_messages: z.number().int().min(1).max(100_000).default(500).describe('Most records per produce request. Default 500.'),
+    linger_ms: ms('How long a partly filled batch waits for more records before it is sent.', 5, 0, 60_000),
+    acks: z
+      .union([z.literal('all'), z.literal(-1), z.literal(1), z.literal(0)])
+      .default('all')
+      .transform((a): -1 | 0 | 1 => (a === 'all' ? -1 : a))
+      .describe('Acknowledgements: `all` (= -1, every in-sync replica), 1 (leader only), 0 (none). Default `all`; 1 and 0 need `idempotent: false`.'),
+    idempotent: z.boolean().default(true).describe('Idempotent producer (no duplicates from the client’s own retries). Needs `acks: all`. Default true.'),
+    buffer_max_records: z.number().int().min(1).max(10_000_000).default(10_000).describe('Records waiting for the broker, at most (plus one batch in flight). Default 10000.'),
+    retry_initial_ms: ms('First reconnect/resend delay; doubles per failure (with jitter).', 250, 1),
+    retry_max_ms: ms('Largest reconnect/resend delay.', 10_000, 1),
+    flush_timeout_ms: ms('How long `flush()`/`close()` wait for buffered records to be delivered.', 10_000, 1),
+    connect_timeout_ms: ms('TCP/TLS connect and SASL timeout of one attempt.', 3_000, 1, 600_000),
+    request_timeout_ms: ms('Timeout of one produce request.', 30_000, 1, 600_000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.idempotent && c.acks !== -1) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 1 or 0' });
+    }
+    if (c.retry_max_ms < c.retry_initial_ms) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['retry_max_ms'], message: `must be >= retry_initial_ms (${c.retry_initial_ms})` });
+    }
+  });
+
+export type KafkaSinkConfig = z.output<typeof kafkaSinkSchema>;
+
+export interface KafkaSinkOptions {
+  /** Another Kafka client (librdkafka, a test fake). Default: kafkajs. */
+  clientFactory?: KafkaClientFactory;
+  /** Jitter source (tests). Default Math.random. */
+  random?: () => number;
+  /** Minimum interval between repeated warnings of one kind. Default 5000 ms. */
+  warnIntervalMs?: number;
+}
+
+// ---- queue -----------------------------------------------------------------------------------
+
+interface Entry {
+  topic: string;
+  message: KafkaMessage;
+  /** Health messages (health_topic): never counted as records, never dropped for overflow. */
+  control?: 'connected' | 'closed';
+}
+
+/** FIFO with O(1) push/shift and unshift of a batch (array + head index, compacted lazily). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head];
+    this.items[this.head] = undefined as T;
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  take(n: number): T[] {
+    const out: T[] = [];
+    while (out.length < n && this.length > 0) out.push(this.shift() as T);
+    return out;
+  }
+  unshiftAll(vs: T[]): void {
+    this.items = [...vs, ...this.items.slice(this.head)];
+    this.head = 0;
+  }
+  clear(): T[] {
+    const all = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return all;
+  }
+}
+
+// ---- sink ------------------------------------------------------------------------------------
+
+type State = 'connecting' | 'connected' | 'retrying' | 'closed';
+
+interface Waiter {
+  entry: Entry;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface KafkaSink extends Sink {
+  /** Counters for tests and the end-of-run report. */
+  stats(): { state: State; buffered: number; inFlight: number; waitingWriters: number; sent: number; dropped: number; failedAttempts: number };
+}
+
+function readPem(file: string | undefined, field: string, ctx: SinkContext): Buffer | undefined {
+  if (file === undefined) return undefined;
+  const abs = path.resolve(ctx.baseDir, file);
+  try {
+    return fs.readFileSync(abs);
+  } catch (err) {
+    throw new VidflowError('SINK_PATH', `${ctx.configPath}.ssl.${field}: cannot read ${abs}: ${(err as Error).message}`, { where: `${ctx.configPath}.ssl.${field}`, cause: err });
+  }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Creates the sink and starts connecting in the background: a broker that is down at start only
+ * delays delivery (records wait in the buffer). `config` must already be validated by
+ * `kafkaSinkSchema` (the runtime does that; `kafkaSinkSpec.create` too).
+ */
+export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, options: KafkaSinkOptions = {}): KafkaSink {
+  const id = config.id ?? 'kafka';
+  const log: Logger = ctx.logger.child({ sink: id });
+  const random = options.random ?? Math.random;
+  const warnIntervalMs = options.warnIntervalMs ?? 5_000;
+  const cap = config.buffer_max_records;
+
+  const ssl: KafkaProducerConfig['ssl'] =
+    typeof config.ssl === 'boolean'
+      ? config.ssl
+      : {
+          rejectUnauthorized: config.ssl.reject_unauthorized,
+          ca: readPem(config.ssl.ca_file, 'ca_file', ctx),
+          cert: readPem(config.ssl.cert_file, 'cert_file', ctx),
+          key: readPem(config.ssl.key_file, 'key_file', ctx),
+        };
+  const clientConfig: KafkaProducerConfig = {
+    brokers: config.brokers,
+    clientId: config.client_id,
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    ssl,
+    compression: config.compression,
+    acks: config.acks,
+    idempotent: config.idempotent,
+    connectTimeoutMs: config.connect_timeout_ms,
+    requestTimeoutMs: config.request_timeout_ms,
+  };
+  const client: KafkaProducerClient = (options.clientFactory ?? kafkajsClientFactory)(clientConfig, { logger: log.child({ component: 'kafka-client' }) });
+
+  const pending = new Fifo<Entry>();
+  const control: Entry[] = [];
+  const waiters = new Fifo<Waiter>();
+  let inFlight: Entry[] = [];
+  let state: State = 'connecting';
+  let connected = false;
+  let closing = false;
+  let stopped = false;
+  let flushRequests = 0;
+  let attempt = 0;
+  let failedAttempts = 0;
+  let sent = 0;
+  let dropped = 0;
+  let lastError: string | null = null;
+  let downSince: number | null = null;
+  let everConnected = false;
+
+  // Wakes the loop (new records, flush, close) and anything waiting for the buffer to drain.
+  let wakeLoop: (() => void) | null = null;
+  const drainWatchers = new Set<() => void>();
+  const wake = () => {
+    const w = wakeLoop;
+    wakeLoop = null;
+    w?.();
+  };
+  const notifyDrain = () => {
+    for (const d of [...drainWatchers]) d();
+  };
+  // Health messages (control) hold up a flush only while connected: they are best-effort.
+  const isDrained = () => pending.length === 0 && inFlight.length === 0 && waiters.length === 0 && (control.length === 0 || !connected);
+  let idleWaiting = false;
+  let rejectedInBatch = 0;
+
+  // Rate-limited warnings: one line per kind per interval, with the count of suppressed ones.
+  const warned = new Map<string, { at: number; suppressed: number }>();
+  const warnLimited = (kind: string, obj: Record<string, unknown>, msg: string, level: 'warn' | 'error' = 'warn') => {
+    const now = Date.now();
+    const w = warned.get(kind);
+    if (w && now - w.at < warnIntervalMs) {
+      w.suppressed += 1;
+      return;
+    }
+    log[level]({ ...obj, ...(w && w.suppressed > 0 ? { suppressed: w.suppressed } : {}) }, msg);
+    warned.set(kind, { at: now, suppressed: 0 });
+  };
+
+  const unsubscribe = client.onConnectionLost((err) => {
+    if (!connected || stopped) return;
+    connected = false;
+    state = 'retrying';
+    lastError = errMessage(err);
+    downSince ??= Date.now();
+    warnLimited('lost', { err: lastError, buffered: pending.length }, 'kafka connection lost; records are buffered until it is back');
+    wake();
+  });
+
+  const toEntry = (record: ResultRecord): Entry => {
+    let value: string;
+    try {
+      value = JSON.stringify(record);
+    } catch (err) {
+      throw new VidflowError('SINK_WRITE', `${ctx.configPath}: record of stream ${record.stream_id} frame ${record.frame_index} is not serializable: ${errMessage(err)}`, {
+        where: record.stream_id,
+        cause: err,
+      });
+    }
+    return {
+      topic: config.topics_by_task?.[record.task] ?? config.topic,
+      message: {
+        key: record.stream_id,
+        value,
+        headers: { schema_version: String(record.schema_version), pipeline: String(record.pipeline ?? ctx.pipeline) },
+      },
+    };
+  };
+
+  const dropOverflow = () => {
+    let n = 0;
+    while (pending.length > cap) {
+      pending.shift();
+      n += 1;
+    }
+    if (n > 0) {
+      dropped += n;
+      ctx.metrics.drop(id, 'sink_overflow', n);
+      warnLimited('overflow', { dropped_total: dropped, buffer_max_records: cap, state, last_error: lastError }, 'kafka sink buffer full: dropping the oldest records (live pipeline)');
+    }
+  };
+
+  /** Moves blocked writers' records into the buffer while there is room (file mode). */
+  const admitWaiters = () => {
+    while (waiters.length > 0 && pending.length < cap) {
+      const w = waiters.shift() as Waiter;
+      pending.push(w.entry);
+      w.resolve();
+    }
+  };
+
+  const healthMessage = (event: 'connected' | 'closed', sentSoFar = sent): Entry | null => {
+    if (!config.health_topic) return null;
+    const value = JSON.stringify({
+      kind: 'sink_health',
+      event,
+      pipeline: ctx.pipeline,
+      sink: id,
+      at: new Date().toISOString(),
+      buffered: pending.length + waiters.length,
+      sent: sentSoFar,
+      dropped,
+      failed_attempts: failedAttempts,
+    });
+    return { topic: config.health_topic, message: { key: ctx.pipeline, value, headers: { pipeline: ctx.pipeline } }, control: event };
+  };
+
+  const sleep = (delayMs: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wakeLoop = null;
+        resolve();
+      }, delayMs);
+      wakeLoop = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+
+  const backoff = async (err: unknown, what: string) => {
+    failedAttempts += 1;
+    lastError = errMessage(err);
+    downSince ??= Date.now();
+    const base = Math.min(config.retry_max_ms, config.retry_initial_ms * 2 ** Math.min(attempt, 30));
+    const delay = Math.max(1, Math.round(base * (0.5 + 0.5 * random())));
+    attempt += 1;
+    const kind = errorKind(err);
+    warnLimited(
+      `retry-${kind}`,
+      { err: lastError, kind, attempt, retry_in_ms: delay, buffered: pending.length, in_flight: inFlight.length, brokers: config.brokers.join(',') },
+      kind === 'auth' ? `kafka ${what} failed: authentication/authorization error; retrying` : `kafka ${what} failed; retrying with backoff`,
+      kind === 'auth' ? 'error' : 'warn',
+    );
+    if (!stopped) {
+      // Close pending: don't sleep past the flush deadline (close() stops the loop anyway).
+      await sleepUnlessStopped(delay);
+    }
+  };
+  // A backoff sleep that close-timeout can cut short; new records must not cut it short.
+  let cutSleep: (() => void) | null = null;
+  const sleepUnlessStopped = (delayMs: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        cutSleep = null;
+        resolve();
+      }, delayMs);
+      cutSleep = () => {
+        clearTimeout(t);
+        cutSleep = null;
+        resolve();
+      };
+    });
+
+  const buildBatch = (entries: Entry[]): KafkaTopicBatch[] => {
+    const byTopic = new Map<string, KafkaMessage[]>();
+    for (const e of entries) {
+      let list = byTopic.get(e.topic);
+      if (!list) byTopic.set(e.topic, (list = []));
+      list.push(e.message);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  };
+
+  const onConnected = () => {
+    const outage = downSince === null ? 0 : Date.now() - downSince;
+    if (everConnected || failedAttempts > 0) {
+      log.info({ outage_ms: outage, buffered: pending.length, failed_attempts: failedAttempts }, everConnected ? 'kafka reconnected' : 'kafka connected after retries');
+    } else {
+      log.info({ brokers: config.brokers.join(',') }, 'kafka connected');
+    }
+    everConnected = true;
+    connected = true;
+    state = 'connected';
+    attempt = 0;
+    downSince = null;
+    warned.clear();
+    const h = healthMessage('connected');
+    if (h) {
+      // Replaces an unsent older `connected` message; a pending `closed` one stays last.
+      const rest = control.filter((c) => c.control !== 'connected');
+      control.length = 0;
+      control.push(h, ...rest);
+    }
+  };
+
+  /** Sends one batch; on a record-level rejection, retries the records one by one and drops only the rejected ones. */
+  const sendEntries = async (entries: Entry[]): Promise<void> => {
+    try {
+      await client.send(buildBatch(entries));
+      return;
+    } catch (err) {
+      if (errorKind(err) !== 'record') throw err;
+      if (entries.length === 1) {
+        const e = entries[0] as Entry;
+        if (!e.control) {
+          dropped += 1;
+          rejectedInBatch += 1;
+          ctx.metrics.drop(id, 'sink_rejected');
+        }
+        log.error({ err: errMessage(err), topic: e.topic, key: e.message.key, bytes: Buffer.byteLength(e.message.value) }, 'kafka broker rejected a record; it is dropped (resending cannot succeed)');
+        return;
+      }
+    }
+    for (const e of entries) await sendEntries([e]);
+  };
+
+  const loop = async () => {
+    while (!stopped) {
+      // Connect eagerly (health shows the real state), then wait for work.
+      if (!connected) {
+        state = everConnected || failedAttempts > 0 ? 'retrying' : 'connecting';
+        try {
+          await client.connect();
+          if (stopped) break;
+          onConnected();
+        } catch (err) {
+          if (stopped) break;
+          await backoff(err, 'connect');
+          continue;
+        }
+      }
+      if (pending.length + inFlight.length + control.length === 0) {
+        if (closing) break;
+        idleWaiting = true;
+        await sleep(60_000);
+        idleWaiting = false;
+        continue;
+      }
+      if (inFlight.length === 0) {
+        // Linger for a fuller batch unless a flush/close is waiting.
+        if (pending.length < config.batch_max_messages && config.linger_ms > 0 && !closing && flushRequests === 0) {
+          await sleep(config.linger_ms);
+          if (stopped) break;
+        }
+        inFlight = pending.take(config.batch_max_messages);
+        admitWaiters();
+      }
+      // `connected` goes first; `closed` goes last, once everything else is in this batch, with fresh counts.
+      const last = pending.length === 0 && waiters.length === 0;
+      const heads = control.filter((c) => c.control === 'connected');
+      const tails = last ? control.filter((c) => c.control === 'closed').map((c) => healthMessage('closed', sent + inFlight.length) ?? c) : [];
+      const batch = [...heads, ...inFlight, ...tails];
+      const nControl = heads.length + tails.length;
+      if (batch.length === 0) continue;
+      try {
+        rejectedInBatch = 0;
+        await sendEntries(batch);
+        control.splice(0, nControl);
+        sent += inFlight.length - rejectedInBatch;
+        inFlight = [];
+        attempt = 0;
+        if (isDrained()) notifyDrain();
+      } catch (err) {
+        if (stopped) break;
+        // Back to the front of the buffer, in order; reconnect before resending.
+        pending.unshiftAll(inFlight);
+        inFlight = [];
+        if (ctx.mode === 'live') dropOverflow();
+        connected = false;
+        state = 'retrying';
+        await client.disconnect().catch(() => undefined);
+        await backoff(err, 'send');
+      }
+    }
+  };
+
+  let loopDone: Promise<void>;
+  let loopFailure: string | null = null;
+  const startLoop = () => {
+    loopDone = loop().catch((err) => {
+      log.error({ err: errMessage(err) }, 'kafka sink loop failed');
+      loopFailure = errMessage(err);
+      state = 'closed';
+      stopped = true;
+      for (const w of waiters.clear()) w.reject(new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, { where: ctx.configPath }));
+    });
+  };
+  log.info({ brokers: config.brokers.join(','), topic: config.topic, mode: ctx.mode }, 'kafka sink connecting');
+  startLoop();
+
+  /** Waits until everything buffered is delivered, or `timeoutMs` passes (→ false). */
+  const waitDrained = (timeoutMs: number): Promise<boolean> => {
+    if (isDrained()) return Promise.resolve(true);
+    flushRequests += 1;
+    wake(); // ends a linger
+    cutSleep?.(); // one immediate attempt instead of waiting out the backoff
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(t);
+        drainWatchers.delete(watcher);
+        flushRequests -= 1;
+        resolve(ok);
+      };
+      const watcher = () => {
+        if (isDrained()) done(true);
+      };
+      const t = setTimeout(() => done(false), timeoutMs);
+      drainWatchers.add(watcher);
+    });
+  };
+
+  const unsentCount = () => pending.length + inFlight.length + waiters.length;
+  let closePromise: Promise<void> | null = null;
+
+  const sink: KafkaSink = {
+    id,
+
+    write(record: ResultRecord): void | Promise<void> {
+      if (closing) throw new VidflowError('SINK_WRITE', `${ctx.configPath}: write after close (kafka sink ${id})`, { where: ctx.configPath });
+      if (loopFailure !== null) throw new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, { where: ctx.configPath });
+      const entry = toEntry(record);
+      if (ctx.mode === 'file') {
+        if (waiters.length > 0 || pending.length >= cap) {
+          return new Promise<void>((resolve, reject) => {
+            waiters.push({ entry, resolve, reject });
+            wake();
+          });
+        }
+        pending.push(entry);
+      } else {
+        pending.push(entry);
+        dropOverflow();
+      }
+      if (idleWaiting || pending.length >= config.batch_max_messages) wake();
+    },
+
+    async flush(): Promise<void> {
+      if (stopped) return;
+      if (!(await waitDrained(config.flush_timeout_ms))) {
+        throw new VidflowError(
+          'SINK_FLUSH_TIMEOUT',
+          `${ctx.configPath}: kafka sink ${id}: ${unsentCount()} record(s) still undelivered after flush_timeout_ms=${config.flush_timeout_ms} (${lastError ?? state}); they stay buffered`,
+          { where: ctx.configPath },
+        );
+      }
+    },
+
+    close(): Promise<void> {
+      closePromise ??= (async () => {
+        closing = true;
+        const h = healthMessage('closed');
+        if (h) control.push(h);
+        const ok = await waitDrained(config.flush_timeout_ms);
+        const unsent = unsentCount();
+        stopped = true;
+        state = 'closed';
+        unsubscribe();
+        wake();
+        cutSleep?.();
+        for (const w of waiters.clear()) w.reject(new VidflowError('SINK_FLUSH_TIMEOUT', `${ctx.configPath}: kafka sink ${id} closed before this record was accepted`, { where: ctx.configPath }));
+        pending.clear();
+        inFlight = [];
+        control.length = 0;
+        // Disconnecting makes an in-flight send fail fast; don't wait long for it or the loop
+        // (a hung broker can keep a request open until request_timeout_ms).
+        const wasConnected = connected;
+        await Promise.race([Promise.all([client.disconnect().catch(() => undefined), loopDone]), new Promise((r) => setTimeout(r, 1000).unref())]);
+        if (!ok && unsent > 0) {
+          ctx.metrics.drop(id, 'sink_flush_timeout', unsent);
+          const msg = `${ctx.configPath}: kafka sink ${id}: ${unsent} record(s) could not be delivered within flush_timeout_ms=${config.flush_timeout_ms} (${lastError ?? (wasConnected ? 'no acknowledgement from the broker' : 'broker unreachable')}); sent ${sent}, dropped ${dropped + unsent}`;
+          log.error({ unsent, sent, dropped, last_error: lastError }, 'kafka sink closed with undelivered records');
+          throw new VidflowError('SINK_FLUSH_TIMEOUT', msg, { where: ctx.configPath });
+        }
+        log.info({ sent, dropped }, 'kafka sink closed');
+      })();
+      return closePromise;
+    },
+
+    async health(): Promise<SinkHealth> {
+      const buffered = pending.length + waiters.length;
+      const parts = [
+        state === 'retrying' ? `retrying (attempt ${attempt}${lastError ? `, last error: ${lastError}` : ''})` : state,
+        `buffered=${buffered}/${cap}`,
+        `in_flight=${inFlight.length}`,
+        `sent=${sent}`,
+        `dropped=${dropped}`,
+      ];
+      return { ok: state === 'connected', detail: `kafka ${config.brokers.join(',')}: ${parts.join(', ')}` };
+    },
+
+    stats() {
+      return { state, buffered: pending.length, inFlight: inFlight.length, waitingWriters: waiters.length, sent, dropped, failedAttempts };
+    },
+  };
+  return sink;
+}
+
+export const kafkaSinkSpec: SinkSpec<KafkaSinkConfig> = {
+  type: 'kafka',
+  summary: 'Publishes each result record to Kafka (key = stream_id, JSON value), buffering and retrying while the broker is unreachable.',
+  schema: kafkaSinkSchema,
+  example: {
+    type: 'kafka',
+    brokers: 'localhost:9092',
+    topic: 'vidflow.results',
+    topics_by_task: { detection: 'vidflow.detections' },
+    compression: 'gzip',
+    buffer_max_records: 10000,
+    flush_timeout_ms: 10000,
+  },
+  async create(config, ctx) {
+    return createKafkaSink(config, ctx);
+  },
+};
