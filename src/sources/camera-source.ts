@@ -53,7 +53,8 @@ export class CameraSource implements Source {
   frames(gate: FlowGate): Observable<Frame> {
     const c = this.config;
     const label = redactUrl(c.url);
-    let index = 0;
+    let baseIndex = 0;
+    let nextIndex = 0;
     let ptsOffset = 0;
     let lastPts = 0;
     let failures = 0;
@@ -73,11 +74,13 @@ export class CameraSource implements Source {
                 next: (f) => {
                   // Keep pts monotonic across reconnects.
                   if (first) {
-                    ptsOffset = index === 0 ? -f.pts : lastPts - f.pts + 1 / Math.max(1, info.fps || 25);
+                    ptsOffset = nextIndex === 0 ? -f.pts : lastPts - f.pts + 1 / Math.max(1, info.fps || 25);
+                    baseIndex = nextIndex;
                     first = false;
                   }
                   lastPts = f.pts + ptsOffset;
-                  sub.next({ ...f, index: index++, pts: +lastPts.toFixed(6) });
+                  nextIndex = baseIndex + f.index + 1;
+                  sub.next({ ...f, index: baseIndex + f.index, pts: +lastPts.toFixed(6) });
                 },
                 error: (e) => sub.error(e),
                 complete: () => sub.complete(),

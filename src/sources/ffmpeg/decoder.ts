@@ -14,7 +14,7 @@ import { Observable } from 'rxjs';
 import { VidflowError } from '../../core/errors.js';
 import type { Frame } from '../../core/frame.js';
 import type { FlowGate } from '../../core/flow-gate.js';
-import type { Logger } from '../../core/logger.js';
+import { redactUrl, type Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { ffmpegBinaries } from './binaries.js';
 
@@ -90,7 +90,7 @@ export function parseShowinfo(line: string): ShowinfoEntry | null {
 
 /** Strips ffmpeg's `[component @ 0x..] [error]` prefixes for a one-line message. */
 export function cleanErrorLine(line: string): string {
-  return line.replace(/^(\[[^\]]*\]\s*)+/, '').trim();
+  return redactUrl(line.replace(/^(\[[^\]]*\]\s*)+/, '').trim());
 }
 
 export interface DecodeDeps {
@@ -122,6 +122,8 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const errorLines: string[] = [];
     let stderrRest = '';
     let emitted = 0;
+    /** Frames decoded, emitted or dropped: a live source's indices show its drops as gaps. */
+    let decoded = 0;
     let exited = false;
     let exitCode: number | null = null;
     let exitSignal: NodeJS.Signals | null = null;
@@ -155,7 +157,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       const rawPts = Number.isFinite(info.pts_time) ? info.pts_time - o.start_time : Number.NaN;
       const frame: Frame = {
         stream_id: o.stream_id,
-        index: o.index_offset + emitted,
+        index: o.index_offset + decoded,
         pts: +(Number.isFinite(rawPts) ? rawPts + o.pts_offset : Number.NaN).toFixed(6),
         width: info.width,
         height: info.height,
@@ -163,6 +165,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         decoded_at_ms: Date.now(),
       };
       emitted += 1;
+      decoded += 1;
       deps.metrics.inc(`frames.decoded.${o.stream_id}`);
       subscriber.next(frame);
     };
@@ -202,6 +205,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
           } else if (!deps.gate.tryAcquire()) {
             ready.shift();
             infos.shift();
+            decoded += 1;
             deps.metrics.drop(o.stream_id, 'live_busy');
             continue;
           }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { VidflowError } from '../../core/errors.js';
+import { redactUrl } from '../../core/logger.js';
 import { ffmpegBinaries } from './binaries.js';
 
 export interface VideoInfo {
@@ -106,7 +107,8 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   });
   if (timedOut) throw new VidflowError('SOURCE_PROBE', `${label}: ffprobe (${ffprobe.path}) did not answer within ${timeout} ms`);
   if (signal) throw new VidflowError('SOURCE_PROBE', `${label}: ffprobe (${ffprobe.path}) crashed with ${signal}; set FFPROBE_PATH to a working ffprobe`);
-  const firstErr = stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  // ffprobe repeats the input URL in its messages: strip credentials before they reach an error.
+  const firstErr = redactUrl(stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '');
   if (code !== 0) {
     if (isUrl) throw new VidflowError('SOURCE_CONNECT', `${label}: cannot open stream: ${firstErr || `ffprobe exit ${code}`}`);
     throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: not a readable video file (${firstErr || `ffprobe exit ${code}`})`);

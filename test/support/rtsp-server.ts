@@ -1,0 +1,66 @@
+/**
+ * Starts the real RTSP server of test/support/rtsp/rtsp_server.py (GStreamer gst-rtsp-server,
+ * Debian packages installed by .ci/run) on a free loopback port, and stops it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { REPO } from './media.js';
+
+export interface RtspServer {
+  readonly port: number;
+  url(user?: string, password?: string): string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRtspServer(opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {}): Promise<RtspServer> {
+  const port = await freePort();
+  let proc: ChildProcess | null = null;
+  const args = [path.join(REPO, 'test', 'support', 'rtsp', 'rtsp_server.py'), '--port', String(port), '--fps', String(opts.fps ?? 25), '--width', String(opts.width ?? 320), '--height', String(opts.height ?? 240)];
+  if (opts.user) args.push('--user', opts.user, '--password', opts.password ?? '');
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = p;
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`RTSP server did not start: ${err}`)), 20_000);
+      p.stderr!.on('data', (d) => (err += d));
+      p.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('READY')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      p.on('exit', (code) => {
+        clearTimeout(timer);
+        if (code !== 0 && code !== null) reject(new Error(`RTSP server exited ${code}: ${err}`));
+      });
+    });
+  await start();
+  return {
+    port,
+    url: (user, password) => `rtsp://${user ? `${user}:${password}@` : ''}127.0.0.1:${port}/test`,
+    start,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const p = proc;
+        if (!p || p.exitCode !== null) return resolve();
+        p.once('exit', () => resolve());
+        p.kill('SIGTERM');
+        setTimeout(() => p.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
