@@ -7,7 +7,7 @@ import type { Stage, StageSpec } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore } from '../core/result.js';
 import { decodeClassification } from '../models/decoders/classification.js';
-import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import { inputSize, preprocessInto } from '../models/preprocess.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import { openModel } from '../models/model-store.js';
 import type { ModelRunner } from '../models/runner.js';
@@ -34,23 +34,46 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
   if (!logitsName) throw new Error(`${loaded.manifestPath}: classification manifest needs outputs.logits`);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
+  const per = (f: Frame) => {
+    const { width, height } = inputSize(f.width, f.height, m.input);
+    return { width, height, size: 3 * width * height };
+  };
+  const layout = m.input.layout === 'NHWC' ? 'NHWC' : 'NCHW';
   return {
     model_id: m.name,
     task: 'classification',
     fixed_batch: fixed,
-    async run(frames: Frame[]): Promise<ClassifyResult[]> {
+    /** Preprocesses a frame as it arrives (overlapping the previous batch's inference). */
+    prepare(frame: Frame): { data: Float32Array; width: number; height: number } {
+      const { width, height, size } = per(frame);
+      const data = new Float32Array(size);
+      preprocessInto(frame.data, frame.width, frame.height, m.input, data, 0, layout);
+      return { data, width, height };
+    },
+    async run(frames: Frame[], prepared?: unknown[]): Promise<ClassifyResult[]> {
+      const items = (prepared as Array<{ data: Float32Array; width: number; height: number }> | undefined) ?? frames.map((f) => this.prepare!(f) as { data: Float32Array; width: number; height: number });
       const results: ClassifyResult[] = new Array(frames.length);
-      for (const group of groupBySize(frames, m.input)) {
-        // A fixed-batch model runs in chunks of its batch size, padded.
-        const chunk = fixed ?? group.frames.length;
-        for (let s = 0; s < group.frames.length; s += chunk) {
-          const part = group.frames.slice(s, s + chunk);
-          const { tensor } = buildImageBatch(part, m.input, fixed ?? undefined);
-          const out = await runner.run({ [inputName]: tensor }, [logitsName]);
+      // Frames whose inputs differ in size (no crop, different streams) run separately.
+      const groups = new Map<string, number[]>();
+      items.forEach((it, i) => {
+        const key = `${it.width}x${it.height}`;
+        groups.set(key, [...(groups.get(key) ?? []), i]);
+      });
+      for (const indices of groups.values()) {
+        const chunk = fixed ?? indices.length;
+        for (let s = 0; s < indices.length; s += chunk) {
+          const part = indices.slice(s, s + chunk);
+          const first = items[part[0]!]!;
+          const n = fixed ?? part.length;
+          const data = new Float32Array(n * first.data.length);
+          part.forEach((idx, j) => data.set(items[idx]!.data, j * first.data.length));
+          for (let j = part.length; j < n; j++) data.set(first.data, j * first.data.length); // pad a fixed batch
+          const dims = layout === 'NHWC' ? [n, first.height, first.width, 3] : [n, 3, first.height, first.width];
+          const out = await runner.run({ [inputName]: { type: 'float32', dims, data } }, [logitsName]);
           const logits = out[logitsName]!;
           const classes = logits.dims[logits.dims.length - 1]!;
-          part.forEach((_, i) => {
-            results[group.indices[s + i]!] = decodeClassification(logits.data as Float32Array, i, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels });
+          part.forEach((idx, j) => {
+            results[idx] = decodeClassification(logits.data as Float32Array, j, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels });
           });
         }
       }

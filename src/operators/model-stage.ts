@@ -37,7 +37,13 @@ export interface FrameModel<R> {
   readonly task: Task;
   /** Fixed batch size of the export, or null when any batch size works. */
   readonly fixed_batch: number | null;
-  run(frames: Frame[]): Promise<R[]>;
+  /**
+   * Optional per-frame preparation (e.g. preprocessing into a tensor slice), run as each frame
+   * arrives so it overlaps with the inference of the previous batch; `run` then gets the
+   * prepared values in the same order as `frames`.
+   */
+  prepare?(frame: Frame): unknown;
+  run(frames: Frame[], prepared?: unknown[]): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -90,12 +96,19 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       );
       const batchSize = model.fixed_batch ?? options.batch_size;
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
+      const prepare = model.prepare?.bind(model);
       const inferred = tagged.pipe(
         filter((t) => t.keep),
-        map((t) => t.frame),
-        batchFrames<Frame>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
-        inferBatches((batch) => model.run(batch)),
-        map(({ frame, result, error, infer_ms }): FrameOutcome => {
+        map((t) => ({ frame: t.frame, prepared: prepare ? prepare(t.frame) : undefined })),
+        batchFrames<{ frame: Frame; prepared: unknown }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
+        inferBatches((batch) =>
+          model.run(
+            batch.map((b) => b.frame),
+            prepare ? batch.map((b) => b.prepared) : undefined,
+          ),
+        ),
+        map(({ frame: item, result, error, infer_ms }): FrameOutcome => {
+          const frame = item.frame;
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
           if (error) {
             deps.metrics.inc(`errors.${options.stage_id}`);
