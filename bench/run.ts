@@ -81,21 +81,6 @@ async function pipelineFps(video: string, batch: number): Promise<{ fps: number;
   return { fps: s.records / ((performance.now() - t0) / 1000), frames: s.records };
 }
 
-class SlowSink implements Sink {
-  readonly id = 'slow';
-  count = 0;
-  constructor(private readonly ms: number) {}
-  async write(): Promise<void> {
-    this.count += 1;
-    await new Promise((r) => setTimeout(r, this.ms));
-  }
-  async flush() {}
-  async close() {}
-  async health() {
-    return { ok: true, detail: `${this.count}` };
-  }
-}
-
 /** Runs bench/memory.ts in a fresh process so its RSS baseline is clean. */
 function memoryUnderSlowSink(video: string, maxInFlight: number): { baseMB: number; peakMB: number; peakFirstHalfMB: number; frames: number; seconds: number; dropped: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'memory.ts'), video, String(maxInFlight)], { encoding: 'utf8' });
