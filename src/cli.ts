@@ -21,7 +21,8 @@ commands:
   validate <pipeline.yaml>   check a pipeline file; --deep also opens sources, models and sinks
   models list [--json]       installed models (name, task, input, labels, size, source)
   models export <arch> ...   export a torchvision architecture to ONNX + manifest (needs tools/export setup)
-  dashboard [--port N]       serve the live dashboard (see docs/sinks/websocket.md)
+  dashboard [--port N] [--host H] [--connect ws://…]
+                             serve the live dashboard (see docs/sinks/websocket.md)
   doctor                     show which ffmpeg/ffprobe and onnxruntime are used
 
 options:
@@ -154,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
+    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
   });
   const [cmd, ...rest] = positionals;
   if (values.help || !cmd) {
@@ -194,7 +195,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function cmdDashboard(values: Record<string, unknown>, logger: Logger): Promise<number> {
-  void values;
-  void logger;
-  throw new VidflowError('INTERNAL', 'dashboard: not available in this build');
+  const { startDashboardServer } = await import('./sinks/websocket-sink.js');
+  const port = values.port === undefined ? 8765 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new VidflowError('CONFIG_INVALID', `--port: found "${String(values.port)}", expected a port number 0-65535`);
+  const server = await startDashboardServer({
+    port,
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    logger,
+    ...(typeof values.connect === 'string' ? { connect_url: values.connect } : {}),
+  });
+  process.stdout.write(`dashboard: ${server.dashboardUrl}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+  return EXIT.OK;
 }

@@ -14,6 +14,7 @@ import { sinkSpecs } from '../sinks/index.js';
 import { sourceSpecs } from '../sources/index.js';
 import { stageSpecs } from '../operators/index.js';
 import { interpolate } from './interpolate.js';
+import { previewSchema, type PreviewOptions } from '../runtime/preview.js';
 
 export interface ConfigIssue {
   file: string;
@@ -43,6 +44,7 @@ export const pipelineSchema = z
     stages: z.array(z.unknown()).min(1, 'expected at least one stage'),
     sinks: z.array(z.unknown()).min(1, 'expected at least one sink'),
     shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush.'),
+    preview: previewSchema.default({}).describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
   })
   .strict();
 
@@ -58,6 +60,7 @@ export interface PipelineConfig {
   baseDir: string;
   name: string;
   shutdown_timeout_ms: number;
+  preview: PreviewOptions;
   sources: Array<ComponentConfig<SourceSpec>>;
   stages: Array<ComponentConfig<StageSpec>>;
   sinks: Array<ComponentConfig<SinkSpec>>;
@@ -280,12 +283,13 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   }
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new ConfigError(issues);
-  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000 };
+  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}) };
   return {
     file: shown,
     baseDir,
     name: t.name ?? path.basename(shown).replace(/\.(ya?ml|json)$/i, ''),
     shutdown_timeout_ms: t.shutdown_timeout_ms,
+    preview: t.preview,
     sources,
     stages,
     sinks,

@@ -22,6 +22,7 @@ import { Metrics } from '../core/metrics.js';
 import type { FrameOutcome, ResultRecord } from '../core/result.js';
 import type { PipelineConfig } from '../config/load.js';
 import type { Sink } from '../sinks/sink.js';
+import { PreviewEncoder, previewSchema, type PreviewOptions } from './preview.js';
 
 export interface RunSummary {
   pipeline: string;
@@ -84,7 +85,7 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
   return assemble(config, src.values, stg.values, snk.values, { ...options, metrics });
 }
 
-export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { shutdown_timeout_ms?: number }, sources: Source[], stages: Stage[], sinks: Sink[], options: BuildOptions & { metrics: Metrics }): BuiltPipeline {
+export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { shutdown_timeout_ms?: number; preview?: PreviewOptions }, sources: Source[], stages: Stage[], sinks: Sink[], options: BuildOptions & { metrics: Metrics }): BuiltPipeline {
   const { logger, metrics } = options;
   const stop$ = new Subject<void>();
   const gates = new Map<string, FlowGate>();
@@ -95,6 +96,11 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   const errors: string[] = [];
   let stopped = false;
   let records = 0;
+  const frameSinks = sinks.filter((s) => typeof s.writeFrame === 'function');
+  const preview =
+    frameSinks.length > 0
+      ? new PreviewEncoder(config.preview ?? previewSchema.parse({}), (p) => frameSinks.forEach((s) => s.writeFrame!(p)), logger, metrics)
+      : null;
 
   const release = (stream: string, index: number) => {
     const key = frameKey(stream, index);
@@ -112,6 +118,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
         tap((f) => {
           metrics.inc(`frames.in.${s.id}`);
           options.onFrame?.(f);
+          preview?.offer(f);
           const n = stagesFor(s.id);
           if (n === 0) gates.get(s.id)!.release();
           else pending.set(frameKey(f.stream_id, f.index), n);
@@ -169,6 +176,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
         .subscribe({ complete: () => resolve(), error: (e: Error) => (errors.push(`error[INTERNAL]: ${e.message}`), resolve()) });
     });
     for (const g of gates.values()) g.close();
+    preview?.close();
     const closed = await settleAll(sinks.map((s) => () => s.close()));
     for (const e of closed.errors) errors.push(e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: ${String(e)}`);
     await settleAll(stages.map((s) => () => s.close()));

@@ -3,5 +3,6 @@ import type { SinkSpec } from '../core/component.js';
 import { jsonlSinkSpec } from './jsonl-sink.js';
 import { kafkaSinkSpec } from './kafka-sink.js';
 import { stdoutSinkSpec } from './stdout-sink.js';
+import { websocketSinkSpec } from './websocket-sink.js';
 
-export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, jsonlSinkSpec, kafkaSinkSpec];
+export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, jsonlSinkSpec, kafkaSinkSpec, websocketSinkSpec];

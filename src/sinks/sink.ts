@@ -6,6 +6,9 @@
 import type { ResultRecord } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import type { PreviewFrame } from './websocket/protocol.js';
+
+export type { PreviewFrame };
 
 export interface SinkHealth {
   ok: boolean;
@@ -21,6 +24,11 @@ export interface Sink {
   /** Flushes and releases resources. Idempotent. */
   close(): Promise<void>;
   health(): Promise<SinkHealth>;
+  /**
+   * Optional: accepts JPEG preview frames for live views (the WebSocket dashboard). The runtime
+   * encodes previews (rate-limited, best effort, never blocking) only when a sink has this.
+   */
+  writeFrame?(frame: PreviewFrame): void;
 }
 
 export interface SinkContext {
