@@ -9,6 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VidflowError } from '../core/errors.js';
+import { interpolate } from '../config/interpolate.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -144,6 +145,14 @@ export function loadManifest(manifestPath: string, where?: string): LoadedManife
     throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: invalid manifest: ${first}`, whereOpt);
   }
   const manifest = parsed.data;
+  // File paths may use ${VAR} / ${VAR:-default} (e.g. ${VIDFLOW_SHARED:-../../../shared}/models/x.onnx).
+  const expand = (field: string, value: string) =>
+    interpolate(value, process.env, ({ variable }) => {
+      throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: ${field} uses \${${variable}}, which is not set`, whereOpt);
+    });
+  manifest.model_file = expand('model_file', manifest.model_file);
+  if (manifest.labels.file) manifest.labels.file = expand('labels.file', manifest.labels.file);
+  if (manifest.keypoint_names) manifest.keypoint_names = expand('keypoint_names', manifest.keypoint_names);
   const dir = path.dirname(abs);
   const modelPath = path.resolve(dir, manifest.model_file);
   if (!existsSync(modelPath)) {
