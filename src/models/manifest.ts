@@ -59,6 +59,8 @@ export const DecoderSchema = z
     nms_in_graph: z.boolean().default(true),
     /** Masks: the threshold that turns probabilities into a binary mask (torchvision: 0.5). */
     mask_threshold: z.number().min(0).max(1).default(0.5),
+    /** Segmentation: layout of the class-score output (torchvision: NCHW; TF exports: NHWC). */
+    output_layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
   })
   .strict();
 
@@ -135,20 +137,20 @@ export function loadManifest(manifestPath: string, where?: string): LoadedManife
   try {
     raw = JSON.parse(readFileSync(abs, 'utf8'));
   } catch (err) {
-    throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: not valid JSON (${(err as Error).message})`, { ...whereOpt, cause: err });
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: not valid JSON (${(err as Error).message})`, { ...whereOpt, cause: err });
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues
       .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
       .join('; ');
-    throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: invalid manifest: ${first}`, whereOpt);
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: invalid manifest: ${first}`, whereOpt);
   }
   const manifest = parsed.data;
   // File paths may use ${VAR} / ${VAR:-default} (e.g. ${VIDFLOW_SHARED:-../../../shared}/models/x.onnx).
   const expand = (field: string, value: string) =>
     interpolate(value, process.env, ({ variable }) => {
-      throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: ${field} uses \${${variable}}, which is not set`, whereOpt);
+      throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: ${field} uses \${${variable}}, which is not set`, whereOpt);
     });
   manifest.model_file = expand('model_file', manifest.model_file);
   if (manifest.labels.file) manifest.labels.file = expand('labels.file', manifest.labels.file);
@@ -156,21 +158,21 @@ export function loadManifest(manifestPath: string, where?: string): LoadedManife
   const dir = path.dirname(abs);
   const modelPath = path.resolve(dir, manifest.model_file);
   if (!existsSync(modelPath)) {
-    throw new VidflowError('MODEL_NOT_FOUND', `${manifestPath}: model_file ${manifest.model_file} does not exist (looked at ${modelPath})`, whereOpt);
+    throw new VidflowError('MODEL_NOT_FOUND', `${where ? where + ': ' : ''}${manifestPath}: model_file ${manifest.model_file} does not exist (looked at ${modelPath})`, whereOpt);
   }
   const labelFile = manifest.labels.file ? path.resolve(dir, manifest.labels.file) : path.join(LABELS_DIR, `${manifest.labels.set}.txt`);
   if (!existsSync(labelFile)) {
-    throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: labels file ${labelFile} does not exist`, whereOpt);
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: labels file ${labelFile} does not exist`, whereOpt);
   }
   const labels = readLabelFile(labelFile, manifest.labels.format);
   if (labels.length !== manifest.labels.count) {
-    throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: labels.count is ${manifest.labels.count} but ${labelFile} has ${labels.length} labels`, whereOpt);
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: labels.count is ${manifest.labels.count} but ${labelFile} has ${labels.length} labels`, whereOpt);
   }
   let keypointNames: string[] | null = null;
   if (manifest.task === 'keypoint_detection') {
     const kpFile = manifest.keypoint_names ? path.resolve(dir, manifest.keypoint_names) : path.join(LABELS_DIR, 'coco-keypoints-17.txt');
     if (!existsSync(kpFile)) {
-      throw new VidflowError('MODEL_MANIFEST_INVALID', `${manifestPath}: keypoint_names file ${kpFile} does not exist`, whereOpt);
+      throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: keypoint_names file ${kpFile} does not exist`, whereOpt);
     }
     keypointNames = readLabelFile(kpFile, 'plain');
   }

@@ -56,7 +56,8 @@ export function checkModelAgainstManifest(loaded: LoadedManifest, runner: ModelR
     const role = manifest.task === 'semantic_segmentation' ? 'out' : 'logits';
     const outName = manifest.outputs[role];
     const out = runner.outputs.find((o) => o.name === outName);
-    const classes = out?.shape ? out.shape[manifest.task === 'semantic_segmentation' ? 1 : out.shape.length - 1] : undefined;
+    const classAxis = manifest.task === 'semantic_segmentation' ? (manifest.decoder.output_layout === 'NHWC' ? 3 : 1) : (out?.shape?.length ?? 1) - 1;
+    const classes = out?.shape ? out.shape[classAxis] : undefined;
     if (typeof classes === 'number' && classes !== manifest.labels.count) problems.push(`expected ${manifest.labels.count} classes (labels.count), model outputs ${classes}`);
   }
   if (problems.length > 0) {

@@ -1,9 +1,11 @@
 /**
- * Image preprocessing in tight typed-array code, following torchvision's presets on uint8
- * tensors: resize (antialiased bilinear, as torchvision/Pillow do; horizontal pass, then
- * vertical, rounding to uint8 between and after), center crop (Python's round-half-even
- * offsets), scale to [0,1], normalize with mean/std, and write into an NCHW/NHWC float tensor.
- * Only the output window that survives the crop is computed.
+ * Image preprocessing in tight typed-array code, following torchvision's presets
+ * (`transforms._presets`: ImageClassification, SemanticSegmentation, VideoClassification) on
+ * uint8 tensors: `F.resize` casts to float32, interpolates (antialiased bilinear — the triangle
+ * filter widened by the scale — or plain bilinear; horizontal pass, then vertical, no rounding in
+ * between), then rounds half to even (torch.round) back to uint8; center crop with Python's
+ * round-half-even offsets; scale to [0,1]; normalize with mean/std; write into an NCHW/NHWC
+ * float tensor. Only the output window that survives the crop is computed.
  */
 import type { ModelInputSpec, ResizeSpec } from './manifest.js';
 
@@ -110,9 +112,11 @@ export function computeTaps(src: number, dst: number, interp: Interpolation): Ta
   return taps;
 }
 
-function clampByte(v: number): number {
-  // Round half away from zero on non-negative values, like the uint8 kernels.
-  const r = Math.floor(v + 0.5);
+/** torch.round (half to even) of a float32 value, clamped to 0..255. */
+function roundByte(v: number): number {
+  const f = Math.fround(v);
+  let r = Math.round(f);
+  if (r - f === 0.5 && r % 2 !== 0) r -= 1;
   return r < 0 ? 0 : r > 255 ? 255 : r;
 }
 
@@ -125,7 +129,7 @@ export interface Window {
 
 /**
  * Resizes packed RGB24 `src` (sw×sh) to a dw×dh grid and returns only `win` of it, packed RGB24.
- * Horizontal pass first, rounded to uint8, then vertical.
+ * Horizontal pass first into float32, then vertical, then one rounding to uint8.
  */
 export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number, interp: Interpolation, win: Window = { x: 0, y: 0, width: dw, height: dh }): Uint8Array {
   if (sw === dw && sh === dh) {
@@ -142,7 +146,7 @@ export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, d
   for (let y = win.y; y < win.y + win.height; y++) rowHi = Math.max(rowHi, vy.start[y]! + vy.count[y]!);
   const rows = rowHi - rowLo;
   // Horizontal pass: rows [rowLo,rowHi) × window columns.
-  const tmp = new Uint8Array(rows * win.width * 3);
+  const tmp = new Float32Array(rows * win.width * 3);
   for (let r = 0; r < rows; r++) {
     const srow = (r + rowLo) * sw * 3;
     const trow = r * win.width * 3;
@@ -162,9 +166,9 @@ export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, d
         c += src[p + 2]! * w;
       }
       const t = trow + x * 3;
-      tmp[t] = clampByte(a);
-      tmp[t + 1] = clampByte(b);
-      tmp[t + 2] = clampByte(c);
+      tmp[t] = a;
+      tmp[t + 1] = b;
+      tmp[t + 2] = c;
     }
   }
   // Vertical pass.
@@ -179,7 +183,7 @@ export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, d
     for (let i = 0; i < rowLen; i++) {
       let acc = 0;
       for (let j = 0; j < n; j++) acc += tmp[(s0 + j) * rowLen + i]! * vy.weights[wo + j]!;
-      out[orow + i] = clampByte(acc);
+      out[orow + i] = roundByte(acc);
     }
   }
   return out;

@@ -9,9 +9,8 @@ import type { ClassScore } from '../core/result.js';
 import { decodeClassification } from '../models/decoders/classification.js';
 import { inputSize, preprocessInto } from '../models/preprocess.js';
 import type { LoadedManifest } from '../models/manifest.js';
-import { openModel } from '../models/model-store.js';
 import type { ModelRunner } from '../models/runner.js';
-import { modelStage, modelStageFields, type FrameModel } from './model-stage.js';
+import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 export const classifySchema = z
   .object({
@@ -89,23 +88,7 @@ export const classifySpec: StageSpec<ClassifyConfig> = {
   schema: classifySchema,
   example: { type: 'classify', id: 'scene', model: 'mobilenetv2-12-int8', top_k: 3, batch_size: 4 },
   async create(config, ctx): Promise<Stage> {
-    const { loaded, runner } = await openModel(config.model, {
-      baseDir: ctx.baseDir,
-      where: `${ctx.configPath}.model`,
-      tasks: ['classification'],
-      runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id },
-      stageType: 'classify',
-    });
-    const model = classificationModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score });
-    return {
-      id: config.id,
-      streams: config.streams,
-      operator: modelStage(
-        model,
-        { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, toPayload: (r) => r },
-        { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
-      ),
-      close: () => model.close(),
-    };
+    const model = await openStageModel(config, ctx, ['classification'], 'classify', (loaded, runner) => classificationModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }));
+    return stageFor(config, ctx, model);
   },
 };

@@ -5,6 +5,7 @@
  */
 import { defer, filter, map, merge, share, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { z } from 'zod';
+import type { Stage, StageContext } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -12,6 +13,9 @@ import { RESULT_SCHEMA_VERSION, type FrameOutcome, type ResultRecord, type Task 
 import { batchFrames } from './batch.js';
 import { inferBatches } from './infer.js';
 import { frameSampler } from './sample.js';
+import type { LoadedManifest, ModelTask } from '../models/manifest.js';
+import { openModel } from '../models/model-store.js';
+import type { ModelRunner } from '../models/runner.js';
 
 export const executionSchema = {
   execution_providers: z.array(z.enum(['cpu', 'cuda', 'tensorrt'])).min(1).default(['cpu']).describe('onnxruntime execution providers in order of preference; CPU is always the last fallback. CUDA/TensorRT need the GPU build (README "GPU").'),
@@ -121,4 +125,41 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       );
       return merge(skipped, inferred);
     });
+}
+
+type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; device_id: number };
+
+/**
+ * Opens a stage's model (checking it is one of `tasks`) and builds what the stage needs from it;
+ * if building fails (a config error found in the manifest), the session is released first.
+ * Errors name `<configPath>.model`.
+ */
+export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
+  const { loaded, runner } = await openModel(config.model, {
+    baseDir: ctx.baseDir,
+    where: `${ctx.configPath}.model`,
+    tasks,
+    runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id },
+    stageType,
+  });
+  try {
+    return await build(loaded, runner);
+  } catch (err) {
+    await runner.close();
+    throw err;
+  }
+}
+
+/** The Stage around a FrameModel with the shared sampling/batching fields. */
+export function stageFor<R>(config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'>, ctx: StageContext, model: FrameModel<R>, toPayload: (r: R, frame: Frame) => unknown | null = (r) => r): Stage {
+  return {
+    id: config.id,
+    streams: config.streams,
+    operator: modelStage(
+      model,
+      { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, toPayload },
+      { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
+    ),
+    close: () => model.close(),
+  };
 }

@@ -1,0 +1,187 @@
+/**
+ * `classify_clip` stage: video classification (manifest task `video_classification`, torchvision
+ * r3d_18 / mc3_18 / r2plus1d_18 on Kinetics-400). Per stream a sliding window of `clip_length`
+ * sampled frames (manifest `input.clip_length`, 16), sampled with `every_n_frames` / `fps`,
+ * advancing by `stride_frames`; each frame is preprocessed once on arrival (torchvision's video
+ * reference: resize to 128×171, center crop 112×112, Kinetics mean/std, all from the manifest)
+ * into a ring buffer of C×H×W Float32Arrays. Clips are batched across streams (N×3×T×H×W).
+ * Results: top-k labels; the record's pts is the clip's last frame, with `pts_start` / `pts_end`.
+ */
+import { defer, filter, map, merge, share, type OperatorFunction } from 'rxjs';
+import { z } from 'zod';
+import type { Stage, StageContext, StageSpec } from '../core/component.js';
+import { VidflowError } from '../core/errors.js';
+import type { Frame } from '../core/frame.js';
+import type { ClassScore, FrameOutcome } from '../core/result.js';
+import { decodeClassification } from '../models/decoders/classification.js';
+import type { LoadedManifest } from '../models/manifest.js';
+import { inputSize, preprocessInto } from '../models/preprocess.js';
+import type { ModelRunner } from '../models/runner.js';
+import { batchFrames } from './batch.js';
+import { clipWindow } from './clip-window.js';
+import { inferBatches } from './infer.js';
+import { makeRecord, modelStageFields, openStageModel } from './model-stage.js';
+import { frameSampler } from './sample.js';
+
+export const DEFAULT_CLIP_TOP_K = 5;
+
+export const classifyClipSchema = z
+  .object({
+    type: z.literal('classify_clip'),
+    ...modelStageFields,
+    stride_frames: z.number().int().min(1).nullable().default(null).describe('Sampled frames between the ends of consecutive clips (null: the clip length, i.e. non-overlapping clips).'),
+    top_k: z.number().int().min(1).max(400).default(DEFAULT_CLIP_TOP_K).describe('Classes reported per clip.'),
+    min_score: z.number().min(0).max(1).default(0).describe('Drop classes scoring below this probability.'),
+  })
+  .strict()
+  .describe('`every_n_frames` / `fps` set the rate at which frames enter the clip window; `batch_size` batches clips across streams.');
+export type ClassifyClipConfig = z.infer<typeof classifyClipSchema>;
+
+export interface ClipResult {
+  top: ClassScore[];
+}
+
+/** Frame fields a clip record needs, without the pixels. */
+export type FrameMeta = Omit<Frame, 'data'> & { data: Uint8Array };
+const NO_PIXELS = new Uint8Array(0);
+function meta(f: Frame): FrameMeta {
+  return { stream_id: f.stream_id, index: f.index, pts: f.pts, width: f.width, height: f.height, decoded_at_ms: f.decoded_at_ms, data: NO_PIXELS };
+}
+
+/** The per-frame preprocessing of a video manifest (C×H×W planes). */
+export function clipFramePreprocessor(loaded: LoadedManifest): { planeSize: number; width: number; height: number; fill(frame: Frame, slot: Float32Array): void } {
+  const spec = loaded.manifest.input;
+  const size = spec.crop ?? (spec.resize.mode === 'exact' || spec.resize.mode === 'letterbox' ? spec.resize : null);
+  if (!size) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs a fixed input size (input.crop, or an exact/letterbox resize)`);
+  return {
+    planeSize: size.width * size.height,
+    width: size.width,
+    height: size.height,
+    fill(frame, slot) {
+      const s = inputSize(frame.width, frame.height, spec);
+      if (s.width * s.height * 3 !== slot.length) throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
+      preprocessInto(frame.data, frame.width, frame.height, spec, slot, 0, 'CHW');
+    },
+  };
+}
+
+/** Copies T frame slots (C×H×W each, oldest first) into one C×T×H×W clip. */
+export function assembleClip(slots: readonly Float32Array[], planeSize: number): Float32Array {
+  const T = slots.length;
+  const clip = new Float32Array(3 * T * planeSize);
+  for (let c = 0; c < 3; c++) {
+    for (let t = 0; t < T; t++) clip.set(slots[t]!.subarray(c * planeSize, (c + 1) * planeSize), (c * T + t) * planeSize);
+  }
+  return clip;
+}
+
+export interface ClipModel {
+  readonly model_id: string;
+  readonly clip_length: number;
+  readonly fixed_batch: number | null;
+  readonly planeSize: number;
+  fill(frame: Frame, slot: Float32Array): void;
+  /** Classifies clips (each C×T×H×W). */
+  run(clips: Float32Array[]): Promise<ClipResult[]>;
+  close(): Promise<void>;
+}
+
+export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: { top_k: number; min_score: number }): ClipModel {
+  const m = loaded.manifest;
+  if (m.input.layout !== 'NCTHW') throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.layout NCTHW, got ${m.input.layout}`);
+  const T = m.input.clip_length;
+  if (T === undefined) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.clip_length`);
+  const logitsName = m.outputs.logits;
+  if (!logitsName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: video manifest needs outputs.logits`);
+  const pre = clipFramePreprocessor(loaded);
+  const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
+  const inputName = m.input.names[0]!;
+  const per = 3 * T * pre.planeSize;
+  return {
+    model_id: m.name,
+    clip_length: T,
+    fixed_batch: fixed,
+    planeSize: pre.planeSize,
+    fill: pre.fill,
+    async run(clips) {
+      const results: ClipResult[] = [];
+      const chunk = fixed ?? clips.length;
+      for (let s = 0; s < clips.length; s += chunk) {
+        const part = clips.slice(s, s + chunk);
+        const n = Math.max(part.length, fixed ?? 0);
+        const data = new Float32Array(n * per);
+        for (let i = 0; i < n; i++) data.set(part[i] ?? part[0]!, i * per);
+        const out = await runner.run({ [inputName]: { type: 'float32', dims: [n, 3, T, pre.height, pre.width], data } }, [logitsName]);
+        const logits = out[logitsName]!;
+        const classes = logits.dims[logits.dims.length - 1]!;
+        part.forEach((_, i) => results.push(decodeClassification(logits.data as Float32Array, i, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels })));
+      }
+      return results;
+    },
+    close: () => runner.close(),
+  };
+}
+
+/** The stage operator: window → batch clips across streams → classify; one outcome per frame. */
+export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'> & { pipeline: string }, ctx: Pick<StageContext, 'metrics' | 'logger' | 'scheduler'>): OperatorFunction<Frame, FrameOutcome> {
+  const base = { pipeline: options.pipeline, stage_id: options.id, model_id: model.model_id, task: 'video_classification' as const };
+  const batchSize = model.fixed_batch ?? options.batch_size;
+  return (source) =>
+    defer(() => {
+      const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
+      const items = source.pipe(
+        clipWindow<Frame, Float32Array, Float32Array>({
+          clip_length: model.clip_length,
+          stride_frames: options.stride_frames ?? model.clip_length,
+          key: (f) => f.stream_id,
+          keep,
+          allocate: () => new Float32Array(3 * model.planeSize),
+          fill: (f, slot) => model.fill(f, slot),
+          assemble: (slots) => assembleClip(slots, model.planeSize),
+        }),
+        map((it) => ({ frame: meta(it.frame), clip: it.clip, pts_start: it.pts_start, error: it.error })),
+        share(),
+      );
+      const noClip = items.pipe(
+        filter((it) => it.clip === null),
+        map((it): FrameOutcome => {
+          if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
+          ctx.metrics.inc(`errors.${options.id}`);
+          ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${it.error.message}`);
+          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message })] };
+        }),
+      );
+      const clips = items.pipe(
+        filter((it) => it.clip !== null),
+        batchFrames<{ frame: FrameMeta; clip: Float32Array | null; pts_start: number | null }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, ctx.scheduler),
+        inferBatches((batch) => model.run(batch.map((b) => b.clip!))),
+        map(({ frame: it, result, error, infer_ms }): FrameOutcome => {
+          ctx.metrics.observe(`infer_ms.${options.id}`, infer_ms);
+          const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };
+          if (error) {
+            ctx.metrics.inc(`errors.${options.id}`);
+            ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on the clip ending at frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${error.message}`);
+            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message })] };
+          }
+          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, result, extra)] };
+        }),
+      );
+      return merge(noClip, clips);
+    });
+}
+
+export const classifyClipSpec: StageSpec<ClassifyClipConfig> = {
+  type: 'classify_clip',
+  summary: 'Video (action) classification over sliding clips (torchvision r3d_18 / mc3_18 / r2plus1d_18, Kinetics-400): top-k labels per clip with pts_start / pts_end.',
+  schema: classifyClipSchema,
+  example: { type: 'classify_clip', id: 'action', model: 'r3d_18', every_n_frames: 2, stride_frames: 8, top_k: 3 },
+  async create(config, ctx): Promise<Stage> {
+    const model = await openStageModel(config, ctx, ['video_classification'], 'classify_clip', (loaded, runner) => clipModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }));
+    return {
+      id: config.id,
+      streams: config.streams,
+      operator: clipStage(model, { ...config, pipeline: ctx.pipeline }, ctx),
+      close: () => model.close(),
+    };
+  },
+};

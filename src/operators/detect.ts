@@ -1,0 +1,224 @@
+/**
+ * `detect` stage: an object detector (manifest task `detection`): torchvision Faster R-CNN /
+ * RetinaNet exports (decoder `torchvision_detection`, NMS and resize/normalize in the graph, one
+ * `[3,H,W]` 0..1 input per image) and YOLOX (decoder `yolox`, letterboxed NCHW input, NMS here).
+ * Boxes are x1,y1,x2,y2 in pixels of the source frame.
+ *
+ * The detector core (`createDetector`) is shared by `segment_instances`, `detect_keypoints` and
+ * `track`, which add their own decoding of the extra outputs.
+ */
+import { z } from 'zod';
+import type { Stage, StageContext, StageSpec } from '../core/component.js';
+import { VidflowError } from '../core/errors.js';
+import type { Frame } from '../core/frame.js';
+import type { Task } from '../core/result.js';
+import { decodeTorchvisionDetections, mapBox, round, type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
+import { boxArea, type Box } from '../models/decoders/nms.js';
+import { decodeYolox, YOLOX_NMS_IOU } from '../models/decoders/yolox.js';
+import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import type { LoadedManifest, ModelTask } from '../models/manifest.js';
+import { outputName } from '../models/model-check.js';
+import { inputSize, preprocessInto, type Geometry } from '../models/preprocess.js';
+import type { ModelRunner, Tensor } from '../models/runner.js';
+import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
+
+/** Default minimum score of a reported detection. */
+export const DEFAULT_SCORE_THRESHOLD = 0.5;
+/** Default cap on detections per frame (torchvision's detections_per_img). */
+export const DEFAULT_MAX_DETECTIONS = 100;
+
+/** Detection options shared by `detect`, `segment_instances`, `detect_keypoints` and `track`. */
+export const detectOptionFields = {
+  score_threshold: z.number().min(0).max(1).default(DEFAULT_SCORE_THRESHOLD).describe('Drop detections scoring below this (0..1).'),
+  classes: z.array(z.string().min(1)).min(1).nullable().default(null).describe('Allow list of class names from the model\'s label set (null: every class).'),
+  exclude_classes: z.array(z.string().min(1)).default([]).describe('Deny list of class names from the model\'s label set.'),
+  max_detections: z.number().int().min(1).max(1000).default(DEFAULT_MAX_DETECTIONS).describe('At most this many detections per frame, best first.'),
+  min_box_area: z.number().min(0).default(0).describe('Drop boxes smaller than this area, in source-frame pixels² (after mapping back to the frame).'),
+  nms_iou: z.number().min(0).max(1).default(YOLOX_NMS_IOU).describe('IoU threshold of the class-agnostic NMS for decoders without NMS in the graph (yolox); torchvision exports do NMS in the graph.'),
+};
+
+export const detectSchema = z
+  .object({
+    type: z.literal('detect'),
+    ...modelStageFields,
+    ...detectOptionFields,
+  })
+  .strict();
+export type DetectConfig = z.infer<typeof detectSchema>;
+export type DetectOptions = Pick<DetectConfig, 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou'> & { filter: Pick<DetectionFilter, 'allow' | 'deny'> };
+
+export interface DetectResult {
+  detections: Detection[];
+}
+
+/** One frame's detector output before task-specific decoding. */
+export interface DetectorOutput {
+  detections: Detection[];
+  /** Model output row of each detection (for masks / keypoints). */
+  rows: number[];
+  /** Model-input → frame mapping of this frame. */
+  geometry: Geometry;
+  /** This image's output tensors by manifest role (torchvision exports). */
+  outputs: Record<string, Tensor>;
+}
+
+export interface Detector {
+  readonly model_id: string;
+  readonly fixed_batch: number | null;
+  /** Per-frame preprocessing run as frames arrive (torchvision exports); see FrameModel.prepare. */
+  prepare?(frame: Frame): unknown;
+  run(frames: Frame[], prepared?: unknown[]): Promise<DetectorOutput[]>;
+  close(): Promise<void>;
+}
+
+/** Preprocesses one frame into a `[3,H,W]` tensor (torchvision detection input). */
+export function chwTensor(frame: Frame, spec: LoadedManifest['manifest']['input']): { tensor: Tensor; geometry: Geometry } {
+  const { width, height } = inputSize(frame.width, frame.height, spec);
+  const data = new Float32Array(3 * width * height);
+  const geometry = preprocessInto(frame.data, frame.width, frame.height, spec, data, 0, 'CHW');
+  return { tensor: { type: 'float32', dims: [3, height, width], data }, geometry };
+}
+
+/** Builds the detector for a manifest (decoder `torchvision_detection` or `yolox`). `roles`: extra output roles to fetch. */
+export function createDetector(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions, roles: readonly string[] = []): Detector {
+  const m = loaded.manifest;
+  const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
+  const filter: DetectionFilter = { score_threshold: options.score_threshold, max_detections: options.max_detections, min_box_area: options.min_box_area, allow: options.filter.allow, deny: options.filter.deny };
+  const need = (role: string): string => {
+    const t = m.outputs[role];
+    if (!t) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: outputs.${role} is missing (decoder ${m.decoder.type})`);
+    return t;
+  };
+  if (m.decoder.type === 'torchvision_detection') {
+    const allRoles = ['boxes', 'labels', 'scores', ...roles];
+    const templates = Object.fromEntries(allRoles.map((r) => [r, need(r)]));
+    const perCall = fixed ?? 1;
+    if (m.input.names.length !== perCall) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} torchvision detection export needs ${perCall}`);
+    type Prepared = ReturnType<typeof chwTensor>;
+    return {
+      model_id: m.name,
+      fixed_batch: fixed,
+      prepare: (frame) => chwTensor(frame, m.input),
+      async run(frames, prepared) {
+        const results: DetectorOutput[] = [];
+        const input = (k: number): Prepared => (prepared?.[k] as Prepared | undefined) ?? chwTensor(frames[k]!, m.input);
+        for (let s = 0; s < frames.length; s += perCall) {
+          const part = frames.slice(s, s + perCall);
+          const feeds: Record<string, Tensor> = {};
+          const geometries: Geometry[] = [];
+          for (let i = 0; i < perCall; i++) {
+            // Short fixed batches are padded with the first image (its results are discarded).
+            const { tensor, geometry } = input(s + (i < part.length ? i : 0));
+            feeds[m.input.names[i]!] = tensor;
+            geometries.push(geometry);
+          }
+          const names = part.flatMap((_, i) => allRoles.map((r) => outputName(templates[r]!, i)));
+          const out = await runner.run(feeds, names);
+          part.forEach((frame, i) => {
+            const outputs: Record<string, Tensor> = {};
+            for (const r of allRoles) {
+              const t = out[outputName(templates[r]!, i)];
+              if (!t) throw new Error(`model returned no output ${outputName(templates[r]!, i)}`);
+              outputs[r] = t;
+            }
+            const { detections, rows } = decodeTorchvisionDetections(
+              { boxes: outputs.boxes!.data as Float32Array, labels: outputs.labels!.data as BigInt64Array, scores: outputs.scores!.data as Float32Array },
+              geometries[i]!,
+              frame.width,
+              frame.height,
+              loaded.labels,
+              filter,
+            );
+            results.push({ detections, rows, geometry: geometries[i]!, outputs });
+          });
+        }
+        return results;
+      },
+      close: () => runner.close(),
+    };
+  }
+  if (m.decoder.type === 'yolox') {
+    if (roles.length > 0) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder yolox has no ${roles.join(', ')} outputs`);
+    const outName = m.outputs.predictions ?? Object.values(m.outputs)[0];
+    if (!outName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: outputs.predictions is missing (decoder yolox)`);
+    const inputName = m.input.names[0]!;
+    return {
+      model_id: m.name,
+      fixed_batch: fixed,
+      async run(frames) {
+        const results: DetectorOutput[] = new Array(frames.length);
+        for (const group of groupBySize(frames, m.input)) {
+          const chunk = fixed ?? group.frames.length;
+          for (let s = 0; s < group.frames.length; s += chunk) {
+            const part = group.frames.slice(s, s + chunk);
+            const { tensor, geometries } = buildImageBatch(part, m.input, fixed ?? undefined);
+            const out = await runner.run({ [inputName]: tensor }, [outName]);
+            const pred = out[outName]!;
+            const [, rows, cols] = pred.dims as [number, number, number];
+            const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
+            const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
+            part.forEach((frame, i) => {
+              const raw = decodeYolox(pred.data as Float32Array, i * rows * cols, rows, cols, inW, inH, { ...filter, max_detections: Infinity }, options.nms_iou);
+              const g = geometries[i]!;
+              const detections: Detection[] = [];
+              const kept: number[] = [];
+              for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
+                const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frame.width, frame.height);
+                if (boxArea(box) < filter.min_box_area) continue;
+                const label = raw.labels[k]!;
+                detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: loaded.labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
+                kept.push(k);
+              }
+              results[group.indices[s + i]!] = { detections, rows: kept, geometry: g, outputs: {} };
+            });
+          }
+        }
+        return results;
+      },
+      close: () => runner.close(),
+    };
+  }
+  throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder ${m.decoder.type} is not a detection decoder (torchvision_detection, yolox)`);
+}
+
+/** A FrameModel of task `detection` (also the base of `track`). */
+export function detectionModel(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions): FrameModel<DetectResult> {
+  return detectorModel(createDetector(loaded, runner, options), 'detection', (o) => ({ detections: o.detections }));
+}
+
+type DetectLikeConfig = Pick<DetectConfig, 'model' | 'classes' | 'exclude_classes' | 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou' | 'execution_providers' | 'intra_op_threads' | 'device_id'>;
+
+/** Opens the stage's model (checking its task) and resolves the class filter; config errors name `ctx.configPath`. */
+export async function openDetector(config: DetectLikeConfig, ctx: StageContext, tasks: readonly ModelTask[], stageType: string): Promise<{ loaded: LoadedManifest; runner: ModelRunner; options: DetectOptions }> {
+  return openStageModel(config, ctx, tasks, stageType, (loaded, runner) => {
+    const filter = resolveClassFilter(loaded.labels, config.classes, config.exclude_classes, ctx.configPath);
+    return { loaded, runner, options: { score_threshold: config.score_threshold, max_detections: config.max_detections, min_box_area: config.min_box_area, nms_iou: config.nms_iou, filter } };
+  });
+}
+
+/** Wraps a Detector as a FrameModel of `task`, decoding each frame with `decode`. */
+export function detectorModel<R>(det: Detector, task: Task, decode: (o: DetectorOutput, frame: Frame) => R): FrameModel<R> {
+  const model: FrameModel<R> = {
+    model_id: det.model_id,
+    task,
+    fixed_batch: det.fixed_batch,
+    async run(frames, prepared) {
+      const outs = await det.run(frames, prepared);
+      return outs.map((o, i) => decode(o, frames[i]!));
+    },
+    close: () => det.close(),
+  };
+  if (det.prepare) model.prepare = (frame) => det.prepare!(frame);
+  return model;
+}
+
+export const detectSpec: StageSpec<DetectConfig> = {
+  type: 'detect',
+  summary: 'Object detection (torchvision Faster R-CNN / RetinaNet exports, YOLOX): boxes in source-frame pixels with COCO labels and scores.',
+  schema: detectSchema,
+  example: { type: 'detect', id: 'people', model: 'yolox-nano', classes: ['person'], score_threshold: 0.4 },
+  async create(config, ctx): Promise<Stage> {
+    const { loaded, runner, options } = await openDetector(config, ctx, ['detection'], 'detect');
+    return stageFor(config, ctx, detectionModel(loaded, runner, options));
+  },
+};

@@ -1,0 +1,125 @@
+/**
+ * `segment` stage: semantic segmentation (manifest task `semantic_segmentation`: torchvision
+ * FCN / DeepLabV3 / LR-ASPP, and NHWC exports such as TF DeepLabV3), decoder
+ * `segmentation_argmax`. Per frame: per-pixel argmax at source resolution (label map resized back
+ * to the frame with nearest), the fraction of pixels per class present and, on request, the label
+ * map itself as row-major RLE or as a base64 8-bit grayscale PNG (pixel value = class id).
+ */
+import { z } from 'zod';
+import type { Stage, StageSpec } from '../core/component.js';
+import type { Frame } from '../core/frame.js';
+import { VidflowError } from '../core/errors.js';
+import { encodeGrayPng } from '../models/decoders/png.js';
+import { encodeLabelMapRle, type LabelMapRle } from '../models/decoders/rle.js';
+import { argmaxLabels, classFractions, labelMapToFrame, segmentationLayout, type OutputLayout } from '../models/decoders/segmentation.js';
+import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import type { LoadedManifest } from '../models/manifest.js';
+import type { Geometry } from '../models/preprocess.js';
+import type { ModelRunner, Tensor } from '../models/runner.js';
+
+import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
+
+export const LABEL_MAP_FORMATS = ['none', 'rle', 'png'] as const;
+export const DEFAULT_LABEL_MAP: (typeof LABEL_MAP_FORMATS)[number] = 'none';
+
+export const segmentSchema = z
+  .object({
+    type: z.literal('segment'),
+    ...modelStageFields,
+    label_map: z.enum(LABEL_MAP_FORMATS).default(DEFAULT_LABEL_MAP).describe('Also emit the per-pixel label map at source resolution: `rle` (row-major value/length runs, docs/result-schema.md), `png` (base64 8-bit grayscale PNG, pixel = class id) or `none`.'),
+    include_aux: z.boolean().default(false).describe('Also decode the auxiliary classifier output (`outputs.aux`, FCN/DeepLabV3 with aux_loss) into `aux_class_fractions`.'),
+  })
+  .strict();
+export type SegmentConfig = z.infer<typeof segmentSchema>;
+
+export interface PngLabelMap {
+  format: 'png';
+  width: number;
+  height: number;
+  /** Base64 of an 8-bit grayscale PNG; pixel value = class id. */
+  data: string;
+}
+
+export interface SegmentResult {
+  class_fractions: Record<string, number>;
+  label_map?: LabelMapRle | PngLabelMap;
+  aux_class_fractions?: Record<string, number>;
+}
+
+/** `decoder.output_layout` if the manifest has it (the schema may not yet). */
+export function declaredOutputLayout(loaded: LoadedManifest): OutputLayout | undefined {
+  const v = (loaded.manifest.decoder as Record<string, unknown>).output_layout;
+  return v === 'NCHW' || v === 'NHWC' ? v : undefined;
+}
+
+/**
+ * Decodes image `n` of a logits tensor into the frame-resolution label map. `g` maps source
+ * pixels to model-input pixels of an `inW`×`inH` input; the output may be smaller than the input.
+ */
+export function decodeSegmentation(logits: Tensor, n: number, layout: OutputLayout, g: Geometry, frameWidth: number, frameHeight: number): Uint8Array {
+  const { labels, width, height } = argmaxLabels(logits.data as Float32Array, logits.dims, layout, n);
+  const kx = width / g.width;
+  const ky = height / g.height;
+  const og = { scale_x: g.scale_x * kx, scale_y: g.scale_y * ky, offset_x: g.offset_x * kx, offset_y: g.offset_y * ky };
+  return labelMapToFrame(labels, width, height, og, frameWidth, frameHeight);
+}
+
+export function labelMapPayload(map: Uint8Array, width: number, height: number, format: SegmentConfig['label_map']): LabelMapRle | PngLabelMap | undefined {
+  if (format === 'rle') return encodeLabelMapRle(map, height, width);
+  if (format === 'png') return { format: 'png', width, height, data: encodeGrayPng(map, width, height).toString('base64') };
+  return undefined;
+}
+
+export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, options: Pick<SegmentConfig, 'label_map' | 'include_aux'>): FrameModel<SegmentResult> {
+  const m = loaded.manifest;
+  const outName = m.outputs.out;
+  if (!outName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: segmentation manifest needs outputs.out`);
+  const auxName = options.include_aux ? m.outputs.aux : undefined;
+  if (options.include_aux && !auxName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: include_aux needs outputs.aux in the manifest`);
+  const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
+  const inputName = m.input.names[0]!;
+  const declared = declaredOutputLayout(loaded);
+  const classes = m.labels.count;
+  return {
+    model_id: m.name,
+    task: 'semantic_segmentation',
+    fixed_batch: fixed,
+    async run(frames: Frame[]): Promise<SegmentResult[]> {
+      const results: SegmentResult[] = new Array(frames.length);
+      for (const group of groupBySize(frames, m.input)) {
+        const chunk = fixed ?? group.frames.length;
+        for (let s = 0; s < group.frames.length; s += chunk) {
+          const part = group.frames.slice(s, s + chunk);
+          const { tensor, geometries } = buildImageBatch(part, m.input, fixed ?? undefined);
+          const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
+          const logits = out[outName]!;
+          const layout = segmentationLayout(logits.dims, classes, declared);
+          part.forEach((frame, i) => {
+            const map = decodeSegmentation(logits, i, layout, geometries[i]!, frame.width, frame.height);
+            const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
+            const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
+            if (lm) r.label_map = lm;
+            if (auxName) {
+              const aux = out[auxName]!;
+              r.aux_class_fractions = classFractions(decodeSegmentation(aux, i, segmentationLayout(aux.dims, classes, declared), geometries[i]!, frame.width, frame.height), loaded.labels);
+            }
+            results[group.indices[s + i]!] = r;
+          });
+        }
+      }
+      return results;
+    },
+    close: () => runner.close(),
+  };
+}
+
+export const segmentSpec: StageSpec<SegmentConfig> = {
+  type: 'segment',
+  summary: 'Semantic segmentation (torchvision FCN / DeepLabV3 / LR-ASPP, TF DeepLabV3): per-class pixel fractions and optionally the label map (RLE or PNG) at source resolution.',
+  schema: segmentSchema,
+  example: { type: 'segment', id: 'scene', model: 'deeplabv3-mobilenetv2-257', every_n_frames: 5, label_map: 'png' },
+  async create(config, ctx): Promise<Stage> {
+    const model = await openStageModel(config, ctx, ['semantic_segmentation'], 'segment', (loaded, runner) => segmentationModel(loaded, runner, config));
+    return stageFor(config, ctx, model);
+  },
+};
