@@ -24,6 +24,8 @@ export interface ConfigIssue {
   path: string;
   message: string;
   severity: 'error' | 'warning';
+  /** CONFIG_PARSE (syntax), CONFIG_ENV_MISSING (unset variable) or CONFIG_INVALID (everything else). */
+  code?: 'CONFIG_PARSE' | 'CONFIG_ENV_MISSING' | 'CONFIG_INVALID';
 }
 
 export function formatIssue(i: ConfigIssue): string {
@@ -32,7 +34,7 @@ export function formatIssue(i: ConfigIssue): string {
 
 export class ConfigError extends VidflowError {
   constructor(readonly issues: ConfigIssue[]) {
-    super('CONFIG_INVALID', issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n'));
+    super(issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID', issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n'));
   }
 }
 
@@ -203,14 +205,14 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-      add(pos, [], `not valid YAML/JSON: ${e.message.split('\n')[0]}`);
+      issues.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`, severity: 'error', code: 'CONFIG_PARSE' });
     }
     throw new ConfigError(issues);
   }
   const locate = new Locator(doc, lines);
   interpolateDocument(doc.contents, [], env, (node, p, variable) => {
     const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error' });
+    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error', code: 'CONFIG_ENV_MISSING' });
   });
   const data = doc.toJS() as unknown;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {

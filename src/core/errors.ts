@@ -31,7 +31,6 @@ export const ERROR_CODES = {
   SINK_CONNECT: 'sink',
   SINK_FLUSH_TIMEOUT: 'sink',
   // runtime
-  STAGE_UNKNOWN: 'runtime',
   INTERNAL: 'runtime',
 } as const satisfies Record<string, ErrorKind>;
 

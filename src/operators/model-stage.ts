@@ -117,7 +117,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           if (error) {
             deps.metrics.inc(`errors.${options.stage_id}`);
             deps.logger.warn({ stage: options.stage_id, stream: frame.stream_id, frame: frame.index }, `Stage \`${options.stage_id}\` failed on frame ${frame.index} of \`${frame.stream_id}\`: ${error.message}`);
-            return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message })] };
+            return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' })] };
           }
           const payload = options.toPayload(result as R, frame);
           return { stream_id: frame.stream_id, frame_index: frame.index, records: payload === null ? [] : [makeRecord(base, frame, payload)] };

@@ -98,6 +98,21 @@ sinks:
     assert.match(lines[0]!, /^p\.yaml\(\d+,\d+\) sinks\[0\]\.fromat: unknown key "fromat"; did you mean "format"\?$/);
   });
 
+  it('error codes say what kind of problem it is', () => {
+    const codeOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
+      try {
+        parsePipeline(text, 'p.yaml', '/tmp', { env });
+      } catch (err) {
+        return (err as ConfigError).code;
+      }
+      return null;
+    };
+    assert.equal(codeOf('sources: [\n'), 'CONFIG_PARSE');
+    assert.equal(codeOf(GOOD.replace('a.mp4', '${NOPE}')), 'CONFIG_ENV_MISSING');
+    assert.equal(codeOf(GOOD.replace('top_k', 'x').replace('type: stdout', 'type: stdot')), 'CONFIG_INVALID');
+    assert.equal(codeOf(GOOD), null);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     const lines = issues('sources:\n  - type: file\n   id: [unclosed\n');
     assert.ok(lines.length >= 1);
