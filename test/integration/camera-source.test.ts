@@ -18,6 +18,10 @@ import type { Sink } from '../../src/sinks/sink.js';
 import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
 import { probeVideo } from '../../src/sources/ffmpeg/probe.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO, tmpDir } from '../support/media.js';
+import { runCli } from '../support/pipeline.js';
 
 const PASSWORD = 'pa55-w0rd-xyz';
 let server: RtspServer;
@@ -154,5 +158,28 @@ describe('camera source over RTSP', () => {
     assert.ok(logText.length > 0, 'logs were written at debug level');
     assert.doesNotMatch(logText, new RegExp(PASSWORD), 'password in logs');
     assert.match(logText, /rtsp:\/\/\*\*\*@127\.0\.0\.1/);
+  });
+});
+
+describe('vidflow run with a camera source (CLI, real RTSP server, real classifier)', () => {
+  it('streams results until SIGINT, flushes them, exits 0, and never logs the password', { timeout: 120_000 }, async () => {
+    const out = path.join(tmpDir(), 'camera.jsonl');
+    const file = path.join(tmpDir(), 'camera.yaml');
+    const manifest = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
+    writeFileSync(
+      file,
+      `name: cam\nsources:\n  - { type: camera, id: door, url: "rtsp://\${CAM_USER}:\${CAM_PASS}@127.0.0.1:${server.port}/test", fps: 5 }\nstages:\n  - { type: classify, id: scene, model: ${manifest} }\nsinks:\n  - { type: jsonl, path: ${out} }\n`,
+    );
+    const r = await runCli(['run', file, '--log-level', 'debug'], {
+      env: { CAM_USER: 'cam', CAM_PASS: PASSWORD },
+      onSpawn: (p) => setTimeout(() => p.kill('SIGINT'), 6000),
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(recs.length >= 5, `${recs.length} records`);
+    assert.ok(recs.every((x) => x.stream_id === 'door' && x.task === 'classification'));
+    for (let i = 1; i < recs.length; i++) assert.ok(recs[i].pts > recs[i - 1].pts, 'pts increase');
+    assert.match(r.stderr, /Connected to `door`/);
+    assert.doesNotMatch(r.stderr + r.stdout, new RegExp(PASSWORD));
   });
 });
