@@ -46,7 +46,7 @@ export function resizedSize(width: number, height: number, resize: ResizeSpec): 
 interface Taps {
   start: Int32Array;
   count: Int32Array;
-  weights: Float64Array;
+  weights: Float32Array;
   stride: number;
 }
 
@@ -62,14 +62,14 @@ export function computeTaps(src: number, dst: number, interp: Interpolation): Ta
   if (interp === 'nearest') {
     const start = new Int32Array(dst);
     const count = new Int32Array(dst).fill(1);
-    const weights = new Float64Array(dst).fill(1);
+    const weights = new Float32Array(dst).fill(1);
     for (let i = 0; i < dst; i++) start[i] = Math.min(src - 1, Math.floor(i * scale));
     taps = { start, count, weights, stride: 1 };
   } else if (interp === 'bilinear' || scale <= 1) {
     // Plain bilinear, align_corners=False (also what antialias does when upsampling).
     const start = new Int32Array(dst);
     const count = new Int32Array(dst).fill(2);
-    const weights = new Float64Array(dst * 2);
+    const weights = new Float32Array(dst * 2);
     for (let i = 0; i < dst; i++) {
       let x = (i + 0.5) * scale - 0.5;
       if (x < 0) x = 0;
@@ -89,7 +89,7 @@ export function computeTaps(src: number, dst: number, interp: Interpolation): Ta
     const stride = Math.ceil(support) * 2 + 1;
     const start = new Int32Array(dst);
     const count = new Int32Array(dst);
-    const weights = new Float64Array(dst * stride);
+    const weights = new Float32Array(dst * stride);
     for (let i = 0; i < dst; i++) {
       const center = (i + 0.5) * scale;
       const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
@@ -171,22 +171,41 @@ export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, d
       tmp[t + 2] = c;
     }
   }
-  // Vertical pass.
+  // Vertical pass: accumulate whole rows (sequential memory access), then round once.
   const out = new Uint8Array(win.width * win.height * 3);
   const rowLen = win.width * 3;
+  const acc = new Float32Array(rowLen);
   for (let y = 0; y < win.height; y++) {
     const oy = y + win.y;
     const s0 = vy.start[oy]! - rowLo;
     const n = vy.count[oy]!;
     const wo = oy * vy.stride;
-    const orow = y * rowLen;
-    for (let i = 0; i < rowLen; i++) {
-      let acc = 0;
-      for (let j = 0; j < n; j++) acc += tmp[(s0 + j) * rowLen + i]! * vy.weights[wo + j]!;
-      out[orow + i] = roundByte(acc);
+    acc.fill(0);
+    for (let j = 0; j < n; j++) {
+      const w = vy.weights[wo + j]!;
+      if (w === 0) continue;
+      const base = (s0 + j) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i]! += tmp[base + i]! * w;
     }
+    const orow = y * rowLen;
+    for (let i = 0; i < rowLen; i++) out[orow + i] = roundByte(acc[i]!);
   }
   return out;
+}
+
+const lutCache = new Map<string, Float32Array>();
+
+/** (v * scale - mean[c]) / std[c] for c = 0..2 and v = 0..255, computed as float32 like torchvision. */
+export function normalizationTable(scale: number, mean: readonly number[], std: readonly number[]): Float32Array {
+  const key = `${scale}:${mean.join(',')}:${std.join(',')}`;
+  let t = lutCache.get(key);
+  if (!t) {
+    t = new Float32Array(768);
+    for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) t[c * 256 + v] = (Math.fround(v * scale) - mean[c]!) / std[c]!;
+    if (lutCache.size > 64) lutCache.clear();
+    lutCache.set(key, t);
+  }
+  return t;
 }
 
 /** Where a model input pixel comes from: source = (input - offset) / scale. */
@@ -247,36 +266,38 @@ export function preprocessInto(
   }
   const pixels = resizeRgb(data, width, height, rs.width, rs.height, spec.interpolation, win);
   const plane = tw * th;
-  const [m0, m1, m2] = spec.mean;
-  const [s0, s1, s2] = spec.std;
-  const k = spec.scale;
   const bgr = spec.color === 'BGR';
+  // value(c, v) = (v * scale - mean[c]) / std[c], tabulated for the 256 byte values.
+  const lut = normalizationTable(spec.scale, spec.mean, spec.std);
+  // Source channel feeding model channel 0 and 2 (RGB or BGR order).
   const c0 = bgr ? 2 : 0;
   const c2 = bgr ? 0 : 2;
   const padValue = spec.resize.mode === 'letterbox' ? spec.resize.pad_value : 0;
   const fill = padX > 0 || padY > 0 || win.width < tw || win.height < th;
   if (fill) {
-    const p = [(padValue * k - m0) / s0, (padValue * k - m1) / s1, (padValue * k - m2) / s2];
+    const p = [0, 1, 2].map((c) => (padValue * spec.scale - spec.mean[c]!) / spec.std[c]!);
     if (layout === 'NHWC') for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[offset + i * 3 + c] = p[c]!;
     else for (let c = 0; c < 3; c++) out.fill(p[c]!, offset + c * plane, offset + (c + 1) * plane);
   }
   const ww = win.width;
   for (let y = 0; y < win.height; y++) {
-    for (let x = 0; x < ww; x++) {
-      const s = (y * ww + x) * 3;
-      const r = pixels[s + c0]!;
-      const g = pixels[s + 1]!;
-      const b = pixels[s + c2]!;
-      const i = (y + padY) * tw + (x + padX);
-      if (layout === 'NHWC') {
+    let s = y * ww * 3;
+    let i = (y + padY) * tw + padX;
+    if (layout === 'NHWC') {
+      for (let x = 0; x < ww; x++, s += 3, i++) {
         const o = offset + i * 3;
-        out[o] = (r * k - m0) / s0;
-        out[o + 1] = (g * k - m1) / s1;
-        out[o + 2] = (b * k - m2) / s2;
-      } else {
-        out[offset + i] = (r * k - m0) / s0;
-        out[offset + plane + i] = (g * k - m1) / s1;
-        out[offset + 2 * plane + i] = (b * k - m2) / s2;
+        out[o] = lut[pixels[s + c0]!]!;
+        out[o + 1] = lut[256 + pixels[s + 1]!]!;
+        out[o + 2] = lut[512 + pixels[s + c2]!]!;
+      }
+    } else {
+      const o0 = offset;
+      const o1 = offset + plane;
+      const o2 = offset + 2 * plane;
+      for (let x = 0; x < ww; x++, s += 3, i++) {
+        out[o0 + i] = lut[pixels[s + c0]!]!;
+        out[o1 + i] = lut[256 + pixels[s + 1]!]!;
+        out[o2 + i] = lut[512 + pixels[s + c2]!]!;
       }
     }
   }
