@@ -46,7 +46,7 @@ export interface SegmentResult {
   aux_class_fractions?: Record<string, number>;
 }
 
-/** `decoder.output_layout` if the manifest has it (the schema may not yet). */
+/** The manifest's `decoder.output_layout` (NCHW by default). */
 export function declaredOutputLayout(loaded: LoadedManifest): OutputLayout | undefined {
   const v = (loaded.manifest.decoder as Record<string, unknown>).output_layout;
   return v === 'NCHW' || v === 'NHWC' ? v : undefined;
