@@ -4,14 +4,17 @@
  */
 export const RESULT_SCHEMA_VERSION = 1;
 
-export type Task =
-  | 'classification'
-  | 'detection'
-  | 'instance_segmentation'
-  | 'keypoint_detection'
-  | 'semantic_segmentation'
-  | 'video_classification'
-  | 'tracking';
+/** Every task a result record can carry (model tasks plus `tracking`). */
+export const TASKS = [
+  'classification',
+  'detection',
+  'instance_segmentation',
+  'keypoint_detection',
+  'semantic_segmentation',
+  'video_classification',
+  'tracking',
+] as const;
+export type Task = (typeof TASKS)[number];
 
 export interface ClassScore {
   label_id: number;

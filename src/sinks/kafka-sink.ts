@@ -16,22 +16,13 @@ import { z } from 'zod';
 import type { SinkSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ResultRecord, Task } from '../core/result.js';
+import { TASKS, type ResultRecord, type Task } from '../core/result.js';
 import type { Sink, SinkContext, SinkHealth } from './sink.js';
 import { errorKind, type KafkaClientFactory, type KafkaMessage, type KafkaProducerClient, type KafkaProducerConfig, type KafkaTopicBatch } from './kafka/client.js';
 import { kafkajsClientFactory } from './kafka/kafkajs-client.js';
 
 // ---- config ----------------------------------------------------------------------------------
 
-const TASKS = [
-  'classification',
-  'detection',
-  'instance_segmentation',
-  'keypoint_detection',
-  'semantic_segmentation',
-  'video_classification',
-  'tracking',
-] as const satisfies readonly Task[];
 
 const topicName = z
   .string()

@@ -23,11 +23,10 @@ function opts(path: string, extra: Partial<FileSourceOptions> = {}): FileSourceO
   return { id: 's', path, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: 4, realtime: false, ...extra };
 }
 
-/** Decodes everything, releasing each frame's credit right away. */
-async function decodeAll(path: string, extra: Partial<FileSourceOptions> = {}): Promise<Frame[]> {
+/** Decodes everything into `frames`, releasing each frame's credit right away. */
+async function decodeInto(path: string, extra: Partial<FileSourceOptions>, frames: Frame[]): Promise<void> {
   const src = await createFileSource(opts(path, extra), ctx());
   const gate = new FlowGate(4);
-  const frames: Frame[] = [];
   await new Promise<void>((resolve, reject) =>
     src.frames(gate).subscribe({
       next: (f) => {
@@ -38,24 +37,19 @@ async function decodeAll(path: string, extra: Partial<FileSourceOptions> = {}): 
       complete: resolve,
     }),
   );
+}
+
+async function decodeAll(path: string, extra: Partial<FileSourceOptions> = {}): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  await decodeInto(path, extra, frames);
   return frames;
 }
 
+/** Decodes until the end or an error; returns the frames emitted before it. */
 async function decodeError(path: string): Promise<{ frames: Frame[]; error: unknown }> {
   const frames: Frame[] = [];
   try {
-    const src = await createFileSource(opts(path), ctx());
-    const gate = new FlowGate(4);
-    await new Promise<void>((resolve, reject) =>
-      src.frames(gate).subscribe({
-        next: (f) => {
-          frames.push(f);
-          gate.release();
-        },
-        error: reject,
-        complete: resolve,
-      }),
-    );
+    await decodeInto(path, {}, frames);
     return { frames, error: null };
   } catch (error) {
     return { frames, error };
