@@ -130,6 +130,36 @@ sinks:
   });
 });
 
+describe('vidflow models list / validate --deep', () => {
+  it('models list shows the installed models with task, input, labels, size and source', async () => {
+    const r = await runCli(['models', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as Array<Record<string, string>>;
+    const m = rows.find((x) => x.name === 'mobilenetv2-12-int8');
+    assert.ok(m, r.stdout);
+    assert.equal(m.task, 'classification');
+    assert.equal(m.input, 'NCHW 224x224');
+    assert.equal(m.labels, 'imagenet-1k (1000)');
+    assert.equal(m.size, '3.5 MB');
+    assert.match(m.source, /ONNX Model Zoo/);
+    assert.ok(rows.some((x) => x.name === 'yolox-nano' && x.task === 'detection'));
+    const table = await runCli(['models', 'list']);
+    assert.match(table.stdout, /^NAME +TASK +INPUT +LABELS +SIZE +SOURCE/);
+  });
+
+  it('validate --deep opens sources, models and sinks without running', async () => {
+    const ok = await runCli(['validate', '--deep', path.join(REPO, 'pipelines', 'demo.yaml')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /sink stdout: ok/);
+    const bad = classifyPipeline('deep-bad', '/no/such/video.mp4');
+    const r = await runCli(['validate', '--deep', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error\[SOURCE_NOT_FOUND\]/);
+    const shallow = await runCli(['validate', bad]);
+    assert.equal(shallow.code, 0, 'without --deep only the file is checked');
+  });
+});
+
 describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
   const oneError = (stderr: string) => {
     const lines = stderr.trim().split('\n').filter((l) => /^error/.test(l));
