@@ -183,3 +183,36 @@ describe('vidflow run with a camera source (CLI, real RTSP server, real classifi
     assert.doesNotMatch(r.stderr + r.stdout, new RegExp(PASSWORD));
   });
 });
+
+describe('camera source over UDP (MPEG-TS pushed by a real ffmpeg)', () => {
+  it('decodes a live UDP stream', { timeout: 60_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('../support/rtsp-server.js');
+    const port = await freePort();
+    const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`], { stdio: 'ignore' });
+    try {
+      const src = camera({ url: `udp://127.0.0.1:${port}`, reconnect: false });
+      const { FlowGate } = await import('../../src/core/flow-gate.js');
+      const gate = new FlowGate(4);
+      const frames: Frame[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const sub = src.frames(gate).subscribe({
+          next: (f) => {
+            frames.push(f);
+            gate.release();
+            if (frames.length === 10) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          error: reject,
+        });
+      });
+      assert.equal(frames[0]!.width, 320);
+      assert.equal(frames[0]!.height, 240);
+      for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.pts > frames[i - 1]!.pts);
+    } finally {
+      sender.kill('SIGKILL');
+    }
+  });
+});
