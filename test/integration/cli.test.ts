@@ -141,7 +141,7 @@ describe('vidflow models list / validate --deep', () => {
     assert.equal(m.input, 'NCHW 224x224');
     assert.equal(m.labels, 'imagenet-1k (1000)');
     assert.equal(m.size, '3.5 MB');
-    assert.match(m.source, /ONNX Model Zoo/);
+    assert.match(m.source ?? '', /ONNX Model Zoo/);
     assert.ok(rows.some((x) => x.name === 'yolox-nano' && x.task === 'detection'));
     const table = await runCli(['models', 'list']);
     assert.match(table.stdout, /^NAME +TASK +INPUT +LABELS +SIZE +SOURCE/);
