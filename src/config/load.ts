@@ -41,10 +41,10 @@ export class ConfigError extends VidflowError {
 export const pipelineSchema = z
   .object({
     name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, `_`, `.` or `-`').optional().describe('Pipeline name carried by every record (default: the file name).'),
-    description: z.string().optional(),
-    sources: z.array(z.unknown()).min(1, 'expected at least one source'),
-    stages: z.array(z.unknown()).min(1, 'expected at least one stage'),
-    sinks: z.array(z.unknown()).min(1, 'expected at least one sink'),
+    description: z.string().optional().describe('Free text for people reading the file.'),
+    sources: z.array(z.unknown()).min(1, 'expected at least one source').describe('Where frames come from (see Sources).'),
+    stages: z.array(z.unknown()).min(1, 'expected at least one stage').describe('What runs on the frames (see Stages).'),
+    sinks: z.array(z.unknown()).min(1, 'expected at least one sink').describe('Where results go (see Sinks).'),
     shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush.'),
     preview: previewSchema.default({}).describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
   })

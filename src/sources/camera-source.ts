@@ -26,7 +26,7 @@ export const cameraSourceSchema = z
     rtsp_transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport.'),
     reconnect: z.boolean().default(true).describe('Reconnect when the stream ends or fails.'),
     reconnect_initial_ms: z.number().int().min(10).default(500).describe('First reconnect delay; doubles up to reconnect_max_ms.'),
-    reconnect_max_ms: z.number().int().min(10).default(30_000),
+    reconnect_max_ms: z.number().int().min(10).default(30_000).describe('Longest delay between reconnects.'),
     max_reconnects: z.number().int().min(0).nullable().default(null).describe('Give up after this many reconnects in a row (null: never).'),
     connect_timeout_ms: z.number().int().min(100).default(10_000).describe('Probe timeout when connecting.'),
   })
