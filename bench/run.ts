@@ -57,10 +57,10 @@ async function vidflowDecodeFps(file: string): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function rawInferFps(modelPath: string, batch: number, iterations: number): Promise<number> {
+async function rawInferFps(modelPath: string, batch: number, iterations: number, size = 224): Promise<number> {
   const session = await ort.InferenceSession.create(modelPath, { logSeverityLevel: 3, graphOptimizationLevel: 'all' });
-  const data = new Float32Array(batch * 3 * 224 * 224).map(() => Math.random());
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [batch, 3, 224, 224]) };
+  const data = new Float32Array(batch * 3 * size * size).map(() => Math.random());
+  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', data, [batch, 3, size, size]) };
   await session.run(feeds);
   const t0 = performance.now();
   for (let i = 0; i < iterations; i++) await session.run(feeds);
@@ -80,10 +80,9 @@ function rawPreprocessFps(iterations: number): number {
   return iterations / ((performance.now() - t0) / 1000);
 }
 
-async function pipelineFps(video: string, batch: number): Promise<{ fps: number; frames: number }> {
-  const manifest = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
+async function pipelineFps(video: string, batch: number, stage = 'classify', model = 'mobilenetv2-12-int8'): Promise<{ fps: number; frames: number }> {
   const cfg = parsePipeline(
-    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: classify, id: c, model: ${manifest}, batch_size: ${batch}, max_wait_ms: 5 }\nsinks:\n  - { type: jsonl, path: /dev/null }\n`,
+    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: ${stage}, id: c, model: ${model}, batch_size: ${batch}, max_wait_ms: 5 }\nsinks:\n  - { type: jsonl, path: /dev/null }\n`,
     'bench.yaml',
     REPO,
   );
@@ -114,6 +113,22 @@ async function main() {
   const serial = 1 / (1 / rawDec.fps + 1 / rawPre + 1 / rawInf);
   rows.push({ bench: 'preprocess 640×360 → 3×224×224 (resize 256, crop, normalize)', raw: '—', vidflow: `${rawPre.toFixed(0)} fps (${(1000 / rawPre).toFixed(2)} ms/frame, one thread)`, ratio: '—', note: 'torchvision-exact antialiased resize' });
   rows.push({ bench: 'classify mobilenetv2-int8, batch 4: whole pipeline', raw: `${rawInf.toFixed(0)} fps (session.run alone); ${serial.toFixed(0)} fps (decode + preprocess + infer alone, serial)`, vidflow: `${pipe.fps.toFixed(0)} fps (file → ffmpeg → classify → JSONL)`, ratio: `${(pipe.fps / serial).toFixed(2)} of serial; ${(pipe.fps / rawInf).toFixed(2)} of inference alone`, note: `${pipe.frames} frames` });
+
+  // Detection with the shared YOLOX-nano (letterbox 416, BGR, decode + NMS in vidflow).
+  const yolox = sharedModel('detection/yolox_nano.onnx');
+  const rawDet = await rawInferFps(yolox, 1, 25, 416);
+  const det = await pipelineFps(video10, 1, 'detect', 'yolox-nano');
+  const letterboxMs = (() => {
+    const data = new Uint8Array(640 * 360 * 3).map((_, i) => (i * 7) & 255);
+    const out = new Float32Array(3 * 416 * 416);
+    const spec = { resize: { mode: 'letterbox' as const, width: 416, height: 416, pad_value: 114, align: 'top_left' as const }, crop: null, scale: 1, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], color: 'BGR' as const, interpolation: 'bilinear' as const };
+    for (let i = 0; i < 5; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
+    return (performance.now() - t0) / 50;
+  })();
+  const detSerial = 1 / (1 / rawDec.fps + letterboxMs / 1000 + 1 / rawDet);
+  rows.push({ bench: 'detect yolox-nano 416², batch 1: whole pipeline', raw: `${rawDet.toFixed(0)} fps (session.run alone); ${detSerial.toFixed(0)} fps (decode + letterbox + infer alone, serial)`, vidflow: `${det.fps.toFixed(0)} fps (file → ffmpeg → detect → JSONL)`, ratio: `${(det.fps / detSerial).toFixed(2)} of serial; ${(det.fps / rawDet).toFixed(2)} of inference alone`, note: `${det.frames} frames; letterbox ${letterboxMs.toFixed(1)} ms/frame` });
 
   const video60 = media.testsrc(60, '640x360', 25);
   const maxInFlight = 8;

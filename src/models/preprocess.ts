@@ -147,25 +147,29 @@ export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, d
   const rows = rowHi - rowLo;
   // Horizontal pass: rows [rowLo,rowHi) × window columns.
   const tmp = new Float32Array(rows * win.width * 3);
+  const hStart = hx.start;
+  const hCount = hx.count;
+  const hWeights = hx.weights;
+  const hStride = hx.stride;
+  const winW = win.width;
+  const winX = win.x;
   for (let r = 0; r < rows; r++) {
     const srow = (r + rowLo) * sw * 3;
-    const trow = r * win.width * 3;
-    for (let x = 0; x < win.width; x++) {
-      const ox = x + win.x;
-      const s0 = hx.start[ox]!;
-      const n = hx.count[ox]!;
-      const wo = ox * hx.stride;
+    let t = r * winW * 3;
+    for (let x = 0; x < winW; x++, t += 3) {
+      const ox = x + winX;
+      const n = hCount[ox]!;
+      let wo = ox * hStride;
+      let p = srow + hStart[ox]! * 3;
       let a = 0;
       let b = 0;
       let c = 0;
-      for (let j = 0; j < n; j++) {
-        const w = hx.weights[wo + j]!;
-        const p = srow + (s0 + j) * 3;
+      for (let j = 0; j < n; j++, wo++, p += 3) {
+        const w = hWeights[wo]!;
         a += src[p]! * w;
         b += src[p + 1]! * w;
         c += src[p + 2]! * w;
       }
-      const t = trow + x * 3;
       tmp[t] = a;
       tmp[t + 1] = b;
       tmp[t + 2] = c;
