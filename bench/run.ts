@@ -137,6 +137,14 @@ async function main() {
   const growth = mem.peakMB - mem.baseMB;
   rows.push({ bench: '60 s 640×360 video, sink 10 ms/record', raw: `${frameMB.toFixed(2)} MB per frame`, vidflow: `RSS +${growth.toFixed(1)} MB (peak ${mem.peakMB.toFixed(0)} MB; first half ${mem.peakFirstHalfMB.toFixed(0)} MB)`, ratio: (growth / frameMB).toFixed(1) + ' frames', note: `${mem.frames} of 1500 frames in ${mem.seconds.toFixed(1)} s, max_in_flight ${maxInFlight}, ${mem.dropped} dropped; buffering all would need ${(1500 * frameMB).toFixed(0)} MB` });
 
+  // Live camera latency under a stage 3× slower than the camera (bench/live.ts, own process).
+  try {
+    const live = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'live.ts')], { encoding: 'utf8', timeout: 90_000 }).trim().split('\n').pop()!);
+    rows.push({ bench: 'live RTSP 25 fps → stage 120 ms/frame, max_in_flight 2', raw: `${live.stage_ms} ms (the stage's own time per frame)`, vidflow: `latency p50 ${live.p50} ms, p95 ${live.p95} ms, max ${live.max} ms (second half of ${live.seconds} s)`, ratio: `${(live.p95 / live.stage_ms).toFixed(2)} × stage time (bound: max_in_flight = 2)`, note: `${live.results} results, ${live.dropped} of ${live.decoded} decoded frames dropped (counted); no backlog` });
+  } catch (err) {
+    rows.push({ bench: 'live RTSP latency', raw: '—', vidflow: 'not run', ratio: '—', note: `needs GStreamer's RTSP server (see .ci/run): ${(err as Error).message.split('\n')[0]}` });
+  }
+
   const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
   console.log(`vidflow bench (${cpu} cores, ffmpeg ${ffmpegBinaries().ffmpeg.source})`);
   console.log('| bench | raw limit | vidflow | ratio | note |\n|---|---|---|---|---|');
