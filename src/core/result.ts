@@ -4,16 +4,11 @@
  */
 export const RESULT_SCHEMA_VERSION = 1;
 
+/** The tasks a model manifest can declare. */
+export const MODEL_TASKS = ['classification', 'detection', 'instance_segmentation', 'keypoint_detection', 'semantic_segmentation', 'video_classification'] as const;
+
 /** Every task a result record can carry (model tasks plus `tracking`). */
-export const TASKS = [
-  'classification',
-  'detection',
-  'instance_segmentation',
-  'keypoint_detection',
-  'semantic_segmentation',
-  'video_classification',
-  'tracking',
-] as const;
+export const TASKS = [...MODEL_TASKS, 'tracking'] as const;
 export type Task = (typeof TASKS)[number];
 
 export interface ClassScore {

@@ -9,18 +9,12 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VidflowError } from '../core/errors.js';
+import { MODEL_TASKS } from '../core/result.js';
 import { interpolate } from '../config/interpolate.js';
 
 export const MANIFEST_VERSION = 1;
 
-export const TaskSchema = z.enum([
-  'classification',
-  'detection',
-  'instance_segmentation',
-  'keypoint_detection',
-  'semantic_segmentation',
-  'video_classification',
-]);
+export const TaskSchema = z.enum(MODEL_TASKS);
 export type ModelTask = z.infer<typeof TaskSchema>;
 
 export const ResizeSchema = z.discriminatedUnion('mode', [
