@@ -10,7 +10,6 @@ import type { FrameOutcome } from './result.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
-import type { RunnerOptions } from '../models/runner.js';
 import type { FlowGate } from './flow-gate.js';
 
 export interface ComponentContext {
@@ -49,7 +48,7 @@ export interface SourceSpec<C = any> {
 // ---- stages ----------------------------------------------------------------------------------
 
 export interface StageContext extends ComponentContext {
-  runner: RunnerOptions;
+  /** Time source for sampling/batching windows (tests inject a TestScheduler). */
   scheduler?: SchedulerLike;
 }
 

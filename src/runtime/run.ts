@@ -72,7 +72,7 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
   const anyLive = config.sources.some((s) => s.spec.type === 'camera');
   const [src, stg, snk] = await Promise.all([
     settleAll(config.sources.map((c) => () => c.spec.create(c.config, ctx(c.path)))),
-    settleAll(config.stages.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), runner: { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0 } } satisfies StageContext))),
+    settleAll(config.stages.map((c) => () => c.spec.create(c.config, ctx(c.path) satisfies StageContext))),
     settleAll(config.sinks.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), mode: anyLive ? 'live' : 'file' }))),
   ]);
   const errors = [...src.errors, ...stg.errors, ...snk.errors];

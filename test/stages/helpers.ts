@@ -96,5 +96,5 @@ export function stageContext(baseDir: string, configPath = 'stages[0]') {
   const noop = () => {};
   const logger = { info: noop, warn: noop, error: noop, debug: noop, child: () => logger };
   const metrics = { inc: noop, observe: noop, gauge: noop };
-  return { pipeline: 'test', configPath, baseDir, logger: logger as never, metrics: metrics as never, runner: { execution_providers: ['cpu' as const], intra_op_threads: 0, device_id: 0 } };
+  return { pipeline: 'test', configPath, baseDir, logger: logger as never, metrics: metrics as never };
 }
