@@ -5,16 +5,14 @@
  * stage's own time; a queue that kept every frame would add ~(1 − 8.3/25) s of delay per second.
  * Prints one JSON line: results, drops, latency p50/p95/max over the last half of the run.
  */
-import { concatMap, from, map, type Observable } from 'rxjs';
-import type { Stage } from '../src/core/component.js';
-import type { Frame } from '../src/core/frame.js';
 import { silentLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
-import type { FrameOutcome, ResultRecord } from '../src/core/result.js';
+import type { ResultRecord } from '../src/core/result.js';
 import { assemble } from '../src/runtime/run.js';
 import type { Sink } from '../src/sinks/sink.js';
 import { CameraSource, cameraSourceSchema } from '../src/sources/camera-source.js';
 import { startRtspServer } from '../test/support/rtsp-server.js';
+import { slowStage } from '../test/support/stages.js';
 
 const STAGE_MS = 120;
 const RUN_MS = 12_000;
@@ -22,19 +20,7 @@ const server = await startRtspServer({ fps: 25 });
 const metrics = new Metrics();
 const logger = silentLogger();
 const src = new CameraSource(cameraSourceSchema.parse({ type: 'camera', id: 'cam', url: server.url(), max_in_flight: 2 }), { pipeline: 'live', configPath: 'sources[0]', baseDir: '/', logger, metrics });
-const slow: Stage = {
-  id: 'slow',
-  streams: null,
-  operator: (s: Observable<Frame>) =>
-    s.pipe(
-      concatMap((f) =>
-        from(new Promise<Frame>((r) => setTimeout(() => r(f), STAGE_MS))).pipe(
-          map((fr): FrameOutcome => ({ stream_id: fr.stream_id, frame_index: fr.index, records: [{ schema_version: 1, pipeline: 'live', stream_id: fr.stream_id, frame_index: fr.index, pts: fr.pts, stage_id: 'slow', model_id: null, task: 'classification', frame_width: fr.width, frame_height: fr.height, results: null, latency_ms: Date.now() - fr.decoded_at_ms }] })),
-        ),
-      ),
-    ),
-  close: async () => undefined,
-};
+const slow = slowStage('live', STAGE_MS);
 const latencies: Array<{ at: number; ms: number }> = [];
 const sink: Sink = {
   id: 'collect',

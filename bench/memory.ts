@@ -5,15 +5,12 @@
  * memory means the peak does not grow with the video's length), frames, seconds, drops.
  * Usage: node --import tsx bench/memory.ts <video> <max_in_flight>
  */
-import { map } from 'rxjs';
-import type { Stage } from '../src/core/component.js';
-import type { Frame } from '../src/core/frame.js';
 import { silentLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
-import type { FrameOutcome } from '../src/core/result.js';
 import { assemble } from '../src/runtime/run.js';
 import type { Sink } from '../src/sinks/sink.js';
 import { createFileSource } from '../src/sources/file-source.js';
+import { passthroughStage } from '../test/support/stages.js';
 
 const [video, maxArg] = process.argv.slice(2);
 const maxInFlight = Number(maxArg ?? 8);
@@ -32,18 +29,7 @@ class SlowSink implements Sink {
   }
 }
 
-const passthrough: Stage = {
-  id: 'pass',
-  streams: null,
-  operator: map(
-    (f: Frame): FrameOutcome => ({
-      stream_id: f.stream_id,
-      frame_index: f.index,
-      records: [{ schema_version: 1, pipeline: 'bench', stream_id: f.stream_id, frame_index: f.index, pts: f.pts, stage_id: 'pass', model_id: null, task: 'classification', frame_width: f.width, frame_height: f.height, results: null, latency_ms: Date.now() - f.decoded_at_ms }],
-    }),
-  ),
-  close: async () => undefined,
-};
+const passthrough = passthroughStage('bench');
 
 const metrics = new Metrics();
 const ctx = { pipeline: 'bench', configPath: 'sources[0]', baseDir: process.cwd(), logger: silentLogger(), metrics };

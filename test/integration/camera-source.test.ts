@@ -7,17 +7,16 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { concatMap, from, map, Observable } from 'rxjs';
-import type { Stage } from '../../src/core/component.js';
 import { VidflowError } from '../../src/core/errors.js';
 import type { Frame } from '../../src/core/frame.js';
 import { Metrics } from '../../src/core/metrics.js';
-import type { FrameOutcome, ResultRecord } from '../../src/core/result.js';
+import type { ResultRecord } from '../../src/core/result.js';
 import { assemble } from '../../src/runtime/run.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
 import { probeVideo } from '../../src/sources/ffmpeg/probe.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';
+import { slowStage } from '../support/stages.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, tmpDir } from '../support/media.js';
@@ -48,26 +47,6 @@ function camera(extra: Record<string, unknown> = {}) {
   return new CameraSource(config, { pipeline: 'live', configPath: 'sources[0]', baseDir: '/', logger, metrics: new Metrics() });
 }
 
-/** A stage that takes `ms` per frame, one at a time. */
-function slowStage(ms: number, seen: Frame[]): Stage {
-  return {
-    id: 'slow',
-    streams: null,
-    operator: (src: Observable<Frame>) =>
-      src.pipe(
-        concatMap((f) =>
-          from(new Promise<Frame>((r) => setTimeout(() => r(f), ms))).pipe(
-            map((fr): FrameOutcome => {
-              seen.push(fr);
-              return { stream_id: fr.stream_id, frame_index: fr.index, records: [{ schema_version: 1, pipeline: 'live', stream_id: fr.stream_id, frame_index: fr.index, pts: fr.pts, stage_id: 'slow', model_id: null, task: 'classification', frame_width: fr.width, frame_height: fr.height, results: null, latency_ms: Date.now() - fr.decoded_at_ms }] };
-            }),
-          ),
-        ),
-      ),
-    close: async () => undefined,
-  };
-}
-
 class CollectSink implements Sink {
   readonly id = 'collect';
   records: ResultRecord[] = [];
@@ -94,7 +73,7 @@ describe('camera source over RTSP', () => {
     (src as unknown as { ctx: { metrics: Metrics } }).ctx.metrics = metrics;
     const seen: Frame[] = [];
     const sink = new CollectSink();
-    const p = assemble({ name: 'live', sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }] }, [src], [slowStage(120, seen)], [sink], { logger, metrics });
+    const p = assemble({ name: 'live', sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }] }, [src], [slowStage('live', 120, (f) => seen.push(f))], [sink], { logger, metrics });
     const done = p.run();
     await new Promise<void>((resolve) => {
       const t = setInterval(() => {
