@@ -39,3 +39,22 @@ export function groupBySize(frames: readonly Frame[], spec: ModelInputSpec): Arr
   });
   return [...groups.values()];
 }
+
+/**
+ * Runs `frames` through a model in the batches it accepts: frames whose preprocessed sizes
+ * differ run separately, and a fixed-batch export runs padded chunks of its size. `runBatch`
+ * gets the frames of one run with their preprocessed tensor and returns one result per frame;
+ * the results come back in the order of `frames`.
+ */
+export async function runImageBatches<R>(frames: readonly Frame[], spec: ModelInputSpec, fixedBatch: number | null, runBatch: (part: Frame[], batch: ImageBatch) => Promise<R[]>): Promise<R[]> {
+  const results: R[] = new Array(frames.length);
+  for (const group of groupBySize(frames, spec)) {
+    const chunk = fixedBatch ?? group.frames.length;
+    for (let s = 0; s < group.frames.length; s += chunk) {
+      const part = group.frames.slice(s, s + chunk);
+      const out = await runBatch(part, buildImageBatch(part, spec, fixedBatch ?? undefined));
+      out.forEach((r, i) => (results[group.indices[s + i]!] = r));
+    }
+  }
+  return results;
+}

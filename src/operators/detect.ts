@@ -15,7 +15,7 @@ import type { Task } from '../core/result.js';
 import { decodeTorchvisionDetections, mapBox, round, type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
 import { boxArea, type Box } from '../models/decoders/nms.js';
 import { decodeYolox, YOLOX_NMS_IOU } from '../models/decoders/yolox.js';
-import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import { runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { outputName } from '../models/model-check.js';
 import { inputSize, preprocessInto, type Geometry } from '../models/preprocess.js';
@@ -146,34 +146,27 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
       model_id: m.name,
       fixed_batch: fixed,
       async run(frames) {
-        const results: DetectorOutput[] = new Array(frames.length);
-        for (const group of groupBySize(frames, m.input)) {
-          const chunk = fixed ?? group.frames.length;
-          for (let s = 0; s < group.frames.length; s += chunk) {
-            const part = group.frames.slice(s, s + chunk);
-            const { tensor, geometries } = buildImageBatch(part, m.input, fixed ?? undefined);
-            const out = await runner.run({ [inputName]: tensor }, [outName]);
-            const pred = out[outName]!;
-            const [, rows, cols] = pred.dims as [number, number, number];
-            const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
-            const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
-            part.forEach((frame, i) => {
-              const raw = decodeYolox(pred.data as Float32Array, i * rows * cols, rows, cols, inW, inH, { ...filter, max_detections: Infinity }, options.nms_iou);
-              const g = geometries[i]!;
-              const detections: Detection[] = [];
-              const kept: number[] = [];
-              for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
-                const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frame.width, frame.height);
-                if (boxArea(box) < filter.min_box_area) continue;
-                const label = raw.labels[k]!;
-                detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: loaded.labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
-                kept.push(k);
-              }
-              results[group.indices[s + i]!] = { detections, rows: kept, geometry: g, outputs: {} };
-            });
-          }
-        }
-        return results;
+        return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
+          const out = await runner.run({ [inputName]: tensor }, [outName]);
+          const pred = out[outName]!;
+          const [, rows, cols] = pred.dims as [number, number, number];
+          const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
+          const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
+          return part.map((frame, i): DetectorOutput => {
+            const raw = decodeYolox(pred.data as Float32Array, i * rows * cols, rows, cols, inW, inH, { ...filter, max_detections: Infinity }, options.nms_iou);
+            const g = geometries[i]!;
+            const detections: Detection[] = [];
+            const kept: number[] = [];
+            for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
+              const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frame.width, frame.height);
+              if (boxArea(box) < filter.min_box_area) continue;
+              const label = raw.labels[k]!;
+              detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: loaded.labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
+              kept.push(k);
+            }
+            return { detections, rows: kept, geometry: g, outputs: {} };
+          });
+        });
       },
       close: () => runner.close(),
     };

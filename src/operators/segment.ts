@@ -12,7 +12,7 @@ import { VidflowError } from '../core/errors.js';
 import { encodeGrayPng } from '../models/decoders/png.js';
 import { encodeLabelMapRle, type LabelMapRle } from '../models/decoders/rle.js';
 import { argmaxLabels, classFractions, labelMapToFrame, segmentationLayout, type OutputLayout } from '../models/decoders/segmentation.js';
-import { buildImageBatch, groupBySize } from '../models/image-batch.js';
+import { runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import type { Geometry } from '../models/preprocess.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
@@ -85,29 +85,22 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
     task: 'semantic_segmentation',
     fixed_batch: fixed,
     async run(frames: Frame[]): Promise<SegmentResult[]> {
-      const results: SegmentResult[] = new Array(frames.length);
-      for (const group of groupBySize(frames, m.input)) {
-        const chunk = fixed ?? group.frames.length;
-        for (let s = 0; s < group.frames.length; s += chunk) {
-          const part = group.frames.slice(s, s + chunk);
-          const { tensor, geometries } = buildImageBatch(part, m.input, fixed ?? undefined);
-          const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
-          const logits = out[outName]!;
-          const layout = segmentationLayout(logits.dims, classes, declared);
-          part.forEach((frame, i) => {
-            const map = decodeSegmentation(logits, i, layout, geometries[i]!, frame.width, frame.height);
-            const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
-            const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
-            if (lm) r.label_map = lm;
-            if (auxName) {
-              const aux = out[auxName]!;
-              r.aux_class_fractions = classFractions(decodeSegmentation(aux, i, segmentationLayout(aux.dims, classes, declared), geometries[i]!, frame.width, frame.height), loaded.labels);
-            }
-            results[group.indices[s + i]!] = r;
-          });
-        }
-      }
-      return results;
+      return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
+        const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
+        const logits = out[outName]!;
+        const layout = segmentationLayout(logits.dims, classes, declared);
+        return part.map((frame, i) => {
+          const map = decodeSegmentation(logits, i, layout, geometries[i]!, frame.width, frame.height);
+          const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
+          const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
+          if (lm) r.label_map = lm;
+          if (auxName) {
+            const aux = out[auxName]!;
+            r.aux_class_fractions = classFractions(decodeSegmentation(aux, i, segmentationLayout(aux.dims, classes, declared), geometries[i]!, frame.width, frame.height), loaded.labels);
+          }
+          return r;
+        });
+      });
     },
     close: () => runner.close(),
   };
