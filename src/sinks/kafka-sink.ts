@@ -341,17 +341,21 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     return { topic: config.health_topic, message: { key: ctx.pipeline, value, headers: { pipeline: ctx.pipeline } }, control: event };
   };
 
-  const sleep = (delayMs: number) =>
+  /** A sleep that the cancel function handed to `register` can cut short (null once it ends). */
+  const cancellableSleep = (delayMs: number, register: (cancel: (() => void) | null) => void) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(() => {
-        wakeLoop = null;
+        register(null);
         resolve();
       }, delayMs);
-      wakeLoop = () => {
+      register(() => {
         clearTimeout(t);
+        register(null);
         resolve();
-      };
+      });
     });
+  // The send loop's idle wait: a new record, flush or close wakes it (wake()).
+  const sleep = (delayMs: number) => cancellableSleep(delayMs, (cancel) => (wakeLoop = cancel));
 
   const backoff = async (err: unknown, what: string) => {
     failedAttempts += 1;
@@ -374,18 +378,7 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
   };
   // A backoff sleep that close-timeout can cut short; new records must not cut it short.
   let cutSleep: (() => void) | null = null;
-  const sleepUnlessStopped = (delayMs: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        cutSleep = null;
-        resolve();
-      }, delayMs);
-      cutSleep = () => {
-        clearTimeout(t);
-        cutSleep = null;
-        resolve();
-      };
-    });
+  const sleepUnlessStopped = (delayMs: number) => cancellableSleep(delayMs, (cancel) => (cutSleep = cancel));
 
   const buildBatch = (entries: Entry[]): KafkaTopicBatch[] => {
     const byTopic = new Map<string, KafkaMessage[]>();
