@@ -46,12 +46,6 @@ export interface SegmentResult {
   aux_class_fractions?: Record<string, number>;
 }
 
-/** The manifest's `decoder.output_layout` (NCHW by default). */
-export function declaredOutputLayout(loaded: LoadedManifest): OutputLayout | undefined {
-  const v = (loaded.manifest.decoder as Record<string, unknown>).output_layout;
-  return v === 'NCHW' || v === 'NHWC' ? v : undefined;
-}
-
 /**
  * Decodes image `n` of a logits tensor into the frame-resolution label map. `g` maps source
  * pixels to model-input pixels of an `inW`×`inH` input; the output may be smaller than the input.
@@ -78,7 +72,7 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
   if (options.include_aux && !auxName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: include_aux needs outputs.aux in the manifest`);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
-  const declared = declaredOutputLayout(loaded);
+  const declared = m.decoder.output_layout;
   const classes = m.labels.count;
   return {
     model_id: m.name,
