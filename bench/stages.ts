@@ -26,7 +26,7 @@ const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 function frame(i = 0): Frame {
   const data = new Uint8Array(W * H * 3);
   for (let k = 0; k < data.length; k++) data[k] = (k * 7 + i * 13 + ((k / 1920) | 0)) & 255;
-  return { stream_id: 's', index: i, pts: i / 25, width: W, height: H, data, decoded_at_ms: 0 };
+  return { stream_id: 's', index: i, pts: i / 25, width: W, height: H, data, decoded_at_ms: 0, captured_at_ms: 0 };
 }
 
 function spec(p: Partial<ModelInputSpec>): ModelInputSpec {

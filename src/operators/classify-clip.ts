@@ -45,7 +45,7 @@ export interface ClipResult {
 export type FrameMeta = Omit<Frame, 'data'> & { data: Uint8Array };
 const NO_PIXELS = new Uint8Array(0);
 function meta(f: Frame): FrameMeta {
-  return { stream_id: f.stream_id, index: f.index, pts: f.pts, width: f.width, height: f.height, decoded_at_ms: f.decoded_at_ms, data: NO_PIXELS };
+  return { stream_id: f.stream_id, index: f.index, pts: f.pts, width: f.width, height: f.height, decoded_at_ms: f.decoded_at_ms, captured_at_ms: f.captured_at_ms, ...(f.deadline_ms !== undefined ? { deadline_ms: f.deadline_ms } : {}), data: NO_PIXELS };
 }
 
 /** The per-frame preprocessing of a video manifest (C×H×W planes). */

@@ -11,7 +11,7 @@ export const FIXTURES = path.join(REPO, 'test', 'fixtures', 'models');
 export const FFMPEG = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : 'ffmpeg';
 
 export function frameFrom(data: Uint8Array, width: number, height: number, index = 0, stream_id = 's0', pts = index / 10): Frame {
-  return { stream_id, index, pts, width, height, data, decoded_at_ms: Date.now() };
+  return { stream_id, index, pts, width, height, data, decoded_at_ms: Date.now(), captured_at_ms: Date.now() };
 }
 
 /** Decodes an image file to packed RGB24 with ffmpeg. */

@@ -10,7 +10,7 @@ const metrics = noop as never;
 const logger = noop as never;
 
 function frame(stream_id: string, index: number): Frame {
-  return { stream_id, index, pts: index * 0.5, width: 4, height: 2, data: new Uint8Array(24).fill(index), decoded_at_ms: Date.now() };
+  return { stream_id, index, pts: index * 0.5, width: 4, height: 2, data: new Uint8Array(24).fill(index), decoded_at_ms: Date.now(), captured_at_ms: Date.now() };
 }
 
 /** A fake model over 1-pixel "planes": each slot holds the frame index in all 3 channels. */

@@ -11,7 +11,7 @@ import { batchFrames } from '../../src/operators/batch.js';
 import { frameSampler } from '../../src/operators/sample.js';
 import { modelStage, type FrameModel } from '../../src/operators/model-stage.js';
 
-const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({ stream_id, index, pts, width: 2, height: 2, data: new Uint8Array(12), decoded_at_ms: Date.now() });
+const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({ stream_id, index, pts, width: 2, height: 2, data: new Uint8Array(12), decoded_at_ms: Date.now(), captured_at_ms: Date.now() });
 
 describe('batchFrames', () => {
   it('emits a full batch at once, a partial batch max_wait_ms after its first item, and flushes on completion', () => {

@@ -12,7 +12,7 @@ type DecoderProcess = ChildProcessByStdio<null, Readable, Readable>;
 import ffmpegCommand from 'fluent-ffmpeg';
 import { Observable } from 'rxjs';
 import { VidflowError } from '../../core/errors.js';
-import type { Frame } from '../../core/frame.js';
+import { liveCaptureClock, type Frame } from '../../core/frame.js';
 import type { FlowGate } from '../../core/flow-gate.js';
 import { redactUrl, type Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
@@ -44,6 +44,8 @@ export interface DecodeOptions {
   stream_index: number | null;
   /** Read input at its native rate (simulated live input from a file). */
   realtime: boolean;
+  /** Live only: frames older than this (capture → now) are dropped at once (`stale`); sets `deadline_ms`. */
+  latency_budget_ms?: number | null;
 }
 
 /** Builds ffmpeg's argument list. */
@@ -99,6 +101,8 @@ export interface DecodeDeps {
   metrics: Metrics;
   /** Called with the process so callers can observe it (tests). */
   onSpawn?: (proc: DecoderProcess) => void;
+  /** Called for every frame read from ffmpeg, emitted or dropped (live watchdogs). */
+  onArrival?: (captured_at_ms: number) => void;
 }
 
 /**
@@ -119,6 +123,10 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const pendingChunks: Buffer[] = []; // stdout bytes that arrived before the first frame's size
     const infos: ShowinfoEntry[] = [];
     const ready: Buffer[] = [];
+    /** When each `ready` frame's last byte was read. */
+    const readyAt: number[] = [];
+    const captureClock = liveCaptureClock();
+    const budget = o.kind === 'live' ? (o.latency_budget_ms ?? null) : null;
     const errorLines: string[] = [];
     let stderrRest = '';
     let emitted = 0;
@@ -140,20 +148,22 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const consume = (chunk: Buffer) => {
       let off = 0;
       while (off < chunk.length) {
-        if (!current) current = Buffer.allocUnsafe(frameSize);
+        // Each frame gets its own SharedArrayBuffer: worker threads (preprocessing, inference) read it without a copy.
+        if (!current) current = Buffer.from(new SharedArrayBuffer(frameSize));
         const n = Math.min(frameSize - filled, chunk.length - off);
         chunk.copy(current, filled, off, off + n);
         filled += n;
         off += n;
         if (filled === frameSize) {
           ready.push(current);
+          readyAt.push(Date.now());
           current = null;
           filled = 0;
         }
       }
     };
 
-    const emitOne = (data: Buffer, info: ShowinfoEntry) => {
+    const emitOne = (data: Buffer, info: ShowinfoEntry, captured_at_ms: number) => {
       const rawPts = Number.isFinite(info.pts_time) ? info.pts_time - o.start_time : Number.NaN;
       const frame: Frame = {
         stream_id: o.stream_id,
@@ -163,10 +173,11 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         height: info.height,
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         decoded_at_ms: Date.now(),
+        captured_at_ms,
+        ...(budget !== null ? { deadline_ms: captured_at_ms + budget } : {}),
       };
       emitted += 1;
       decoded += 1;
-      deps.metrics.inc(`frames.decoded.${o.stream_id}`);
       subscriber.next(frame);
     };
 
@@ -191,6 +202,18 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       draining = true;
       try {
         while (!torn && ready.length > 0 && infos.length > 0) {
+          const arrived = readyAt.shift()!;
+          const captured = o.kind === 'live' ? captureClock(arrived, infos[0]!.pts_time) : arrived;
+          deps.metrics.inc(`frames.decoded.${o.stream_id}`);
+          deps.onArrival?.(captured);
+          if (budget !== null && Date.now() - captured > budget) {
+            // Waited in a pipe or socket buffer past the stream's budget: processing it would be late.
+            ready.shift();
+            infos.shift();
+            decoded += 1;
+            deps.metrics.drop(o.stream_id, 'stale');
+            continue;
+          }
           if (o.kind === 'file') {
             if (!deps.gate.tryAcquire()) {
               proc.stdout.pause();
@@ -209,7 +232,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
             deps.metrics.drop(o.stream_id, 'live_busy');
             continue;
           }
-          emitOne(ready.shift()!, infos.shift()!);
+          emitOne(ready.shift()!, infos.shift()!, captured);
         }
       } finally {
         draining = false;
@@ -218,6 +241,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       if (exited && ready.length > 0 && infos.length === 0 && !torn) {
         // stdout delivered a frame stderr never described: should not happen; say so.
         ready.length = 0;
+        readyAt.length = 0;
         errorLines.push('[error] frame without showinfo line');
       }
       maybeFinish();
@@ -230,7 +254,8 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         return;
       }
       consume(chunk);
-      if (ready.length >= 2) proc.stdout.pause();
+      // A live source keeps reading whatever the graph does (drops happen in drain, counted).
+      if (ready.length >= 2 && o.kind === 'file') proc.stdout.pause();
       void drain();
     });
 
@@ -247,7 +272,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         if (frameSize === 0) {
           frameSize = info.width * info.height * 3;
           for (const c of pendingChunks.splice(0)) consume(c);
-          if (ready.length >= 2) proc.stdout.pause();
+          if (ready.length >= 2 && o.kind === 'file') proc.stdout.pause();
         }
         infos.push(info);
         void drain();
