@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { waitFor, waitForLines } from '../support/wait.js';
 
 const PASSWORD = 'pa55-w0rd-xyz';
 let server: RtspServer;
@@ -75,14 +76,7 @@ describe('camera source over RTSP', () => {
     const sink = new CollectSink();
     const p = assemble({ name: 'live', sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }] }, [src], [slowStage('live', 120, (f) => seen.push(f))], [sink], { logger, metrics });
     const done = p.run();
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (seen.length >= 12) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 50);
-    });
+    await waitFor(() => seen.length >= 12, '12 frames through the slow stage');
     p.stop('test over');
     const summary = await done;
     const dropped = metrics.get('dropped.door.live_busy');
@@ -141,7 +135,7 @@ describe('camera source over RTSP', () => {
 });
 
 describe('vidflow run with a camera source (CLI, real RTSP server, real classifier)', () => {
-  it('streams results until SIGINT, flushes them, exits 0, and never logs the password', { timeout: 120_000 }, async () => {
+  it('streams results until SIGINT, flushes them, exits 0, and never logs the password', { timeout: 15 * 60_000 }, async () => {
     const out = path.join(tmpDir(), 'camera.jsonl');
     const file = path.join(tmpDir(), 'camera.yaml');
     const manifest = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
@@ -149,10 +143,20 @@ describe('vidflow run with a camera source (CLI, real RTSP server, real classifi
       file,
       `name: cam\nsources:\n  - { type: camera, id: door, url: "rtsp://\${CAM_USER}:\${CAM_PASS}@127.0.0.1:${server.port}/test", fps: 5 }\nstages:\n  - { type: classify, id: scene, model: ${manifest} }\nsinks:\n  - { type: jsonl, path: ${out} }\n`,
     );
+    let waitError: unknown = null;
     const r = await runCli(['run', file, '--log-level', 'debug'], {
       env: { CAM_USER: 'cam', CAM_PASS: PASSWORD },
-      onSpawn: (p) => setTimeout(() => p.kill('SIGINT'), 6000),
+      // SIGINT once five records are out (an event, however long the connect and model load take).
+      onSpawn: (p) => {
+        waitForLines(out, 5)
+          .then(() => p.kill('SIGINT'))
+          .catch((err) => {
+            waitError = err;
+            p.kill('SIGKILL');
+          });
+      },
     });
+    assert.equal(waitError, null);
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(recs.length >= 5, `${recs.length} records`);
@@ -164,11 +168,11 @@ describe('vidflow run with a camera source (CLI, real RTSP server, real classifi
 });
 
 describe('camera source over UDP (MPEG-TS pushed by a real ffmpeg)', () => {
-  it('decodes a live UDP stream', { timeout: 60_000 }, async () => {
+  it('decodes a live UDP stream', { timeout: 10 * 60_000 }, async () => {
     const { spawn } = await import('node:child_process');
     const { freePort } = await import('../support/rtsp-server.js');
     const port = await freePort();
-    const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`], { stdio: 'ignore' });
+    const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '600', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`], { stdio: 'ignore' });
     try {
       const src = camera({ url: `udp://127.0.0.1:${port}`, reconnect: false });
       const { FlowGate } = await import('../../src/core/flow-gate.js');

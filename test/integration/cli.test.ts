@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { media, REPO, sharedMedia, sharedModel, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { waitForLine, waitForLines } from '../support/wait.js';
 
 const MANIFEST = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
 
@@ -117,12 +118,25 @@ sinks:
     assert.match(errLines[0]!, /^error\[SOURCE_DECODE\]: cam1: .*truncated-0\.5\.mp4 is corrupt or truncated after frame \d+/);
   });
 
-  it('flushes every result on SIGINT and exits 0', async () => {
+  it('flushes every result on SIGINT and exits 0', { timeout: 15 * 60_000 }, async () => {
     const out = path.join(tmpDir(), 'sigint.jsonl');
     const file = classifyPipeline('sigint', media.testsrc(20), { source: '    realtime: true\n', sink: `  - type: jsonl\n    path: ${out}\n` });
+    // Signal once the CLI says it is running (its SIGINT handler is installed before that line)
+    // and the first records are out: events, not a fixed delay, so a slow start-up cannot race it.
+    let waitError: unknown = null;
     const r = await runCli(['run', file], {
-      onSpawn: (p) => setTimeout(() => p.kill('SIGINT'), 2500),
+      env: { VIDFLOW_LOG_LEVEL: 'info' },
+      onSpawn: (p) => {
+        waitForLine(p.stderr!, /Running pipeline `sigint`/)
+          .then(() => waitForLines(out, 6))
+          .then(() => p.kill('SIGINT'))
+          .catch((err) => {
+            waitError = err;
+            p.kill('SIGKILL');
+          });
+      },
     });
+    assert.equal(waitError, null);
     assert.equal(r.code, 0, r.stderr);
     const recs = readJsonl(out);
     assert.ok(recs.length > 5 && recs.length < 500, `${recs.length} records`);

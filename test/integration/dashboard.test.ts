@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { RESULT_SCHEMA_VERSION, type ResultRecord, type Task } from '../../src/core/result.js';
 import { startDashboardServer, type WebSocketSink } from '../../src/sinks/websocket-sink.js';
+import { SAFETY_NET_MS, waitFor } from '../support/wait.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -136,9 +137,11 @@ describe('live dashboard in headless Chromium', { skip }, () => {
     sink = await startDashboardServer({ port: 0, health_interval_ms: 200, logger: silentLogger(), metrics, pipeline: 'demo' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
+      timeout: SAFETY_NET_MS,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 800, height: 470 }, deviceScaleFactor: 1 });
+    page.setDefaultTimeout(SAFETY_NET_MS);
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(msg.text());
@@ -152,10 +155,9 @@ describe('live dashboard in headless Chromium', { skip }, () => {
 
   it('loads, connects, and draws frames with results over them', async () => {
     await page.goto(sink.dashboardUrl!);
-    await page.waitForFunction(() => document.body.dataset.ws === 'connected', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.body.dataset.ws === 'connected', null, { timeout: SAFETY_NET_MS });
     assert.equal(await page.textContent('#status'), 'connected');
-    const deadline = Date.now() + 5000;
-    while (sink.stats().clients < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => sink.stats().clients >= 1, 'the page to appear as a client of the sink');
     assert.equal(sink.stats().clients, 1);
 
     // cam-1: 320×240 preview of a 640×480 source; detection + instance masks + keypoints.
@@ -195,10 +197,10 @@ describe('live dashboard in headless Chromium', { skip }, () => {
           return !!c && Number(c.dataset.frames) >= 1 && Number(c.dataset.layers) === layers && c.dataset.frameIndex === '42';
         }),
       null,
-      { timeout: 10_000 },
+      { timeout: SAFETY_NET_MS },
     );
     // Let a health message arrive so the drops figure is on screen.
-    await page.waitForFunction(() => /drops 3/.test(document.querySelector('[data-stream="cam-1"] .stats')?.textContent ?? ''), null, { timeout: 5000 });
+    await page.waitForFunction(() => /drops 3/.test(document.querySelector('[data-stream="cam-1"] .stats')?.textContent ?? ''), null, { timeout: SAFETY_NET_MS });
 
     const probe = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('[data-stream="cam-1"] canvas')!;
@@ -265,7 +267,7 @@ describe('live dashboard in headless Chromium', { skip }, () => {
     await page.waitForFunction(() => {
       const c = document.querySelector<HTMLCanvasElement>('[data-stream="png-map"] canvas');
       return !!c && c.width === 160 && c.getContext('2d')!.getImageData(20, 100, 1, 1).data.slice(0, 3).some((v) => v > 0);
-    }, null, { timeout: 10_000 });
+    }, null, { timeout: SAFETY_NET_MS });
     const px = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('[data-stream="png-map"] canvas')!;
       const g = c.getContext('2d')!;
@@ -284,9 +286,9 @@ describe('live dashboard in headless Chromium', { skip }, () => {
   it('shows the connection drop and reconnects when the server comes back', async () => {
     const port = sink.port;
     await sink.close();
-    await page.waitForFunction(() => document.body.dataset.ws !== 'connected', null, { timeout: 5000 });
+    await page.waitForFunction(() => document.body.dataset.ws !== 'connected', null, { timeout: SAFETY_NET_MS });
     sink = await startDashboardServer({ port, logger: silentLogger() });
-    await page.waitForFunction(() => document.body.dataset.ws === 'connected', null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.body.dataset.ws === 'connected', null, { timeout: SAFETY_NET_MS });
     assert.equal(sink.stats().connections_total, 1);
   });
 });

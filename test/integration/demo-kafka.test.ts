@@ -10,6 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
 import { REPO } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { SAFETY_NET_MS } from '../support/wait.js';
 
 const skip = process.env.VIDFLOW_SKIP_KAFKA === '1' ? 'VIDFLOW_SKIP_KAFKA=1' : false;
 let broker: KafkaBroker | null = null;
@@ -21,7 +22,7 @@ after(async () => {
   await broker?.dispose();
 });
 
-it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncommented', { skip, timeout: 180_000 }, async () => {
+it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncommented', { skip, timeout: 15 * 60_000 }, async () => {
   const demo = readFileSync(path.join(REPO, 'pipelines', 'demo.yaml'), 'utf8');
   const kafkaLine = demo.split('\n').find((l) => /^\s*#\s*- \{ type: kafka/.test(l));
   assert.ok(kafkaLine, 'demo.yaml has a commented Kafka sink line');
@@ -41,7 +42,7 @@ it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncomm
     await consumer.subscribe({ topic: 'vidflow.demo', fromBeginning: true });
     const got: Array<Record<string, any>> = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${printed} records consumed`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${printed} records consumed within ${SAFETY_NET_MS} ms`)), SAFETY_NET_MS);
       void consumer.run({
         eachMessage: async ({ message }) => {
           got.push({ key: message.key?.toString(), value: JSON.parse(message.value!.toString()), headers: message.headers });

@@ -14,6 +14,7 @@ import { VidflowError } from '../../src/core/errors.js';
 import { resetFfmpegBinaries, ffmpegBinaries } from '../../src/sources/ffmpeg/binaries.js';
 import { createFileSource, type FileSourceOptions } from '../../src/sources/file-source.js';
 import { containerPts, media } from '../support/media.js';
+import { waitFor } from '../support/wait.js';
 
 function ctx() {
   return { pipeline: 't', configPath: 'sources[0]', baseDir: process.cwd(), logger: silentLogger(), metrics: new Metrics() };
@@ -225,15 +226,18 @@ describe('file source: backpressure', () => {
       }).pipe(toArray()),
     );
     assert.equal(got.length, 5);
-    await new Promise((r) => setTimeout(r, 300));
     const { execFileSync } = await import('node:child_process');
-    let left = '';
-    try {
-      left = execFileSync('pgrep', ['-f', file], { encoding: 'utf8' });
-    } catch {
-      left = ''; // pgrep exits 1 when nothing matches
-    }
-    assert.equal(left.trim(), '', 'no ffmpeg left running on the file');
+    const running = () => {
+      try {
+        return execFileSync('pgrep', ['-f', file], { encoding: 'utf8' }).trim();
+      } catch {
+        return ''; // pgrep exits 1 when nothing matches
+      }
+    };
+    // Wait for ffmpeg to be gone (the kill is asynchronous) instead of a fixed delay; a leaked
+    // ffmpeg stays paused on backpressure, so it is still there when the safety net runs out.
+    await waitFor(() => running() === '', 'ffmpeg on the file to exit', 60_000, 50).catch(() => undefined);
+    assert.equal(running(), '', 'no ffmpeg left running on the file');
   });
 });
 

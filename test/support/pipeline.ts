@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { REPO } from './media.js';
+import { SAFETY_NET_MS } from './wait.js';
 
 export interface CliResult {
   code: number | null;
@@ -10,6 +11,12 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * `timeout_ms` is a safety net (default: twice SAFETY_NET_MS, i.e. 10 min), never a pacing device:
+ * to act on a running CLI, wait for an event in `onSpawn` (waitForLine on `p.stderr` for the
+ * "Running pipeline" line, logged once the signal handlers are installed; waitForLines on a JSONL
+ * output). A kill by the safety net is written at the end of `stderr`.
+ */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; onSpawn?: (p: ReturnType<typeof spawn>) => void; timeout_ms?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [path.join(REPO, 'bin', 'vidflow.js'), ...args], {
@@ -21,7 +28,11 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeout_ms ?? 120_000);
+    const limit = opts.timeout_ms ?? 2 * SAFETY_NET_MS;
+    const timer = setTimeout(() => {
+      stderr += `\n[runCli: killed by the ${limit} ms safety net]\n`;
+      p.kill('SIGKILL');
+    }, limit);
     p.on('error', reject);
     p.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { REPO } from './media.js';
+import { SAFETY_NET_MS } from './wait.js';
 
 export interface RtspServer {
   readonly port: number;
@@ -36,10 +37,12 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
       const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       proc = p;
       let err = '';
-      const timer = setTimeout(() => reject(new Error(`RTSP server did not start: ${err}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`RTSP server did not print READY within ${SAFETY_NET_MS} ms: ${err}`)), SAFETY_NET_MS);
       p.stderr!.on('data', (d) => (err += d));
+      let out = '';
       p.stdout!.on('data', (d: Buffer) => {
-        if (d.toString().includes('READY')) {
+        out += d.toString(); // READY may arrive split across chunks
+        if (out.includes('READY')) {
           clearTimeout(timer);
           resolve();
         }
@@ -60,7 +63,7 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
         if (!p || p.exitCode !== null) return resolve();
         p.once('exit', () => resolve());
         p.kill('SIGTERM');
-        setTimeout(() => p.kill('SIGKILL'), 3000).unref();
+        setTimeout(() => p.kill('SIGKILL'), 30_000).unref();
       }),
   };
 }
