@@ -11,7 +11,7 @@ import { VidflowError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { loadManifest, type LoadedManifest, type ModelTask } from './manifest.js';
 import { checkModelAgainstManifest } from './model-check.js';
-import { OnnxRunner } from './onnx-runner.js';
+import { createRunner } from './inference-worker-pool.js';
 import type { ModelRunner, RunnerOptions } from './runner.js';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -78,7 +78,7 @@ export async function openModel(ref: string, opts: { baseDir: string; where: str
   if (!opts.tasks.includes(loaded.manifest.task)) {
     throw new VidflowError('MODEL_TASK_MISMATCH', `${opts.where}: model "${loaded.manifest.name}" is a ${loaded.manifest.task} model; stage type \`${opts.stageType}\` needs ${opts.tasks.join(' or ')}`, { where: opts.where });
   }
-  const runner = await OnnxRunner.create(loaded.modelPath, opts.runner, opts.where);
+  const runner = await createRunner(loaded.modelPath, opts.runner, opts.where);
   try {
     checkModelAgainstManifest(loaded, runner, opts.where);
   } catch (err) {

@@ -1,6 +1,9 @@
 /**
- * ModelRunner backed by onnxruntime-node. Session.run is asynchronous in onnxruntime-node
- * (work happens on its own threads), so the event loop stays free during inference.
+ * ModelRunner backed by onnxruntime-node, in the calling thread. onnxruntime-node's `session.run`
+ * returns a promise but computes on the calling thread (a profile of a detection pipeline put 69 %
+ * of the main thread inside it), so stages never use this on the main thread: they get a
+ * `WorkerRunner` (inference-worker-pool.ts), which runs an OnnxRunner in each worker thread.
+ * `workers: 0` selects this in-thread runner, for comparison only.
  */
 import * as ort from 'onnxruntime-node';
 import { VidflowError } from '../core/errors.js';
@@ -46,6 +49,7 @@ export class OnnxRunner implements ModelRunner {
       logSeverityLevel: 3,
     };
     if (opts.intra_op_threads > 0) sessionOptions.intraOpNumThreads = opts.intra_op_threads;
+    if (opts.allow_spinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
     try {
       const session = await ort.InferenceSession.create(modelPath, sessionOptions);
       return new OnnxRunner(session);

@@ -21,7 +21,11 @@ export interface ModelIOInfo {
 export interface ModelRunner {
   readonly inputs: readonly ModelIOInfo[];
   readonly outputs: readonly ModelIOInfo[];
-  /** Runs the model. Must not block the event loop for the duration of inference. */
+  /**
+   * Runs the model. Must not block the event loop for the duration of inference. Implementations
+   * may take ownership of the feeds' buffers (WorkerRunner transfers them to its thread, which
+   * detaches them here): build fresh tensors for each call and do not read them afterwards.
+   */
   run(feeds: Record<string, Tensor>, outputNames?: readonly string[]): Promise<Record<string, Tensor>>;
   close(): Promise<void>;
 }
@@ -35,6 +39,10 @@ export interface RunnerOptions {
   intra_op_threads: number;
   /** GPU index for CUDA / TensorRT. */
   device_id: number;
+  /** Inference worker threads, each with its own session (0: run on the calling thread, which blocks its event loop). */
+  workers: number;
+  /** onnxruntime's `session.intra_op.allow_spinning` (undefined: onnxruntime's default, spinning on). */
+  allow_spinning?: boolean;
 }
 
-export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0 };
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0, workers: 1 };

@@ -2,6 +2,11 @@
  * `inferBatches`: runs each batch through `run` one batch at a time (at most one inference in
  * flight per stage; batches wait in order), emitting one item per frame. A failing batch does
  * not end the stream: its frames get an `error` and the stream goes on.
+ *
+ * `admit`, when given, is asked about each item just before its batch starts (after waiting for
+ * the previous batch): items it refuses are emitted with `dropped: true` and never reach `run`
+ * (a live frame whose deadline has passed). Each item carries the wall clock (ms since epoch)
+ * when its batch started and ended.
  */
 import { concatMap, from, type OperatorFunction } from 'rxjs';
 
@@ -9,21 +14,36 @@ export interface Inferred<F, R> {
   frame: F;
   result: R | null;
   error: Error | null;
+  /** Milliseconds of the batch per item (performance.now clock). */
   infer_ms: number;
+  /** Wall clock when the batch was sent to inference, and when its results (or error) came back. */
+  infer_start_ms: number;
+  infer_end_ms: number;
+  /** Refused by `admit`: no result, no error, not run. */
+  dropped?: true;
 }
 
-export function inferBatches<F, R>(run: (batch: F[]) => Promise<R[]>): OperatorFunction<F[], Inferred<F, R>> {
-  return concatMap((batch) =>
+export function inferBatches<F, R>(run: (batch: F[]) => Promise<R[]>, options: { admit?: (item: F, now_ms: number) => boolean } = {}): OperatorFunction<F[], Inferred<F, R>> {
+  return concatMap((all) =>
     from(
-      (async () => {
+      (async (): Promise<Array<Inferred<F, R>>> => {
+        const now = Date.now();
+        const admit = options.admit;
+        const refused = admit ? all.filter((f) => !admit(f, now)) : [];
+        const dropped = refused.map((frame): Inferred<F, R> => ({ frame, result: null, error: null, infer_ms: 0, infer_start_ms: now, infer_end_ms: now, dropped: true }));
+        const batch = refused.length > 0 ? all.filter((f) => !refused.includes(f)) : all;
+        if (batch.length === 0) return dropped;
         const t0 = performance.now();
+        const start = Date.now();
         try {
           const results = await run(batch);
           const ms = (performance.now() - t0) / batch.length;
-          return batch.map((frame, i) => ({ frame, result: results[i] ?? null, error: null, infer_ms: ms }));
+          const end = Date.now();
+          return [...dropped, ...batch.map((frame, i) => ({ frame, result: results[i] ?? null, error: null, infer_ms: ms, infer_start_ms: start, infer_end_ms: end }))];
         } catch (err) {
           const ms = (performance.now() - t0) / batch.length;
-          return batch.map((frame) => ({ frame, result: null, error: err as Error, infer_ms: ms }));
+          const end = Date.now();
+          return [...dropped, ...batch.map((frame) => ({ frame, result: null, error: err as Error, infer_ms: ms, infer_start_ms: start, infer_end_ms: end }))];
         }
       })(),
     ).pipe(concatMap((items) => from(items))),

@@ -14,6 +14,7 @@ import { batchFrames } from './batch.js';
 import { inferBatches } from './infer.js';
 import { frameSampler } from './sample.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
+import { isWorkerLost } from '../models/inference-worker-pool.js';
 import { openModel } from '../models/model-store.js';
 import type { ModelRunner } from '../models/runner.js';
 
@@ -21,6 +22,7 @@ export const executionSchema = {
   execution_providers: z.array(z.enum(['cpu', 'cuda', 'tensorrt'])).min(1).default(['cpu']).describe('onnxruntime execution providers in order of preference; CPU is always the last fallback. CUDA/TensorRT need the GPU build (README "GPU").'),
   intra_op_threads: z.number().int().min(0).max(256).default(0).describe('Threads per operator (0: onnxruntime default, all cores).'),
   device_id: z.number().int().min(0).default(0).describe('GPU index for CUDA/TensorRT.'),
+  workers: z.number().int().min(0).max(64).default(1).describe('Inference worker threads for this model, each with its own onnxruntime session, kept for the life of the process and shared by every stage with the same model and execution settings (0: run on the main thread, which stalls the event loop during inference; for comparison only).'),
 };
 
 /** Fields every model stage accepts (spread into each stage's strict schema). */
@@ -42,9 +44,9 @@ export interface FrameModel<R> {
   /** Fixed batch size of the export, or null when any batch size works. */
   readonly fixed_batch: number | null;
   /**
-   * Optional per-frame preparation (e.g. preprocessing into a tensor slice), run as each frame
-   * arrives so it overlaps with the inference of the previous batch; `run` then gets the
-   * prepared values in the same order as `frames`.
+   * Optional per-frame preparation (e.g. preprocessing into a tensor on the preprocessing pool),
+   * started as each frame arrives so it overlaps with the inference of earlier batches; it may
+   * return a Promise. `run` then gets the settled prepared values in the same order as `frames`.
    */
   prepare?(frame: Frame): unknown;
   run(frames: Frame[], prepared?: unknown[]): Promise<R[]>;
@@ -68,7 +70,23 @@ export interface ModelStageDeps {
   scheduler?: SchedulerLike;
 }
 
-export function makeRecord(base: { pipeline: string; stage_id: string; model_id: string | null; task: Task }, frame: Frame, results: unknown, extra: Record<string, unknown> = {}): ResultRecord {
+/** When a frame reached each step, wall clock ms since epoch (docs/result-schema.md `timing`). */
+export interface RecordTiming {
+  captured: number;
+  decoded: number;
+  /** Entered the stage's batcher (null: the stage has none). */
+  queued: number | null;
+  infer_start: number | null;
+  infer_end: number | null;
+  emitted: number;
+}
+
+export type StageStamps = Partial<Pick<RecordTiming, 'queued' | 'infer_start' | 'infer_end'>>;
+
+export function makeRecord(base: { pipeline: string; stage_id: string; model_id: string | null; task: Task }, frame: Frame, results: unknown, extra: Record<string, unknown> = {}, stamps: StageStamps = {}): ResultRecord {
+  const emitted = Date.now();
+  const captured = (frame as Partial<Pick<Frame, 'captured_at_ms'>>).captured_at_ms ?? frame.decoded_at_ms;
+  const timing: RecordTiming = { captured, decoded: frame.decoded_at_ms, queued: stamps.queued ?? null, infer_start: stamps.infer_start ?? null, infer_end: stamps.infer_end ?? null, emitted };
   return {
     schema_version: RESULT_SCHEMA_VERSION,
     pipeline: base.pipeline,
@@ -81,8 +99,30 @@ export function makeRecord(base: { pipeline: string; stage_id: string; model_id:
     frame_width: frame.width,
     frame_height: frame.height,
     results,
-    latency_ms: Date.now() - frame.decoded_at_ms,
+    latency_ms: emitted - captured,
+    timing,
     ...extra,
+  };
+}
+
+/** How often the stale-frame warning may repeat per stage. */
+export const STALE_WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Counts a live frame dropped because its deadline passed before its batch could start
+ * (`dropped.<stream>.stale`) and warns at most once per STALE_WARN_INTERVAL_MS per stage.
+ */
+function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => void {
+  let lastWarn = -Infinity;
+  let since = 0;
+  return (frame) => {
+    deps.metrics.inc(`dropped.${frame.stream_id}.stale`);
+    since += 1;
+    const now = Date.now();
+    if (now - lastWarn < STALE_WARN_INTERVAL_MS) return;
+    deps.logger.warn({ stage: stage_id, stream: frame.stream_id, dropped: since }, `Stage \`${stage_id}\` dropped ${since} frame(s) whose deadline passed before inference could start (latest: frame ${frame.index} of \`${frame.stream_id}\`); the model cannot keep up with the live sources' latency_budget_ms`);
+    lastWarn = now;
+    since = 0;
   };
 }
 
@@ -101,45 +141,67 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const batchSize = model.fixed_batch ?? options.batch_size;
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
       const prepare = model.prepare?.bind(model);
+      const stale = staleWarner(options.stage_id, deps);
+      // Preparation starts as each frame arrives (off the main thread for the preprocessing
+      // stages) and is awaited batch by batch in arrival order; the flow gate's credits bound how
+      // many frames are being prepared at once.
+      const startPrepare = (frame: Frame): Promise<unknown> => {
+        const p = Promise.resolve().then(() => prepare!(frame));
+        p.catch(() => undefined); // awaited in runBatch; a frame dropped as stale never is
+        return p;
+      };
+      const runBatch = async (batch: Array<{ frame: Frame; prepared: unknown; queued: number }>): Promise<R[]> => {
+        const frames = batch.map((b) => b.frame);
+        try {
+          return await model.run(frames, prepare ? await Promise.all(batch.map((b) => b.prepared)) : undefined);
+        } catch (err) {
+          // A lost inference worker (it crashed; the pool starts a replacement): file frames are
+          // retried once, preparing them again (the prepared tensors went with the worker).
+          // Live frames (they have a deadline) are not: late results are worth less than the next frame.
+          if (!isWorkerLost(err) || frames.some((f) => f.deadline_ms !== undefined)) throw err;
+          deps.logger.warn({ stage: options.stage_id }, `Stage \`${options.stage_id}\`: ${(err as Error).message}; retrying its batch of ${frames.length} frame(s) once`);
+          return await model.run(frames);
+        }
+      };
       const inferred = tagged.pipe(
         filter((t) => t.keep),
-        map((t) => ({ frame: t.frame, prepared: prepare ? prepare(t.frame) : undefined })),
-        batchFrames<{ frame: Frame; prepared: unknown }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
-        inferBatches((batch) =>
-          model.run(
-            batch.map((b) => b.frame),
-            prepare ? batch.map((b) => b.prepared) : undefined,
-          ),
-        ),
-        map(({ frame: item, result, error, infer_ms }): FrameOutcome => {
+        map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
+        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
+        inferBatches(runBatch, { admit: (item, now) => item.frame.deadline_ms === undefined || now <= item.frame.deadline_ms }),
+        map(({ frame: item, result, error, infer_ms, infer_start_ms, infer_end_ms, dropped }): FrameOutcome => {
           const frame = item.frame;
+          if (dropped) {
+            stale(frame);
+            return { stream_id: frame.stream_id, frame_index: frame.index, records: [] };
+          }
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
+          const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
           if (error) {
             deps.metrics.inc(`errors.${options.stage_id}`);
             deps.logger.warn({ stage: options.stage_id, stream: frame.stream_id, frame: frame.index }, `Stage \`${options.stage_id}\` failed on frame ${frame.index} of \`${frame.stream_id}\`: ${error.message}`);
-            return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' })] };
+            return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' }, stamps)] };
           }
           const payload = options.toPayload(result as R, frame);
-          return { stream_id: frame.stream_id, frame_index: frame.index, records: payload === null ? [] : [makeRecord(base, frame, payload)] };
+          return { stream_id: frame.stream_id, frame_index: frame.index, records: payload === null ? [] : [makeRecord(base, frame, payload, {}, stamps)] };
         }),
       );
       return merge(skipped, inferred);
     });
 }
 
-type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; device_id: number };
+type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; device_id: number; workers: number };
 
 /**
  * Opens a stage's model (checking it is one of `tasks`) and builds what the stage needs from it;
  * if building fails (a config error found in the manifest), the session is released first.
  * Errors name `<configPath>.model`.
  */
-export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
+export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers'>>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
   const { loaded, runner } = await openModel(config.model, {
     baseDir: ctx.baseDir,
     where: `${ctx.configPath}.model`,
     tasks,
-    runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id },
+    runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id, ...(config.workers !== undefined ? { workers: config.workers } : {}) },
     stageType,
   });
   try {
