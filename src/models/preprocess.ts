@@ -78,9 +78,15 @@ export function computeTaps(src: number, dst: number, interp: Interpolation): Ta
       const x1 = Math.min(x0 + 1, src - 1);
       const l = x - x0;
       start[i] = x0;
-      weights[i * 2] = 1 - l;
-      weights[i * 2 + 1] = x1 === x0 ? 0 : l;
-      if (x1 === x0) weights[i * 2] = 1;
+      if (x1 === x0) {
+        // Clamped at the last source column/row: one tap, so no read past the frame.
+        count[i] = 1;
+        weights[i * 2] = 1;
+        weights[i * 2 + 1] = 0;
+      } else {
+        weights[i * 2] = 1 - l;
+        weights[i * 2 + 1] = l;
+      }
     }
     taps = { start, count, weights, stride: 2 };
   } else {

@@ -74,4 +74,33 @@ describe('preprocess', () => {
     assert.equal(out[0], 10); // top-left image pixel
     assert.equal(out[8 * 8 - 1], 114); // bottom-right padding
   });
+  // Issue #8 item 9: enlarging read one element past the frame at the last column (NaN → 0).
+  for (const interp of ['bilinear', 'bilinear_antialias'] as const) {
+    it(`${interp}: a uniform 4×4 frame of 100 enlarged to 8×8 stays 100 everywhere, bottom-right included`, () => {
+      const out = resizeRgb(new Uint8Array(4 * 4 * 3).fill(100), 4, 4, 8, 8, interp);
+      const off: string[] = [];
+      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) for (let c = 0; c < 3; c++) if (out[(y * 8 + x) * 3 + c] !== 100) off.push(`(${x},${y},${c})=${out[(y * 8 + x) * 3 + c]}`);
+      assert.deepEqual(off, []);
+    });
+
+    it(`${interp}: enlarging only the width keeps the last columns equal to the last source column`, () => {
+      // 3×2 horizontal ramp 0, 100, 200 in every channel, enlarged to 7×2 (height unchanged).
+      const src = new Uint8Array(3 * 2 * 3);
+      for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) src.fill(x * 100, (y * 3 + x) * 3, (y * 3 + x + 1) * 3);
+      const out = resizeRgb(src, 3, 2, 7, 2, interp);
+      // align_corners=False: dst x → src (x + 0.5) * 3/7 - 0.5, clamped to [0, 2].
+      const expected = Array.from({ length: 7 }, (_, x) => Math.min(2, Math.max(0, (x + 0.5) * 3 / 7 - 0.5)) * 100);
+      for (let y = 0; y < 2; y++) {
+        for (let x = 0; x < 7; x++) {
+          for (let c = 0; c < 3; c++) assert.ok(Math.abs(out[(y * 7 + x) * 3 + c]! - expected[x]!) <= 0.5 + 1e-6, `(${x},${y},${c}) = ${out[(y * 7 + x) * 3 + c]}, expected ${expected[x]}`);
+        }
+      }
+      assert.equal(out[(1 * 7 + 6) * 3], 200); // bottom-right pixel, the one that came out black
+    });
+
+    it(`${interp}: a window over the right edge of an enlargement reads no NaN either`, () => {
+      const out = resizeRgb(new Uint8Array(5 * 3 * 3).fill(77), 5, 3, 11, 9, interp, { x: 6, y: 4, width: 5, height: 5 });
+      assert.deepEqual([...new Set(out)], [77]);
+    });
+  }
 });
