@@ -154,10 +154,12 @@ export class InferencePool {
     });
   }
 
-  /** Test hook: makes one worker (the busy one, else the first) throw an uncaught error. */
-  crashOneWorker(): void {
-    const slot = this.slots.find((s) => s.busy) ?? this.slots[0];
-    slot?.worker.postMessage({ type: 'crash' } satisfies InferenceRequest);
+  /**
+   * Test hook: every worker dies (an uncaught error) at the end of its next run, before replying,
+   * so that run is in flight when its thread is lost.
+   */
+  crashWorkersOnNextRun(): void {
+    for (const s of this.slots) s.worker.postMessage({ type: 'crash' } satisfies InferenceRequest);
   }
 
   async shutdown(): Promise<void> {
@@ -166,12 +168,15 @@ export class InferencePool {
     const err = new Error('the inference pool was shut down');
     for (const j of this.queue.splice(0)) j.reject(err);
     for (const w of this.readyWaiters.splice(0)) w.reject(err);
+    // A worker is never terminated inside a run: onnxruntime-node aborts the whole process when
+    // a session's run returns into a terminated thread. Busy workers finish their run first.
     await Promise.all(
-      this.slots.splice(0).map((s) => {
+      this.slots.splice(0).map(async (s) => {
         s.gone = true;
+        if (s.busy) await new Promise<void>((resolve) => s.worker.once('message', () => resolve()).once('exit', () => resolve()));
         s.busy?.reject(err);
         s.busy = null;
-        return s.worker.terminate();
+        await s.worker.terminate();
       }),
     );
   }

@@ -28,6 +28,8 @@ function ownInput(t: Tensor): Tensor {
   return { type: t.type, dims: t.dims, data: t.data.slice() };
 }
 
+let crashNext = false;
+
 async function main(): Promise<void> {
   let runner: OnnxRunner;
   try {
@@ -39,10 +41,9 @@ async function main(): Promise<void> {
   port!.postMessage({ type: 'ready', inputs: runner.inputs, outputs: runner.outputs } satisfies InferenceReply);
   port!.on('message', (job: InferenceRequest) => {
     if (job.type === 'crash') {
-      // Test hook: fail the way a native crash or an uncaught error would.
-      setImmediate(() => {
-        throw new Error('inference worker crashed on request');
-      });
+      // Test hook: the next run fails the way an uncaught error would, after its inference and
+      // before its reply (the run is in flight when the thread dies).
+      crashNext = true;
       return;
     }
     const started = Date.now();
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     for (const [name, t] of Object.entries(job.feeds)) feeds[name] = ownInput(t);
     runner.run(feeds, job.outputNames).then(
       (raw) => {
+        if (crashNext) throw new Error('inference worker crashed on request (test hook)');
         const outputs: Record<string, Tensor> = {};
         for (const [name, t] of Object.entries(raw)) outputs[name] = ownBuffer(t);
         const reply: InferenceReply = { type: 'result', id: job.id, outputs, infer_start_ms: started, infer_end_ms: Date.now() };
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
         }
       },
       (err: unknown) => {
+        if (crashNext) throw err;
         port!.postMessage({ type: 'run_error', id: job.id, message: err instanceof Error ? err.message : String(err) } satisfies InferenceReply);
       },
     );
