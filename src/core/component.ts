@@ -6,7 +6,7 @@
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import type { Frame } from './frame.js';
-import type { FrameOutcome } from './result.js';
+import type { FrameOutcome, StreamHealthEvent } from './result.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
@@ -22,6 +22,22 @@ export interface ComponentContext {
   metrics: Metrics;
 }
 
+/**
+ * Context of `check`: `deep: false` allows only cheap look-ups (a file or folder exists), reading
+ * no video and no weights; `deep: true` may open what the component needs (ffprobe a file or a
+ * camera, connect to a broker). A check NEVER creates, truncates or writes user output.
+ */
+export interface CheckContext extends ComponentContext {
+  deep: boolean;
+}
+
+/**
+ * `vidflow validate`'s hook (optional): throws a VidflowError (or an error with `all`, a list of
+ * them) whose `where` names the config path, e.g. `sinks[0].path`. Without it, `--deep` creates
+ * and closes the component.
+ */
+export type CheckFn<C> = (config: C, ctx: CheckContext) => Promise<void>;
+
 // ---- sources ---------------------------------------------------------------------------------
 
 export interface Source {
@@ -34,6 +50,11 @@ export interface Source {
    * once every stage has produced its outcome for that frame and the sinks accepted it.
    */
   frames(gate: FlowGate): Observable<Frame>;
+  /**
+   * Live sources: every change of the stream's health state, from the subscription to `frames`
+   * until it ends (then completes). The runtime writes each as a `stream_health` record to the sinks.
+   */
+  readonly health$?: Observable<StreamHealthEvent>;
 }
 
 export interface SourceSpec<C = any> {
@@ -41,8 +62,9 @@ export interface SourceSpec<C = any> {
   summary: string;
   schema: z.ZodType<C, z.ZodTypeDef, unknown>;
   example: Record<string, unknown>;
-  /** Validation beyond the schema that needs the file system etc. (optional). */
   create(config: C, ctx: ComponentContext): Promise<Source>;
+  /** Validation beyond the schema that needs the file system etc. (see CheckFn). */
+  check?: CheckFn<C>;
 }
 
 // ---- stages ----------------------------------------------------------------------------------
@@ -67,6 +89,7 @@ export interface StageSpec<C = any> {
   schema: z.ZodType<C, z.ZodTypeDef, unknown>;
   example: Record<string, unknown>;
   create(config: C, ctx: StageContext): Promise<Stage>;
+  check?: CheckFn<C>;
 }
 
 // ---- sinks -----------------------------------------------------------------------------------
@@ -77,4 +100,5 @@ export interface SinkSpec<C = any> {
   schema: z.ZodType<C, z.ZodTypeDef, unknown>;
   example: Record<string, unknown>;
   create(config: C, ctx: SinkContext): Promise<Sink>;
+  check?: CheckFn<C>;
 }

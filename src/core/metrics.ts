@@ -43,3 +43,27 @@ export class Metrics {
     return n;
   }
 }
+
+/** A stream's frame accounting: `decoded` = `processed` + the sum of `dropped`, exactly. */
+export interface StreamAccounting {
+  /** Frames read from the decoder (emitted or dropped at the source). */
+  decoded: number;
+  /** Frames every stage finished with, less those a stage dropped (`stale`). */
+  processed: number;
+  /** Dropped frames by reason (`live_busy`, `late_read`, `stale`, …). */
+  dropped: Record<string, number>;
+}
+
+/** Per-stream accounting from a run's counters (`frames.decoded.*`, `frames.done.*`, `dropped.<stream>.*`). */
+export function streamAccounting(metrics: Metrics, streams: readonly string[]): Record<string, StreamAccounting> {
+  const counters = metrics.snapshot().counters;
+  const out: Record<string, StreamAccounting> = {};
+  for (const id of streams) {
+    const dropped: Record<string, number> = {};
+    const prefix = `dropped.${id}.`;
+    for (const [k, v] of Object.entries(counters)) if (k.startsWith(prefix) && !k.slice(prefix.length).includes('.')) dropped[k.slice(prefix.length)] = v;
+    const stageDropped = dropped.stale ?? 0;
+    out[id] = { decoded: counters[`frames.decoded.${id}`] ?? 0, processed: (counters[`frames.done.${id}`] ?? 0) - stageDropped, dropped };
+  }
+  return out;
+}

@@ -12,14 +12,14 @@
  * afterwards and the run fails. `stop()` (SIGINT/SIGTERM) ends the sources, lets in-flight
  * frames finish, flushes and closes the sinks.
  */
-import { catchError, concatMap, EMPTY, filter, from, merge, share, Subject, takeUntil, tap, type Observable } from 'rxjs';
+import { catchError, concatMap, EMPTY, filter, from, map, merge, share, Subject, takeUntil, tap, type Observable } from 'rxjs';
 import type { ComponentContext, Source, Stage, StageContext } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import { FlowGate } from '../core/flow-gate.js';
 import { frameKey, type Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
-import { Metrics } from '../core/metrics.js';
-import type { FrameOutcome, ResultRecord } from '../core/result.js';
+import { Metrics, streamAccounting, type StreamAccounting } from '../core/metrics.js';
+import { healthRecord, type FrameOutcome, type ResultRecord } from '../core/result.js';
 import type { PipelineConfig } from '../config/load.js';
 import type { Sink } from '../sinks/sink.js';
 import { PreviewEncoder, previewSchema, type PreviewOptions } from './preview.js';
@@ -32,6 +32,8 @@ export interface RunSummary {
   records: number;
   dropped: number;
   errors: string[];
+  /** Per stream: decoded = processed + every dropped reason, exactly. */
+  streams: Record<string, StreamAccounting>;
   metrics: ReturnType<Metrics['snapshot']>;
 }
 
@@ -107,9 +109,18 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     const left = (pending.get(key) ?? 1) - 1;
     if (left <= 0) {
       pending.delete(key);
+      metrics.inc(`frames.done.${stream}`);
       gates.get(stream)?.release();
     } else pending.set(key, left);
   };
+
+  const lastFrame = new Map<string, Frame>();
+  // Live sources' health changes reach the sinks as `stream_health` records (no frame credit).
+  const health$: Observable<FrameOutcome> = merge(
+    ...sources.map((s) =>
+      (s.health$ ?? EMPTY).pipe(map((e) => ({ stream_id: s.id, frame_index: -1, records: [healthRecord(config.name, e, lastFrame.get(s.id) ?? null)] }))),
+    ),
+  );
 
   const frames$: Observable<Frame> = merge(
     ...sources.map((s) =>
@@ -120,7 +131,11 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
           options.onFrame?.(f);
           preview?.offer(f);
           const n = stagesFor(s.id);
-          if (n === 0) gates.get(s.id)!.release();
+          lastFrame.set(s.id, f);
+          if (n === 0) {
+            metrics.inc(`frames.done.${s.id}`);
+            gates.get(s.id)!.release();
+          }
           else pending.set(frameKey(f.stream_id, f.index), n);
         }),
         catchError((err: Error) => {
@@ -134,6 +149,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   ).pipe(share());
 
   const outcomes$: Observable<FrameOutcome> = merge(
+    health$,
     ...stages.map((st) =>
       frames$.pipe(
         filter((f) => st.streams === null || st.streams.includes(f.stream_id)),
@@ -168,7 +184,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
                   records += 1;
                   options.onRecord?.(record);
                 }
-                release(outcome.stream_id, outcome.frame_index);
+                if (outcome.frame_index >= 0) release(outcome.stream_id, outcome.frame_index);
               })(),
             ),
           ),
@@ -183,7 +199,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     const snap = metrics.snapshot();
     const framesBy: Record<string, number> = {};
     for (const s of sources) framesBy[s.id] = metrics.get(`frames.in.${s.id}`);
-    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, metrics: snap };
+    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, streams: streamAccounting(metrics, sources.map((s) => s.id)), metrics: snap };
   };
 
   return {

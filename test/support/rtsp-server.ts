@@ -13,6 +13,10 @@ export interface RtspServer {
   url(user?: string, password?: string): string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: the server process stops, its TCP connections stay open and silent (a frozen camera). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  resume(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -57,6 +61,8 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
     port,
     url: (user, password) => `rtsp://${user ? `${user}:${password}@` : ''}127.0.0.1:${port}/test`,
     start,
+    freeze: () => void (proc as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (proc as ChildProcess | null)?.kill('SIGCONT'),
     stop: () =>
       new Promise<void>((resolve) => {
         const p = proc;
