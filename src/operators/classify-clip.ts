@@ -4,7 +4,8 @@
  * sampled frames (manifest `input.clip_length`, 16), sampled with `every_n_frames` / `fps`,
  * advancing by `stride_frames`; each frame is preprocessed once on arrival (torchvision's video
  * reference: resize to 128×171, center crop 112×112, Kinetics mean/std, all from the manifest)
- * into a ring buffer of C×H×W Float32Arrays. Clips are batched across streams (N×3×T×H×W).
+ * on the preprocessing pool (off the main thread) into a C×H×W Float32Array, kept in a per-stream
+ * ring buffer. Clips are batched across streams (N×3×T×H×W).
  * Results: top-k labels; the record's pts is the clip's last frame, with `pts_start` / `pts_end`.
  */
 import { defer, filter, map, merge, share, type OperatorFunction } from 'rxjs';
@@ -16,6 +17,7 @@ import type { ClassScore, FrameOutcome } from '../core/result.js';
 import { decodeClassification } from '../models/decoders/classification.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import { inputSize, preprocessInto } from '../models/preprocess.js';
+import { preprocessFrame } from '../models/preprocess-pool.js';
 import type { ModelRunner } from '../models/runner.js';
 import { batchFrames } from './batch.js';
 import { clipWindow } from './clip-window.js';
@@ -48,21 +50,35 @@ function meta(f: Frame): FrameMeta {
   return { stream_id: f.stream_id, index: f.index, pts: f.pts, width: f.width, height: f.height, decoded_at_ms: f.decoded_at_ms, captured_at_ms: f.captured_at_ms, ...(f.deadline_ms !== undefined ? { deadline_ms: f.deadline_ms } : {}), data: NO_PIXELS };
 }
 
-/** The per-frame preprocessing of a video manifest (C×H×W planes). */
-export function clipFramePreprocessor(loaded: LoadedManifest): { planeSize: number; width: number; height: number; fill(frame: Frame, slot: Float32Array): void } {
+/** The per-frame preprocessing of a video manifest (C×H×W planes): in this thread (`fill`) or on the pool (`prepare`). */
+export function clipFramePreprocessor(loaded: LoadedManifest): { planeSize: number; width: number; height: number; fill(frame: Frame, slot: Float32Array): void; prepare(frame: Frame): Promise<Float32Array> } {
   const spec = loaded.manifest.input;
   const size = spec.crop ?? (spec.resize.mode === 'exact' || spec.resize.mode === 'letterbox' ? spec.resize : null);
   if (!size) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs a fixed input size (input.crop, or an exact/letterbox resize)`);
+  const check = (frame: Frame) => {
+    const s = inputSize(frame.width, frame.height, spec);
+    if (s.width !== size.width || s.height !== size.height) throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
+  };
   return {
     planeSize: size.width * size.height,
     width: size.width,
     height: size.height,
     fill(frame, slot) {
-      const s = inputSize(frame.width, frame.height, spec);
-      if (s.width * s.height * 3 !== slot.length) throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
+      check(frame);
+      if (slot.length !== 3 * size.width * size.height) throw new Error(`clip slot holds ${slot.length} values, the clip needs 3x${size.width}x${size.height}`);
       preprocessInto(frame.data, frame.width, frame.height, spec, slot, 0, 'CHW');
     },
+    prepare(frame) {
+      check(frame); // throws at once: the frame gets the error, not the clip
+      return preprocessFrame(frame, spec, 'CHW').then((im) => im.data);
+    },
   };
+}
+
+/** A clip-window slot: a frame preprocessed in this thread, or the pool's pending result. */
+interface ClipSlot {
+  data: Float32Array | null;
+  pending: Promise<Float32Array> | null;
 }
 
 /** Copies T frame slots (C×H×W each, oldest first) into one C×T×H×W clip. */
@@ -80,7 +96,10 @@ export interface ClipModel {
   readonly clip_length: number;
   readonly fixed_batch: number | null;
   readonly planeSize: number;
+  /** Preprocesses a frame into a C×H×W slot in this thread. */
   fill(frame: Frame, slot: Float32Array): void;
+  /** Preprocesses a frame off the main thread (the stage uses this when present); throws at once on a frame of the wrong size. */
+  prepare?(frame: Frame): Promise<Float32Array>;
   /** Classifies clips (each C×T×H×W). */
   run(clips: Float32Array[]): Promise<ClipResult[]>;
   close(): Promise<void>;
@@ -103,6 +122,7 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
     fixed_batch: fixed,
     planeSize: pre.planeSize,
     fill: pre.fill,
+    prepare: pre.prepare,
     async run(clips) {
       const results: ClipResult[] = [];
       const chunk = fixed ?? clips.length;
@@ -129,15 +149,27 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
   return (source) =>
     defer(() => {
       const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
+      const prepare = model.prepare?.bind(model);
       const items = source.pipe(
-        clipWindow<Frame, Float32Array, Float32Array>({
+        clipWindow<Frame, ClipSlot, Promise<Float32Array>>({
           clip_length: model.clip_length,
           stride_frames: options.stride_frames ?? model.clip_length,
           key: (f) => f.stream_id,
           keep,
-          allocate: () => new Float32Array(3 * model.planeSize),
-          fill: (f, slot) => model.fill(f, slot),
-          assemble: (slots) => assembleClip(slots, model.planeSize),
+          allocate: () => ({ data: prepare ? null : new Float32Array(3 * model.planeSize), pending: null }),
+          fill: (f, slot) => {
+            if (!prepare) return model.fill(f, slot.data!);
+            const p = prepare(f);
+            p.catch(() => undefined); // awaited when its clip runs; a slot overwritten first never is
+            slot.pending = p;
+          },
+          assemble: (slots) => {
+            // In-thread slots are reused at once: copy now. Pool slots: wait for this clip's frames.
+            if (!prepare) return Promise.resolve(assembleClip(slots.map((s) => s.data!), model.planeSize));
+            const clip = Promise.all(slots.map((s) => s.pending!)).then((planes) => assembleClip(planes, model.planeSize));
+            clip.catch(() => undefined);
+            return clip;
+          },
         }),
         map((it) => ({ frame: meta(it.frame), clip: it.clip, pts_start: it.pts_start, error: it.error })),
         share(),
@@ -153,8 +185,8 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
       );
       const clips = items.pipe(
         filter((it) => it.clip !== null),
-        batchFrames<{ frame: FrameMeta; clip: Float32Array | null; pts_start: number | null }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, ctx.scheduler),
-        inferBatches((batch) => model.run(batch.map((b) => b.clip!))),
+        batchFrames<{ frame: FrameMeta; clip: Promise<Float32Array> | null; pts_start: number | null }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, ctx.scheduler),
+        inferBatches(async (batch) => model.run(await Promise.all(batch.map((b) => b.clip!)))),
         map(({ frame: it, result, error, infer_ms }): FrameOutcome => {
           ctx.metrics.observe(`infer_ms.${options.id}`, infer_ms);
           const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };

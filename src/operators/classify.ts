@@ -7,7 +7,7 @@ import type { Stage, StageSpec } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore } from '../core/result.js';
 import { decodeClassification } from '../models/decoders/classification.js';
-import { inputSize, preprocessInto } from '../models/preprocess.js';
+import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import type { ModelRunner } from '../models/runner.js';
 import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
@@ -33,24 +33,16 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
   if (!logitsName) throw new Error(`${loaded.manifestPath}: classification manifest needs outputs.logits`);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
-  const per = (f: Frame) => {
-    const { width, height } = inputSize(f.width, f.height, m.input);
-    return { width, height, size: 3 * width * height };
-  };
   const layout = m.input.layout === 'NHWC' ? 'NHWC' : 'NCHW';
+  /** Preprocesses a frame on the preprocessing pool, as it arrives (overlapping the previous batch's inference). */
+  const prepare = (frame: Frame): Promise<PreparedImage> => preprocessFrame(frame, m.input, layout);
   return {
     model_id: m.name,
     task: 'classification',
     fixed_batch: fixed,
-    /** Preprocesses a frame as it arrives (overlapping the previous batch's inference). */
-    prepare(frame: Frame): { data: Float32Array; width: number; height: number } {
-      const { width, height, size } = per(frame);
-      const data = new Float32Array(size);
-      preprocessInto(frame.data, frame.width, frame.height, m.input, data, 0, layout);
-      return { data, width, height };
-    },
+    prepare,
     async run(frames: Frame[], prepared?: unknown[]): Promise<ClassifyResult[]> {
-      const items = (prepared as Array<{ data: Float32Array; width: number; height: number }> | undefined) ?? frames.map((f) => this.prepare!(f) as { data: Float32Array; width: number; height: number });
+      const items = await Promise.all((prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map(prepare));
       const results: ClassifyResult[] = new Array(frames.length);
       // Frames whose inputs differ in size (no crop, different streams) run separately.
       const groups = new Map<string, number[]>();
@@ -64,9 +56,10 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
           const part = indices.slice(s, s + chunk);
           const first = items[part[0]!]!;
           const n = fixed ?? part.length;
-          const data = new Float32Array(n * first.data.length);
-          part.forEach((idx, j) => data.set(items[idx]!.data, j * first.data.length));
-          for (let j = part.length; j < n; j++) data.set(first.data, j * first.data.length); // pad a fixed batch
+          // One frame runs on its prepared tensor as is; a batch is assembled (one copy per frame).
+          const data = n === 1 ? first.data : new Float32Array(n * first.data.length);
+          if (n > 1) part.forEach((idx, j) => data.set(items[idx]!.data, j * first.data.length));
+          if (n > 1) for (let j = part.length; j < n; j++) data.set(first.data, j * first.data.length); // pad a fixed batch
           const dims = layout === 'NHWC' ? [n, first.height, first.width, 3] : [n, 3, first.height, first.width];
           const out = await runner.run({ [inputName]: { type: 'float32', dims, data } }, [logitsName]);
           const logits = out[logitsName]!;

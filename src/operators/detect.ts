@@ -15,10 +15,11 @@ import type { Task } from '../core/result.js';
 import { decodeTorchvisionDetections, mapBox, round, type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
 import { boxArea, type Box } from '../models/decoders/nms.js';
 import { decodeYolox, YOLOX_NMS_IOU } from '../models/decoders/yolox.js';
-import { runImageBatches } from '../models/image-batch.js';
+import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { outputName } from '../models/model-check.js';
 import { inputSize, preprocessInto, type Geometry } from '../models/preprocess.js';
+import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
@@ -65,13 +66,23 @@ export interface DetectorOutput {
 export interface Detector {
   readonly model_id: string;
   readonly fixed_batch: number | null;
-  /** Per-frame preprocessing run as frames arrive (torchvision exports); see FrameModel.prepare. */
-  prepare?(frame: Frame): unknown;
+  /** Per-frame preprocessing on the preprocessing pool, started as frames arrive; see FrameModel.prepare. */
+  prepare?(frame: Frame): Promise<unknown>;
   run(frames: Frame[], prepared?: unknown[]): Promise<DetectorOutput[]>;
   close(): Promise<void>;
 }
 
-/** Preprocesses one frame into a `[3,H,W]` tensor (torchvision detection input). */
+/** A prepared image as a `[3,H,W]` tensor (torchvision detection input). */
+function chwFromImage(im: PreparedImage): { tensor: Tensor; geometry: Geometry } {
+  return { tensor: { type: 'float32', dims: [3, im.height, im.width], data: im.data }, geometry: im.geometry };
+}
+
+/** Preprocesses one frame into a `[3,H,W]` tensor on the preprocessing pool. */
+export async function chwTensorAsync(frame: Frame, spec: LoadedManifest['manifest']['input']): Promise<{ tensor: Tensor; geometry: Geometry }> {
+  return chwFromImage(await preprocessFrame(frame, spec, 'CHW'));
+}
+
+/** Preprocesses one frame into a `[3,H,W]` tensor in this thread (torchvision detection input). */
 export function chwTensor(frame: Frame, spec: LoadedManifest['manifest']['input']): { tensor: Tensor; geometry: Geometry } {
   const { width, height } = inputSize(frame.width, frame.height, spec);
   const data = new Float32Array(3 * width * height);
@@ -98,10 +109,11 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
     return {
       model_id: m.name,
       fixed_batch: fixed,
-      prepare: (frame) => chwTensor(frame, m.input),
+      prepare: (frame) => chwTensorAsync(frame, m.input),
       async run(frames, prepared) {
         const results: DetectorOutput[] = [];
-        const input = (k: number): Prepared => (prepared?.[k] as Prepared | undefined) ?? chwTensor(frames[k]!, m.input);
+        const inputs = await Promise.all((prepared as Array<Prepared | Promise<Prepared>> | undefined) ?? frames.map((f) => chwTensorAsync(f, m.input)));
+        const input = (k: number): Prepared => inputs[k]!;
         for (let s = 0; s < frames.length; s += perCall) {
           const part = frames.slice(s, s + perCall);
           const feeds: Record<string, Tensor> = {};
@@ -145,7 +157,8 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
     return {
       model_id: m.name,
       fixed_batch: fixed,
-      async run(frames) {
+      prepare: (frame) => prepareImage(frame, m.input),
+      async run(frames, prepared) {
         return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
           const out = await runner.run({ [inputName]: tensor }, [outName]);
           const pred = out[outName]!;
@@ -166,7 +179,7 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
             }
             return { detections, rows: kept, geometry: g, outputs: {} };
           });
-        });
+        }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
       },
       close: () => runner.close(),
     };

@@ -12,9 +12,10 @@ import { VidflowError } from '../core/errors.js';
 import { encodeGrayPng } from '../models/decoders/png.js';
 import { encodeLabelMapRle, type LabelMapRle } from '../models/decoders/rle.js';
 import { argmaxLabels, classFractions, labelMapToFrame, segmentationLayout, type OutputLayout } from '../models/decoders/segmentation.js';
-import { runImageBatches } from '../models/image-batch.js';
+import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import type { Geometry } from '../models/preprocess.js';
+import type { PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 
 import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
@@ -78,7 +79,9 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
     model_id: m.name,
     task: 'semantic_segmentation',
     fixed_batch: fixed,
-    async run(frames: Frame[]): Promise<SegmentResult[]> {
+    /** Preprocesses a frame on the preprocessing pool as it arrives. */
+    prepare: (frame: Frame) => prepareImage(frame, m.input),
+    async run(frames: Frame[], prepared?: unknown[]): Promise<SegmentResult[]> {
       return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
         const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
         const logits = out[outName]!;
@@ -94,7 +97,7 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
           }
           return r;
         });
-      });
+      }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
     },
     close: () => runner.close(),
   };
