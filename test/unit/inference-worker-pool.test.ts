@@ -54,14 +54,14 @@ describe('WorkerRunner (real YOLOX-Nano)', () => {
       // A view into a larger buffer is copied (the rest of that buffer is not ours to give away);
       // shared memory is passed as is.
       const big = new Float32Array(N + 16);
-      big.set(input(4).data, 16);
+      big.set(input(4).data as Float32Array, 16);
       const view: Tensor = { type: 'float32', dims: [1, 3, 416, 416], data: big.subarray(16) };
       const copiedBefore = runner.pool.stats.copied_inputs;
       const fromView = (await runner.run({ images: view }))['output']!;
       assert.equal(runner.pool.stats.copied_inputs, copiedBefore + 1);
       assert.equal(big.byteLength, (N + 16) * 4, 'the caller keeps its larger buffer');
       const sab = new Float32Array(new SharedArrayBuffer(N * 4));
-      sab.set(input(4).data);
+      sab.set(input(4).data as Float32Array);
       const fromShared = (await runner.run({ images: { type: 'float32', dims: [1, 3, 416, 416], data: sab } }))['output']!;
       const expected4 = (await ref.run({ images: input(4) }))['output']!;
       assert.deepEqual(fromView.data, expected4.data);
