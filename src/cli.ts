@@ -3,10 +3,11 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 config error, 130 interrupted twice.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadPipelineFile } from './config/load.js';
+import { ConfigError, formatIssueLines, loadPipelineFile } from './config/load.js';
+import { validatePipeline } from './config/validate.js';
 import { EXIT, exitCodeFor, isVidflowError, VidflowError } from './core/errors.js';
 import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
 import { loadManifest } from './models/manifest.js';
@@ -27,13 +28,14 @@ commands:
 
 options:
   --log-level <level>        fatal|error|warn|info|debug|trace|silent (default: info, or VIDFLOW_LOG_LEVEL)
-  -h, --help`;
+  -h, --help
+  --version                  print vidflow's version`;
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 function printErrorLines(err: unknown): void {
   if (err instanceof ConfigError) {
-    for (const i of err.issues) process.stderr.write(`${i.severity}: ${i.file}(${i.line},${i.col}) ${i.path || '(root)'}: ${i.message}\n`);
+    for (const line of formatIssueLines(err.issues)) process.stderr.write(line + '\n');
     return;
   }
   const all = (err as { all?: unknown[] }).all;
@@ -80,14 +82,10 @@ async function cmdRun(file: string, logger: Logger): Promise<number> {
 
 async function cmdValidate(file: string, deep: boolean, logger: Logger): Promise<number> {
   const config = loadPipelineFile(file);
-  for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
-  if (deep) {
-    const pipeline = await buildPipeline(config, { logger });
-    const health = await Promise.all(pipeline.sinks.map(async (s) => [s.id, await s.health()] as const));
-    await Promise.allSettled([...pipeline.sinks.map((s) => s.close()), ...pipeline.stages.map((s) => s.close())]);
-    for (const [id, h] of health) process.stdout.write(`sink ${id}: ${h.ok ? 'ok' : 'NOT OK'} (${h.detail})\n`);
-    if (health.some(([, h]) => !h.ok)) return EXIT.RUNTIME;
-  }
+  const result = await validatePipeline(config, { deep, logger });
+  for (const line of formatIssueLines(result.issues)) process.stderr.write(line + '\n');
+  for (const line of result.report) process.stdout.write(line + '\n');
+  if (result.issues.some((i) => i.severity === 'error')) return EXIT.CONFIG;
   process.stdout.write(`${config.file}: ok (${config.sources.length} source(s), ${config.stages.length} stage(s), ${config.sinks.length} sink(s))\n`);
   return EXIT.OK;
 }
@@ -155,9 +153,14 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
+    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
   });
   const [cmd, ...rest] = positionals;
+  if (values.version && !cmd) {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`vidflow ${pkg.version}\n`);
+    return EXIT.OK;
+  }
   if (values.help || !cmd) {
     process.stdout.write(USAGE + '\n');
     return cmd || values.help ? EXIT.OK : EXIT.CONFIG;

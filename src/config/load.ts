@@ -8,7 +8,8 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z, type ZodIssue } from 'zod';
 import type { SinkSpec, SourceSpec, StageSpec } from '../core/component.js';
-import { VidflowError } from '../core/errors.js';
+import { VidflowError, type ErrorCode } from '../core/errors.js';
+import { redactUrl } from '../core/logger.js';
 import { didYouMean } from '../core/suggest.js';
 import { sinkSpecs } from '../sinks/index.js';
 import { sourceSpecs } from '../sources/index.js';
@@ -24,17 +25,33 @@ export interface ConfigIssue {
   path: string;
   message: string;
   severity: 'error' | 'warning';
-  /** CONFIG_PARSE (syntax), CONFIG_ENV_MISSING (unset variable) or CONFIG_INVALID (everything else). */
-  code?: 'CONFIG_PARSE' | 'CONFIG_ENV_MISSING' | 'CONFIG_INVALID';
+  /** CONFIG_PARSE (syntax), CONFIG_ENV_MISSING (unset variable), CONFIG_INVALID (the default), or the code of a `validate` check (MODEL_NOT_FOUND, SINK_PATH, …). */
+  code?: ErrorCode;
 }
 
 export function formatIssue(i: ConfigIssue): string {
   return `${i.file}(${i.line},${i.col}) ${i.path || '(root)'}: ${i.message}`;
 }
 
+/** Longest pipeline file read (bytes); real pipelines are a few kB. */
+export const MAX_PIPELINE_BYTES = 1 << 20;
+/** Problems printed at most; the rest are counted ("… and K more"). */
+export const MAX_PRINTED_ISSUES = 50;
+
+/** The lines the CLI prints for issues: `error[CODE]: file(l,c) path: message`, capped at `max`. */
+export function formatIssueLines(issues: readonly ConfigIssue[], max = MAX_PRINTED_ISSUES): string[] {
+  const shown = issues.slice(0, max).map((i) => (i.severity === 'error' ? `error[${i.code ?? 'CONFIG_INVALID'}]: ` : 'warning: ') + formatIssue(i));
+  if (issues.length > max) {
+    const rest = issues.slice(max);
+    const errs = rest.filter((i) => i.severity === 'error').length;
+    shown.push(`error[${issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID'}]: ${issues[0]!.file}: and ${rest.length} more problem(s) (${errs} error(s), ${rest.length - errs} warning(s)) not shown`);
+  }
+  return shown;
+}
+
 export class ConfigError extends VidflowError {
   constructor(readonly issues: ConfigIssue[]) {
-    super(issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID', issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n'));
+    super(issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID', formatIssueLines(issues.filter((i) => i.severity === 'error'), 5).join('\n'));
   }
 }
 
@@ -67,6 +84,8 @@ export interface PipelineConfig {
   stages: Array<ComponentConfig<StageSpec>>;
   sinks: Array<ComponentConfig<SinkSpec>>;
   warnings: ConfigIssue[];
+  /** Line/col in the file of a config path such as `stages[1].model` (nearest parent if absent). */
+  locate(configPath: string): { line: number; col: number };
 }
 
 type PathSeg = string | number;
@@ -77,10 +96,21 @@ export function formatPath(p: readonly PathSeg[]): string {
   return s;
 }
 
+/** `stages[1].model` → ['stages', 1, 'model']. */
+export function parseConfigPath(p: string): PathSeg[] {
+  const out: PathSeg[] = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 37) + '...' : v}"`;
+  if (typeof v === 'string') {
+    // Redact URL credentials before shortening: a cut URL would hide its `@` from redactUrl.
+    const r = redactUrl(v);
+    return `"${r.length > 40 ? r.slice(0, 37) + '...' : r}"`;
+  }
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${String(v)}`;
@@ -138,6 +168,7 @@ function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
 }
 
 class Locator {
+  private readonly index = new WeakMap<object, Map<string, { key: YamlNode; value: unknown }>>();
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
@@ -159,7 +190,13 @@ class Locator {
     let keyNode: unknown = null;
     for (const seg of p) {
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg));
+        let byKey = this.index.get(node);
+        if (!byKey) {
+          byKey = new Map();
+          for (const it of node.items) if (isPair(it) && isScalar(it.key) && !byKey.has(String(it.key.value))) byKey.set(String(it.key.value), { key: it.key as YamlNode, value: it.value });
+          this.index.set(node, byKey);
+        }
+        const pair = byKey.get(String(seg));
         if (!pair) return null;
         keyNode = pair.key;
         node = pair.value;
@@ -170,6 +207,24 @@ class Locator {
     }
     const target = (key && keyNode ? keyNode : node) as YamlNode | null;
     return target && target.range ? target.range[0] : null;
+  }
+}
+
+/** Reports keys that appear twice in one mapping (linear: one Set per mapping). */
+function findDuplicateKeys(node: unknown, p: PathSeg[], onDup: (node: YamlNode, p: PathSeg[], key: string) => void): void {
+  if (isMap(node)) {
+    const seen = new Set<string>();
+    for (const item of node.items) {
+      if (!isPair(item)) continue;
+      const k = isScalar(item.key) ? String(item.key.value) : '?';
+      if (isScalar(item.key)) {
+        if (seen.has(k)) onDup(item.key as YamlNode, [...p, k], k);
+        seen.add(k);
+      }
+      findDuplicateKeys(item.value, [...p, k], onDup);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => findDuplicateKeys(item, [...p, i], onDup));
   }
 }
 
@@ -191,6 +246,8 @@ export interface LoadOptions {
 export function loadPipelineFile(file: string, options: LoadOptions = {}): PipelineConfig {
   const shown = path.relative(process.cwd(), path.resolve(file)) || file;
   if (!existsSync(file) || statSync(file).isDirectory()) throw new VidflowError('CONFIG_NOT_FOUND', `${shown}: pipeline file does not exist`);
+  const size = statSync(file).size;
+  if (size > MAX_PIPELINE_BYTES) throw new VidflowError('CONFIG_INVALID', `${shown}: pipeline file is ${(size / (1 << 20)).toFixed(1)} MB; expected at most ${MAX_PIPELINE_BYTES / (1 << 20)} MB (a pipeline file is a few kB)`);
   const text = readFileSync(file, 'utf8');
   return parsePipeline(text, shown, path.dirname(path.resolve(file)), options);
 }
@@ -198,23 +255,36 @@ export function loadPipelineFile(file: string, options: LoadOptions = {}): Pipel
 export function parsePipeline(text: string, shown: string, baseDir: string, options: LoadOptions = {}): PipelineConfig {
   const env = options.env ?? process.env;
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // yaml's own uniqueKeys check is quadratic in the keys of a mapping: duplicates are found below.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const issues: ConfigIssue[] = [];
   const add = (pos: { line: number; col: number }, p: readonly PathSeg[], message: string, severity: 'error' | 'warning' = 'error') =>
     issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message, severity });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+      const pos = e.linePos?.[0] ?? (Array.isArray(e.pos) ? lines.linePos(e.pos[0]) : { line: 1, col: 1 });
       issues.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`, severity: 'error', code: 'CONFIG_PARSE' });
     }
     throw new ConfigError(issues);
   }
+  findDuplicateKeys(doc.contents, [], (node, p, key) => {
+    const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
+    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `duplicate key "${key}" (each key may appear once)`, severity: 'error', code: 'CONFIG_PARSE' });
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
   const locate = new Locator(doc, lines);
   interpolateDocument(doc.contents, [], env, (node, p, variable) => {
     const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
     issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error', code: 'CONFIG_ENV_MISSING' });
   });
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  } catch (err) {
+    // yaml refuses alias bombs ("Excessive alias count …"): a parse error of this file, not a bug.
+    issues.push({ file: shown, line: 1, col: 1, path: '', message: `not usable YAML: ${(err as Error).message.split('\n')[0]}`, severity: 'error', code: 'CONFIG_PARSE' });
+    throw new ConfigError(issues);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     add({ line: 1, col: 1 }, [], `found ${describeValue(data)}, expected a mapping with sources, stages and sinks`);
     throw new ConfigError(issues);
@@ -296,6 +366,7 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
     stages,
     sinks,
     warnings: issues.filter((i) => i.severity === 'warning'),
+    locate: (configPath: string) => locate.at(parseConfigPath(configPath)),
   };
 }
 

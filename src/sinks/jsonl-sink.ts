@@ -3,7 +3,8 @@
  * backpressure is passed on (write() resolves when the line is buffered below the high-water
  * mark), flushed and fsynced on close.
  */
-import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
+import { constants as fsConstants, createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { SinkSpec } from '../core/component.js';
@@ -75,5 +76,18 @@ export const jsonlSinkSpec: SinkSpec<JsonlSinkConfig> = {
   summary: 'Writes one JSON result record per line to a file.',
   schema: jsonlSinkSchema,
   example: { type: 'jsonl', path: 'out/results.jsonl' },
+  /** Checks the output can be written without touching it: folder exists; with --deep, folder (or existing file) is writable. */
+  async check(config, ctx) {
+    const file = path.resolve(ctx.baseDir, config.path);
+    const where = `${ctx.configPath}.path`;
+    const dir = path.dirname(file);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VidflowError('SINK_PATH', `${where}: folder ${dir} does not exist (for output file ${file})`, { where });
+    if (existsSync(file) && statSync(file).isDirectory()) throw new VidflowError('SINK_PATH', `${where}: ${file} is a folder, expected a file path`, { where });
+    if (!ctx.deep) return;
+    const target = existsSync(file) ? file : dir;
+    await access(target, fsConstants.W_OK).catch((err: Error) => {
+      throw new VidflowError('SINK_PATH', `${where}: cannot write ${target}: ${err.message}`, { where, cause: err });
+    });
+  },
   create: (config, ctx: SinkContext) => JsonlSink.open(config.id ?? 'jsonl', path.resolve(ctx.baseDir, config.path), config.append, ctx.configPath),
 };

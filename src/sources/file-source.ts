@@ -2,12 +2,14 @@
  * `file` source: a video file decoded by ffmpeg into RGB frames. Never drops a frame and never
  * buffers without bound: when the stages are slower, ffmpeg's output is paused (flow gate).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defer, concat, Observable, EMPTY } from 'rxjs';
 import { z } from 'zod';
 import type { ComponentContext, Source, SourceSpec } from '../core/component.js';
 import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
+import { VidflowError } from '../core/errors.js';
 import { decodeFrames } from './ffmpeg/decoder.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
@@ -97,6 +99,16 @@ export const fileSourceSpec: SourceSpec<FileSourceConfig> = {
   summary: 'A video file decoded by ffmpeg; never drops frames, pauses ffmpeg when the pipeline is busy.',
   schema: fileSourceSchema,
   example: { type: 'file', id: 'lobby', path: 'videos/lobby.mp4', fps: 5 },
+  /** validate: the file exists (always); with --deep, ffprobe reads it. */
+  async check(config, ctx) {
+    const file = path.resolve(ctx.baseDir, config.path);
+    const label = `${ctx.configPath}.path: ${file}`;
+    if (!ctx.deep) {
+      if (!existsSync(file)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`, { where: `${ctx.configPath}.path` });
+      return;
+    }
+    await probeVideo(file, { label });
+  },
   async create(config, ctx) {
     const { type: _type, ...rest } = config;
     return createFileSource({ ...rest, path: path.resolve(ctx.baseDir, config.path) }, ctx);

@@ -167,10 +167,10 @@ describe('vidflow models list / validate --deep', () => {
     assert.match(ok.stdout, /sink stdout: ok/);
     const bad = classifyPipeline('deep-bad', '/no/such/video.mp4');
     const r = await runCli(['validate', '--deep', bad]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /error\[SOURCE_NOT_FOUND\]/);
     const shallow = await runCli(['validate', bad]);
-    assert.equal(shallow.code, 0, 'without --deep only the file is checked');
+    assert.equal(shallow.code, 2, 'without --deep a missing video is found too (no video read)');
   });
 });
 
@@ -256,7 +256,7 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('type: classify', 'type: classifyy'));
     const r = await runCli(['run', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^error: .*unknown-stage\.yaml\(7,11\) stages\[0\]\.type: unknown stage type "classifyy", expected one of .*; did you mean "classify"\?$/);
+    assert.match(r.stderr.trim(), /^error\[CONFIG_INVALID\]: .*unknown-stage\.yaml\(7,11\) stages\[0\]\.type: unknown stage type "classifyy", expected one of .*; did you mean "classify"\?$/);
   });
 
   it('a sink path in a folder that does not exist', async () => {
