@@ -117,7 +117,10 @@ class Track {
   label_id: number;
   label: string;
 
-  constructor(readonly id: number, d: TrackerDetection, pts: number) {
+  /** The public track id, given when the track is confirmed (0 while tentative). */
+  id = 0;
+
+  constructor(d: TrackerDetection, pts: number) {
     const [x1, y1, x2, y2] = d.box;
     const w = Math.max(1, x2 - x1);
     const h = Math.max(1, y2 - y1);
@@ -253,6 +256,8 @@ export function hungarian(cost: Float64Array, n: number, m: number): Int32Array 
 
 export class Tracker {
   private tracks: Track[] = [];
+  /** Ids go to tracks when they are confirmed, so reported ids are 1, 2, 3, … with no gaps left
+   * by tentative tracks that never reached `min_hits`. */
   private nextId: number;
 
   constructor(private readonly options: TrackerOptions, firstId = 1) {
@@ -300,7 +305,7 @@ export class Tracker {
     const created: Track[] = [];
     assigned.forEach((i, j) => {
       if (i < 0) {
-        const t = new Track(this.nextId++, detections[j]!, pts);
+        const t = new Track(detections[j]!, pts);
         created.push(t);
       }
     });
@@ -317,6 +322,7 @@ export class Tracker {
     for (const t of this.tracks) {
       if (!t.confirmed && t.missed === 0 && t.hits >= this.options.min_hits) {
         t.confirmed = true;
+        t.id = this.nextId++;
         events.push({ type: 'start', track_id: t.id, label: t.label, pts: t.first_pts });
       }
     }

@@ -98,3 +98,27 @@ describe('Tracker', () => {
     assert.deepEqual(tr.flush().map((e) => e.track_id).sort(), [1, 2]);
   });
 });
+
+describe('Tracker ids (issue #8 item 10)', () => {
+  it('reported ids start at 1 and stay consecutive when tentative tracks die before min_hits', () => {
+    const tr = new Tracker({ max_age_frames: 1, min_hits: 3, iou_threshold: 0.3 });
+    const starts: number[] = [];
+    const seen = new Set<number>();
+    // Frame 0: a one-frame false positive far away; frames 1..4: a real object; frames 5..6: two
+    // more one-frame blips; frames 8..11: a second real object elsewhere.
+    const frames: Box[][] = [
+      [boxAt(500, 500)],
+      [boxAt(100, 100)], [boxAt(102, 100)], [boxAt(104, 100)], [boxAt(106, 100)],
+      [boxAt(700, 300)], [boxAt(300, 700)], [],
+      [boxAt(400, 100)], [boxAt(402, 100)], [boxAt(404, 100)], [boxAt(406, 100)],
+    ];
+    frames.forEach((boxes, f) => {
+      const u = tr.update(boxes.map((b) => det(b)), f);
+      for (const e of u.events) if (e.type === 'start') starts.push(e.track_id);
+      for (const id of u.track_ids) if (id !== null) seen.add(id);
+      for (const t of u.tracks) seen.add(t.track_id);
+    });
+    assert.deepEqual(starts, [1, 2]);
+    assert.deepEqual([...seen].sort(), [1, 2]);
+  });
+});
