@@ -55,6 +55,12 @@ describe('event loop during inference', () => {
     const summary = `workers=${WORKERS}: ${FRAMES} frames in ${wallMs.toFixed(0)} ms, timer fired ${lags.length}× (~${Math.round(wallMs / 5)} expected), lag p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms`;
     console.log(summary);
     assert.ok(lags.length >= 20, `the timer must fire during the run to measure anything (${summary})`);
-    assert.ok(p99 < 20, `event loop lag p99 must stay under 20 ms while inference runs (${summary})`);
+    // The bound is 20 ms on a quiet machine (one YOLOX-Nano inference takes ~17 ms here). A busy
+    // machine slows everything, so the bound grows with the inference time measured in this run:
+    // half of one inference, which an event loop that runs inference itself can never meet (its
+    // lag is at least one whole inference).
+    const inferMs = records.map((r) => (r.timing as { infer_start: number; infer_end: number }).infer_end - (r.timing as { infer_start: number }).infer_start);
+    const bound = Math.max(20, percentile(inferMs, 50) / 2);
+    assert.ok(p99 < bound, `event loop lag p99 must stay under ${bound.toFixed(1)} ms while inference runs (median inference ${percentile(inferMs, 50).toFixed(1)} ms; ${summary})`);
   });
 });
