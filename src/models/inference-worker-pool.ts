@@ -28,6 +28,7 @@ import { VidflowError } from '../core/errors.js';
 import { OnnxRunner } from './onnx-runner.js';
 import type { ModelIOInfo, ModelRunner, RunnerOptions, Tensor } from './runner.js';
 import { DEFAULT_RUNNER_OPTIONS } from './runner.js';
+import { workerEntryUrl } from './worker-entry.js';
 
 /** `workerData` of an inference worker. */
 export interface InferenceWorkerData {
@@ -52,18 +53,6 @@ export class WorkerLostError extends Error {
 
 export function isWorkerLost(err: unknown): err is WorkerLostError {
   return err instanceof WorkerLostError;
-}
-
-/** The worker entry: compiled JS next to this file, or the TypeScript source through tsx. */
-function workerEntry(): URL {
-  const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return new URL('./inference-worker.js', here);
-  // Under tsx (tests, `node --import tsx`): Node 20 does not pass tsx's hooks on to worker
-  // threads, so the thread registers them before importing the TypeScript entry.
-  const target = new URL('./inference-worker.ts', here).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 interface Job {
@@ -200,7 +189,7 @@ export class InferencePool {
 
   private spawn(): void {
     const data: InferenceWorkerData = { modelPath: this.modelPath, options: this.options };
-    const worker = new Worker(workerEntry(), { name: 'vidflow-inference', workerData: data });
+    const worker = new Worker(workerEntryUrl(import.meta.url, 'inference-worker'), { name: 'vidflow-inference', workerData: data });
     const slot: Slot = { worker, ready: false, busy: null, gone: false };
     this.slots.push(slot);
     worker.on('message', (reply: InferenceReply) => {

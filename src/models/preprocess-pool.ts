@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { Frame } from '../core/frame.js';
 import type { ModelInputSpec } from './manifest.js';
 import { inputSize, preprocessInto, type Geometry } from './preprocess.js';
+import { workerEntryUrl } from './worker-entry.js';
 
 export type PreprocessSpec = Pick<ModelInputSpec, 'resize' | 'crop' | 'scale' | 'mean' | 'std' | 'color' | 'interpolation'>;
 export type TensorLayout = 'NCHW' | 'NHWC' | 'CHW';
@@ -84,18 +85,6 @@ interface Slot {
   worker: Worker;
   busy: Pending | null;
   replied: boolean;
-}
-
-/** The worker entry: compiled JS next to this file, or the TypeScript source through tsx. */
-function workerEntry(): URL {
-  const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return new URL('./preprocess-worker.js', here);
-  // Running from src/ under tsx: tsx's hooks do not reach worker threads on Node 20, so the
-  // worker registers them itself before importing the entry.
-  const target = new URL('./preprocess-worker.ts', here).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 export class PreprocessPool {
@@ -175,7 +164,7 @@ export class PreprocessPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerEntry(), { name: 'vidflow-preprocess' });
+    const worker = new Worker(workerEntryUrl(import.meta.url, 'preprocess-worker'), { name: 'vidflow-preprocess' });
     const slot: Slot = { worker, busy: null, replied: false };
     worker.on('message', (reply: PreprocessReply) => {
       const p = slot.busy;
