@@ -2,7 +2,7 @@
  * Counters and gauges for a pipeline run: frames in/out per stream, drops with a reason,
  * inference time. Cheap enough to update per frame; reported at the end and by health.
  */
-export type DropReason = 'live_busy' | 'sink_overflow' | 'decode_error' | 'client_slow' | string;
+export type DropReason = 'live_busy' | 'late_read' | 'stale' | 'sink_overflow' | 'decode_error' | 'client_slow' | string;
 
 export class Metrics {
   private readonly counters = new Map<string, number>();

@@ -116,7 +116,7 @@ function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => 
   let lastWarn = -Infinity;
   let since = 0;
   return (frame) => {
-    deps.metrics.inc(`dropped.${frame.stream_id}.stale`);
+    deps.metrics.drop(frame.stream_id, 'stale');
     since += 1;
     const now = Date.now();
     if (now - lastWarn < STALE_WARN_INTERVAL_MS) return;

@@ -44,7 +44,7 @@ export interface DecodeOptions {
   stream_index: number | null;
   /** Read input at its native rate (simulated live input from a file). */
   realtime: boolean;
-  /** Live only: frames older than this (capture → now) are dropped at once (`stale`); sets `deadline_ms`. */
+  /** Live only: frames older than this (capture → now) are dropped at once (`late_read`); sets `deadline_ms`. */
   latency_budget_ms?: number | null;
 }
 
@@ -211,7 +211,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
             ready.shift();
             infos.shift();
             decoded += 1;
-            deps.metrics.drop(o.stream_id, 'stale');
+            deps.metrics.drop(o.stream_id, 'late_read');
             continue;
           }
           if (o.kind === 'file') {
