@@ -13,6 +13,7 @@ import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
 import { loadManifest } from './models/manifest.js';
 import { listManifests, modelSearchDirs } from './models/model-store.js';
 import { buildPipeline, type RunSummary } from './runtime/run.js';
+import { installShutdown } from './runtime/shutdown.js';
 import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
 
 const USAGE = `usage: vidflow <command> [options]
@@ -55,27 +56,26 @@ async function cmdRun(file: string, logger: Logger): Promise<number> {
   const config = loadPipelineFile(file);
   for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
   const pipeline = await buildPipeline(config, { logger });
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      process.stderr.write(`Second ${sig}: exiting without waiting for the flush.\n`);
-      process.exit(EXIT.INTERRUPTED);
-    }
-    pipeline.stop(sig);
-    setTimeout(() => {
-      process.stderr.write(`error[SINK_FLUSH_TIMEOUT]: flush did not finish within shutdown_timeout_ms=${config.shutdown_timeout_ms}\n`);
-      process.exit(EXIT.RUNTIME);
-    }, config.shutdown_timeout_ms).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Installed before the "Running pipeline" line and kept until the process exits (a second
+  // signal must always exit 130 at once; see runtime/shutdown.ts).
+  installShutdown(
+    {
+      stop: (sig) => pipeline.stop(sig),
+      abort: (reason) => pipeline.abort(reason),
+      write: (line) => process.stderr.write(line + '\n'),
+      exit: (code) => process.exit(code),
+    },
+    { timeoutMs: config.shutdown_timeout_ms },
+  );
   logger.info(`Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ${pipeline.stages.length} stage(s), ${pipeline.sinks.length} sink(s).`);
   const summary: RunSummary = await pipeline.run();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   const frames = Object.entries(summary.frames).map(([k, v]) => `${k}=${v}`).join(' ');
-  logger.info({ summary: { frames: summary.frames, records: summary.records, dropped: summary.dropped, duration_ms: summary.duration_ms } }, `Pipeline \`${summary.pipeline}\` finished in ${(summary.duration_ms / 1000).toFixed(1)} s: frames ${frames}, ${summary.records} records, ${summary.dropped} dropped.`);
+  logger.info({ summary: { frames: summary.frames, records: summary.records, dropped: summary.dropped, duration_ms: summary.duration_ms, sinks: summary.sinks } }, `Pipeline \`${summary.pipeline}\` finished in ${(summary.duration_ms / 1000).toFixed(1)} s: frames ${frames}, ${summary.records} records, ${summary.dropped} dropped.`);
+  for (const [id, r] of Object.entries(summary.sinks)) {
+    if (r.undelivered === 0) continue;
+    const where = r.spilled ? `; ${r.spilled.records} written to ${r.spilled.path}` : '; they are lost';
+    logger.error({ sink: id, undelivered: r.undelivered, ...(r.spilled ? { spilled: r.spilled } : {}) }, `Sink \`${id}\` did not deliver ${r.undelivered} record(s)${where}.`);
+  }
   for (const e of summary.errors) process.stderr.write(e + '\n');
   return summary.ok ? EXIT.OK : EXIT.RUNTIME;
 }

@@ -34,7 +34,19 @@ export interface RunSummary {
   errors: string[];
   /** Per stream: decoded = processed + every dropped reason, exactly. */
   streams: Record<string, StreamAccounting>;
+  /** Per sink: records it accepted, records it never delivered (failed sink, flush timeout) and where those went. */
+  sinks: Record<string, SinkReport>;
   metrics: ReturnType<Metrics['snapshot']>;
+}
+
+export interface SinkReport {
+  accepted: number;
+  /** Records that did not reach the sink's destination, whatever the reason (0 when all did). */
+  undelivered: number;
+  /** The sink's failure, if it failed during the run (later records skipped it). */
+  failed?: string;
+  /** Where undelivered records were written instead (a sink's spill file), and how many. */
+  spilled?: { path: string; records: number };
 }
 
 export interface BuiltPipeline {
@@ -46,6 +58,12 @@ export interface BuiltPipeline {
   run(): Promise<RunSummary>;
   /** Ends the sources; in-flight work finishes and sinks flush. */
   stop(reason?: string): void;
+  /**
+   * Gives up waiting (the shutdown deadline passed): stops the sources and tells every sink to
+   * stop waiting for delivery, so each reports (and spills, where configured) what it could not
+   * deliver and `run()` resolves with those counts instead of the process dying silently.
+   */
+  abort(reason: string): void;
   metrics: Metrics;
 }
 
@@ -163,6 +181,28 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     ),
   );
 
+  // A sink whose write fails is reported at once and skipped for later records, so it can
+  // neither hang the pipeline nor starve the healthy sinks; what it missed is counted.
+  const sinkState = new Map(sinks.map((s) => [s.id, { accepted: 0, skipped: 0, failed: null as string | null }]));
+  const writeToSink = async (sink: Sink, record: ResultRecord) => {
+    const st = sinkState.get(sink.id)!;
+    if (st.failed !== null) {
+      st.skipped += 1;
+      return;
+    }
+    try {
+      await sink.write(record);
+      st.accepted += 1;
+    } catch (err) {
+      metrics.inc(`errors.sink.${sink.id}`);
+      const msg = err instanceof VidflowError ? err.message : (err as Error).message;
+      st.failed = msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
+      // A sink that reports its own undelivered count already counts this record.
+      if (typeof sink.report !== 'function') st.skipped += 1;
+      logger.error({ sink: sink.id }, `${st.failed}; the sink gets no more records, the others carry on`);
+    }
+  };
+
   const run = async (): Promise<RunSummary> => {
     const t0 = Date.now();
     await new Promise<void>((resolve) => {
@@ -172,15 +212,8 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
             from(
               (async () => {
                 for (const record of outcome.records) {
-                  for (const sink of sinks) {
-                    try {
-                      await sink.write(record);
-                    } catch (err) {
-                      metrics.inc(`errors.sink.${sink.id}`);
-                      const msg = `error[SINK_WRITE]: sink \`${sink.id}\`: ${(err as Error).message}`;
-                      if (!errors.includes(msg)) errors.push(msg);
-                    }
-                  }
+                  if (sinks.length === 1) await writeToSink(sinks[0]!, record);
+                  else await Promise.all(sinks.map((sink) => writeToSink(sink, record)));
                   records += 1;
                   options.onRecord?.(record);
                 }
@@ -193,15 +226,40 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     });
     for (const g of gates.values()) g.close();
     preview?.close();
-    const closed = await settleAll(sinks.map((s) => () => s.close()));
-    for (const e of closed.errors) errors.push(e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: ${String(e)}`);
+    const closed = await Promise.allSettled(sinks.map((s) => s.close()));
+    const sinkReports: Record<string, SinkReport> = {};
+    sinks.forEach((sink, i) => {
+      const st = sinkState.get(sink.id)!;
+      const r = closed[i]!;
+      const own = sink.report?.() ?? { undelivered: 0 };
+      if (st.failed !== null) errors.push(`error[SINK_WRITE]: ${st.failed} (${st.skipped + (sink.report?.().undelivered ?? 0)} of ${records} records not written)`);
+      if (r.status === 'rejected') {
+        const e = r.reason as unknown;
+        const line = e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: sink \`${sink.id}\`: ${(e as Error)?.message ?? String(e)}`;
+        if (!errors.includes(line)) errors.push(line);
+      }
+      sinkReports[sink.id] = {
+        accepted: st.accepted,
+        undelivered: st.skipped + own.undelivered,
+        ...(st.failed !== null ? { failed: st.failed } : {}),
+        ...(own.spilled ? { spilled: own.spilled } : {}),
+      };
+    });
     await settleAll(stages.map((s) => () => s.close()));
     const snap = metrics.snapshot();
     const framesBy: Record<string, number> = {};
     for (const s of sources) framesBy[s.id] = metrics.get(`frames.in.${s.id}`);
-    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, streams: streamAccounting(metrics, sources.map((s) => s.id)), metrics: snap };
+    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, streams: streamAccounting(metrics, sources.map((s) => s.id)), sinks: sinkReports, metrics: snap };
   };
 
+  const stop = (reason = 'stop requested') => {
+    if (stopped) return;
+    stopped = true;
+    logger.info(`Stopping pipeline \`${config.name}\` (${reason}); flushing results.`);
+    stop$.next();
+    stop$.complete();
+    for (const g of gates.values()) g.close();
+  };
   return {
     name: config.name,
     sources,
@@ -209,13 +267,11 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     sinks,
     metrics,
     run,
-    stop(reason = 'stop requested') {
-      if (stopped) return;
-      stopped = true;
-      logger.info(`Stopping pipeline \`${config.name}\` (${reason}); flushing results.`);
-      stop$.next();
-      stop$.complete();
-      for (const g of gates.values()) g.close();
+    stop,
+    abort(reason) {
+      stop(reason);
+      logger.warn(`Giving up on undelivered results of pipeline \`${config.name}\` (${reason}).`);
+      for (const s of sinks) s.abort?.(reason);
     },
   };
 }

@@ -25,6 +25,13 @@ export interface Sink {
   close(): Promise<void>;
   health(): Promise<SinkHealth>;
   /**
+   * Optional: stop waiting for delivery now (the shutdown deadline passed). A pending or later
+   * flush()/close() finishes promptly, counting (and spilling, where the sink can) what is left.
+   */
+  abort?(reason: string): void;
+  /** Optional: what the sink could not deliver by the end of the run (after close()). */
+  report?(): { undelivered: number; spilled?: { path: string; records: number } };
+  /**
    * Optional: accepts JPEG preview frames for live views (the WebSocket dashboard). The runtime
    * encodes previews (rate-limited, best effort, never blocking) only when a sink has this.
    */

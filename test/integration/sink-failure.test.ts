@@ -13,7 +13,7 @@ import { runCli } from '../support/pipeline.js';
 const MANIFEST = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
 
 
-it('a jsonl sink on /dev/full: error named at once, the other sink gets every record, exit 1', { skip: !existsSync('/dev/full'), todo: 'fails until the sink-failure fix (issue #8 item 2) lands: the run hangs', timeout: 120_000 }, async () => {
+it('a jsonl sink on /dev/full: error named at once, the other sink gets every record, exit 1', { skip: !existsSync('/dev/full'), timeout: 120_000 }, async () => {
   const video = media.testsrc(2, '320x240', 25); // 50 frames
   const good = path.join(tmpDir(), 'sink-failure-good.jsonl');
   const file = path.join(tmpDir(), 'sink-failure.yaml');
@@ -24,6 +24,7 @@ sources:
   - type: file
     id: cam1
     path: ${video}
+    max_in_flight: 50
 stages:
   - type: classify
     id: imagenet
