@@ -1,6 +1,7 @@
 /**
  * vidflow command line: run | validate | models list | models export | dashboard | doctor.
- * Exit codes: 0 ok, 1 runtime failure, 2 config error, 130 interrupted twice.
+ * Exit codes: 0 ok, 1 runtime failure, 2 config error; interrupted twice: killed by the signal
+ * (the shell shows 130 for Ctrl-C).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
 import { loadManifest } from './models/manifest.js';
 import { listManifests, modelSearchDirs } from './models/model-store.js';
 import { buildPipeline, type RunSummary } from './runtime/run.js';
-import { installShutdown } from './runtime/shutdown.js';
+import { dieBySignal, installShutdown } from './runtime/shutdown.js';
 import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
 
 const USAGE = `usage: vidflow <command> [options]
@@ -64,6 +65,7 @@ async function cmdRun(file: string, logger: Logger): Promise<number> {
       abort: (reason) => pipeline.abort(reason),
       write: (line) => process.stderr.write(line + '\n'),
       exit: (code) => process.exit(code),
+      interrupt: (sig) => dieBySignal(sig),
     },
     { timeoutMs: config.shutdown_timeout_ms },
   );

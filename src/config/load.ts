@@ -62,7 +62,7 @@ export const pipelineSchema = z
     sources: z.array(z.unknown()).min(1, 'expected at least one source').describe('Where frames come from (see Sources).'),
     stages: z.array(z.unknown()).min(1, 'expected at least one stage').describe('What runs on the frames (see Stages).'),
     sinks: z.array(z.unknown()).min(1, 'expected at least one sink').describe('Where results go (see Sinks).'),
-    shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush.'),
+    shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush. After it the sinks stop waiting and report (Kafka: spill) what they could not deliver, and the run exits 1. A second signal ends the process at once.'),
     preview: previewSchema.default({}).describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
   })
   .strict();

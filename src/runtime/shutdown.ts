@@ -5,7 +5,11 @@
  * - `shutdown_timeout_ms` later, if the run has not finished: abort — every sink stops waiting
  *   and reports (or spills) what it could not deliver, so the run still ends with its counts;
  *   `abort_grace_ms` after that the process exits 1 whatever is still stuck;
- * - a second signal, at any moment until the process exits: exit 130 at once.
+ * - a second signal, at any moment until the process exits: the process ends at once, killed by
+ *   that signal (the shell reports 130 for SIGINT, 143 for SIGTERM). It re-raises the signal with
+ *   the default action rather than calling process.exit(): exit handlers tear down the inference
+ *   worker threads, and onnxruntime-node aborts the process (SIGABRT, "terminate called after
+ *   throwing an instance of 'Napi::Error'") when a run in progress returns into a torn-down thread.
  *
  * The handlers stay installed until `dispose()` (the CLI never removes them before it exits), so
  * a second signal can never fall through to a default or a stale handler.
@@ -18,6 +22,8 @@ export interface ShutdownHooks {
   /** One line to stderr. */
   write(line: string): void;
   exit(code: number): void;
+  /** Ends the process at once as killed by `sig` (second signal). */
+  interrupt(sig: NodeJS.Signals): void;
 }
 
 export interface ShutdownOptions {
@@ -29,7 +35,13 @@ export interface ShutdownOptions {
   target?: Pick<NodeJS.Process, 'on' | 'off'>;
 }
 
-export const EXIT_INTERRUPTED = 130;
+/** Kills this process with `sig`'s default action (what a process without handlers would get). */
+export function dieBySignal(sig: NodeJS.Signals): void {
+  process.removeAllListeners(sig);
+  process.kill(process.pid, sig);
+  // Only if the signal was ignored (inherited SIG_IGN): the conventional status.
+  setTimeout(() => process.exit(sig === 'SIGINT' ? 130 : 143), 1000).unref();
+}
 
 export function installShutdown(hooks: ShutdownHooks, options: ShutdownOptions): { signalled(): boolean; dispose(): void } {
   const target = options.target ?? process;
@@ -40,8 +52,8 @@ export function installShutdown(hooks: ShutdownHooks, options: ShutdownOptions):
   const onSignal = (sig: NodeJS.Signals) => {
     count += 1;
     if (count > 1) {
-      hooks.write(`Second ${sig}: exiting at once without waiting for the flush (exit ${EXIT_INTERRUPTED}).`);
-      hooks.exit(EXIT_INTERRUPTED);
+      hooks.write(`Second ${sig}: exiting at once without waiting for the flush.`);
+      hooks.interrupt(sig);
       return;
     }
     hooks.stop(sig);

@@ -93,6 +93,12 @@ export const kafkaSinkSchema = z
     retry_initial_ms: ms('First reconnect/resend delay; doubles per failure (with jitter).', 250, 1),
     retry_max_ms: ms('Largest reconnect/resend delay.', 10_000, 1),
     flush_timeout_ms: ms('How long `flush()`/`close()` wait for buffered records to be delivered.', 10_000, 1),
+    spill_path: z
+      .union([z.string().min(1), z.literal(false)])
+      .optional()
+      .describe(
+        'Where records still undelivered when the sink closes (broker down at the end of the run, or the shutdown deadline passed) are written, one JSON record per line (appended), instead of being lost; relative to the pipeline file; `false` turns it off. Default: in file pipelines `<pipeline name>.<sink id>.unsent.jsonl` beside the pipeline file (created only when something is undelivered); in live pipelines off.',
+      ),
     connect_timeout_ms: ms('TCP/TLS connect and SASL timeout of one attempt.', 3_000, 1, 600_000),
     request_timeout_ms: ms('Timeout of one produce request.', 30_000, 1, 600_000),
   })
@@ -155,6 +161,9 @@ class Fifo<T> {
   unshiftAll(vs: T[]): void {
     this.items = [...vs, ...this.items.slice(this.head)];
     this.head = 0;
+  }
+  snapshot(): T[] {
+    return this.items.slice(this.head);
   }
   clear(): T[] {
     const all = this.items.slice(this.head);
@@ -507,19 +516,31 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
   log.info({ brokers: config.brokers.join(','), topic: config.topic, mode: ctx.mode }, 'kafka sink connecting');
   startLoop();
 
-  /** Waits until everything buffered is delivered, or `timeoutMs` passes (→ false). */
+  // abort(): the shutdown deadline passed; every wait for delivery ends now (→ false).
+  let aborted = false;
+  let abortReason = '';
+  const abortWatchers = new Set<() => void>();
+
+  /** Waits until everything buffered is delivered, or `timeoutMs` passes or abort() (→ false). */
   const waitDrained = (timeoutMs: number): Promise<boolean> => {
     if (isDrained()) return Promise.resolve(true);
+    if (aborted) return Promise.resolve(false);
     flushRequests += 1;
     wake(); // ends a linger
     cutSleep?.(); // one immediate attempt instead of waiting out the backoff
     return new Promise<boolean>((resolve) => {
+      let settled = false;
       const done = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(t);
         drainWatchers.delete(watcher);
+        abortWatchers.delete(onAbort);
         flushRequests -= 1;
         resolve(ok);
       };
+      const onAbort = () => done(false);
+      abortWatchers.add(onAbort);
       const watcher = () => {
         if (isDrained()) done(true);
       };
@@ -530,6 +551,20 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
 
   const unsentCount = () => pending.length + inFlight.length + waiters.length;
   let closePromise: Promise<void> | null = null;
+  let closeReport: { undelivered: number; spilled?: { path: string; records: number } } = { undelivered: 0 };
+  const spillFile =
+    config.spill_path === false ? null : config.spill_path !== undefined ? path.resolve(ctx.baseDir, config.spill_path) : ctx.mode === 'file' ? path.resolve(ctx.baseDir, `${ctx.pipeline}.${id}.unsent.jsonl`) : null;
+  /** Appends the records' JSON to the spill file; returns how many were written (0 on failure, logged). */
+  const spill = (entries: Entry[]): number => {
+    if (spillFile === null || entries.length === 0) return 0;
+    try {
+      fs.appendFileSync(spillFile, entries.map((e) => `${typeof e.message.value === 'string' ? e.message.value : e.message.value.toString('utf8')}\n`).join(''));
+      return entries.length;
+    } catch (err) {
+      log.error({ spill_path: spillFile, err: errMessage(err) }, `kafka sink ${id}: cannot write the spill file ${spillFile}: ${errMessage(err)}`);
+      return 0;
+    }
+  };
 
   const sink: KafkaSink = {
     id,
@@ -539,7 +574,8 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
       if (loopFailure !== null) throw new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, { where: ctx.configPath });
       const entry = toEntry(record);
       if (ctx.mode === 'file') {
-        if (waiters.length > 0 || pending.length >= cap) {
+        // After abort() nothing waits for room: the sources have stopped, what is left is spilled.
+        if (!aborted && (waiters.length > 0 || pending.length >= cap)) {
           return new Promise<void>((resolve, reject) => {
             waiters.push({ entry, resolve, reject });
             wake();
@@ -576,23 +612,48 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
         unsubscribe();
         wake();
         cutSleep?.();
-        for (const w of waiters.clear()) w.reject(new VidflowError('SINK_FLUSH_TIMEOUT', `${ctx.configPath}: kafka sink ${id} closed before this record was accepted`, { where: ctx.configPath }));
-        pending.clear();
+        // In-flight first (oldest; possibly delivered with the acknowledgement lost: at-least-once).
+        const left = [...inFlight, ...pending.clear(), ...waiters.snapshot().map((w) => w.entry)].filter((e) => e.control === undefined);
         inFlight = [];
         control.length = 0;
+        const spilled = ok ? 0 : spill(left);
+        // A writer still waiting for room: its record is in the spill file (resolve) or lost (reject).
+        for (const w of waiters.clear()) {
+          if (spilled > 0) w.resolve();
+          else w.reject(new VidflowError('SINK_FLUSH_TIMEOUT', `${ctx.configPath}: kafka sink ${id} closed before this record was accepted`, { where: ctx.configPath }));
+        }
+        closeReport = { undelivered: left.length, ...(spilled > 0 && spillFile ? { spilled: { path: spillFile, records: spilled } } : {}) };
         // Disconnecting makes an in-flight send fail fast; don't wait long for it or the loop
         // (a hung broker can keep a request open until request_timeout_ms).
         const wasConnected = connected;
         await Promise.race([Promise.all([client.disconnect().catch(() => undefined), loopDone]), new Promise((r) => setTimeout(r, 1000).unref())]);
         if (!ok && unsent > 0) {
-          ctx.metrics.drop(id, 'sink_flush_timeout', unsent);
-          const msg = `${ctx.configPath}: kafka sink ${id}: ${unsent} record(s) could not be delivered within flush_timeout_ms=${config.flush_timeout_ms} (${lastError ?? (wasConnected ? 'no acknowledgement from the broker' : 'broker unreachable')}); sent ${sent}, dropped ${dropped + unsent}`;
-          log.error({ unsent, sent, dropped, last_error: lastError }, 'kafka sink closed with undelivered records');
+          const lost = unsent - spilled;
+          if (lost > 0) ctx.metrics.drop(id, 'sink_flush_timeout', lost);
+          const within = aborted ? `before the shutdown deadline (${abortReason})` : `within flush_timeout_ms=${config.flush_timeout_ms}`;
+          const fate = spilled > 0 ? `; ${spilled} written to ${spillFile}${lost > 0 ? `, ${lost} lost` : ''}` : '; they are lost (set spill_path to keep them)';
+          const msg = `${ctx.configPath}: kafka sink ${id}: ${unsent} record(s) could not be delivered ${within} (${lastError ?? (wasConnected ? 'no acknowledgement from the broker' : 'broker unreachable')}); sent ${sent}, dropped ${dropped + lost}${fate}`;
+          log.error({ unsent, sent, dropped, spilled, ...(spilled > 0 ? { spill_path: spillFile } : {}), last_error: lastError }, 'kafka sink closed with undelivered records');
           throw new VidflowError('SINK_FLUSH_TIMEOUT', msg, { where: ctx.configPath });
         }
         log.info({ sent, dropped }, 'kafka sink closed');
       })();
       return closePromise;
+    },
+
+    abort(reason: string): void {
+      if (aborted) return;
+      aborted = true;
+      abortReason = reason;
+      for (const w of waiters.clear()) {
+        pending.push(w.entry);
+        w.resolve();
+      }
+      for (const a of [...abortWatchers]) a();
+    },
+
+    report() {
+      return closeReport;
     },
 
     async health(): Promise<SinkHealth> {

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { VidflowError } from '../../src/core/errors.js';
@@ -34,8 +37,9 @@ function rec(stream: string, i: number, task: Task = 'detection'): ResultRecord 
   };
 }
 
+const BASE_DIR = mkdtempSync(path.join(os.tmpdir(), 'vidflow-kafka-it-'));
 function ctxFor(mode: 'file' | 'live', metrics = new Metrics()): SinkContext {
-  return { pipeline: 'it', configPath: 'sinks[0]', baseDir: process.cwd(), logger: silentLogger(), metrics, mode };
+  return { pipeline: 'it', configPath: 'sinks[0]', baseDir: BASE_DIR, logger: silentLogger(), metrics, mode };
 }
 
 interface Got {
@@ -213,18 +217,30 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     assert.equal(liveMetrics.get('dropped.kafka-live.sink_overflow'), 15);
 
     const fileMetrics = new Metrics();
-    const file = await createSink({ id: 'kafka-file', topic, flush_timeout_ms: 1500 }, ctxFor('file', fileMetrics));
+    const file = await createSink({ id: 'kafka-file', topic, flush_timeout_ms: 1500, spill_path: false }, ctxFor('file', fileMetrics));
     for (let i = 0; i < 12; i++) await file.write(rec('cam-file', i));
     const t0 = performance.now();
     await assert.rejects(file.close(), (err: unknown) => {
       assert.ok(err instanceof VidflowError);
       assert.equal(err.code, 'SINK_FLUSH_TIMEOUT');
-      assert.match(err.message, /\b12 record\(s\) could not be delivered/);
+      assert.match(err.message, /\b12 record\(s\) could not be delivered within flush_timeout_ms=1500 .*they are lost/);
       return true;
     });
     const took = performance.now() - t0;
     assert.ok(took >= 1400 && took < 4000, `close took ${Math.round(took)} ms (flush_timeout_ms 1500)`);
     assert.equal(fileMetrics.get('dropped.kafka-file.sink_flush_timeout'), 12);
+    assert.deepEqual(file.report?.(), { undelivered: 12 });
+
+    // By default a file pipeline's undelivered records go to the spill file beside the pipeline file.
+    const spillMetrics = new Metrics();
+    const spilling = await createSink({ id: 'kafka-spill', topic, flush_timeout_ms: 1500 }, ctxFor('file', spillMetrics));
+    for (let i = 0; i < 7; i++) await spilling.write(rec('cam-spill', i));
+    const spillFile = path.join(BASE_DIR, 'it.kafka-spill.unsent.jsonl');
+    await assert.rejects(spilling.close(), new RegExp(`7 record\\(s\\) could not be delivered.*; 7 written to ${spillFile.replace(/[.]/g, '\\.')}`));
+    assert.equal(spillMetrics.get('dropped.kafka-spill.sink_flush_timeout'), 0, 'spilled records are not dropped');
+    assert.deepEqual(readFileSync(spillFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as ResultRecord).frame_index), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(spilling.report?.(), { undelivered: 7, spilled: { path: spillFile, records: 7 } });
+    assert.equal(existsSync(path.join(BASE_DIR, 'it.kafka-file.unsent.jsonl')), false, 'spill_path: false writes nothing');
 
     await broker.start();
     await live.close();

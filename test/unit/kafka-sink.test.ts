@@ -3,6 +3,9 @@
  * reconnect/resend, flush timeout, record rejection, config validation.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { VidflowError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -68,8 +71,9 @@ function rec(stream: string, i: number, task: Task = 'classification'): ResultRe
   };
 }
 
+const BASE_DIR = mkdtempSync(path.join(os.tmpdir(), 'vidflow-kafka-unit-'));
 function ctxFor(mode: 'file' | 'live', metrics = new Metrics()): SinkContext {
-  return { pipeline: 'p1', configPath: 'sinks[0]', baseDir: '/tmp', logger: silentLogger(), metrics, mode };
+  return { pipeline: 'p1', configPath: 'sinks[0]', baseDir: BASE_DIR, logger: silentLogger(), metrics, mode };
 }
 
 function cfg(over: Record<string, unknown> = {}): KafkaSinkConfig {
@@ -172,7 +176,7 @@ describe('kafka sink (fake client)', () => {
     const fake = new FakeClient();
     fake.up = false;
     const metrics = new Metrics();
-    const sink = createKafkaSink(cfg({ id: 'k', flush_timeout_ms: 300, retry_initial_ms: 1000, retry_max_ms: 5000 }), ctxFor('file', metrics), {
+    const sink = createKafkaSink(cfg({ id: 'k', flush_timeout_ms: 300, retry_initial_ms: 1000, retry_max_ms: 5000, spill_path: false }), ctxFor('file', metrics), {
       clientFactory: () => fake,
     });
     for (let i = 0; i < 7; i++) await sink.write(rec('a', i));
@@ -187,6 +191,24 @@ describe('kafka sink (fake client)', () => {
     assert.equal(metrics.get('dropped.k.sink_flush_timeout'), 7);
     await assert.rejects(sink.close(), /SINK_FLUSH_TIMEOUT|could not be delivered/); // idempotent: same outcome
     assert.throws(() => sink.write(rec('a', 99)), /write after close/);
+  });
+
+  it('abort() (shutdown deadline): waiting writers are released, close() returns at once and spills everything', async () => {
+    const fake = new FakeClient();
+    fake.up = false;
+    const metrics = new Metrics();
+    const spill = path.join(BASE_DIR, 'abort.unsent.jsonl');
+    const sink = createKafkaSink(cfg({ id: 'k', buffer_max_records: 3, flush_timeout_ms: 3_600_000, spill_path: spill }), ctxFor('file', metrics), { clientFactory: () => fake });
+    for (let i = 0; i < 3; i++) await sink.write(rec('a', i));
+    const blocked = [3, 4].map((i) => sink.write(rec('a', i)));
+    assert.ok(blocked.every((p) => p instanceof Promise), 'a full buffer makes file-mode writers wait');
+    const closing = sink.close();
+    sink.abort!('deadline');
+    await Promise.all(blocked);
+    await assert.rejects(closing, /5 record\(s\) could not be delivered before the shutdown deadline \(deadline\).*5 written to/);
+    assert.deepEqual(readFileSync(spill, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as ResultRecord).frame_index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(sink.report!(), { undelivered: 5, spilled: { path: spill, records: 5 } });
+    assert.equal(metrics.get('dropped.k.sink_flush_timeout'), 0);
   });
 
   it('flush() times out without discarding; the records are sent later', async () => {
