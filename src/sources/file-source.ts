@@ -2,7 +2,7 @@
  * `file` source: a video file decoded by ffmpeg into RGB frames. Never drops a frame and never
  * buffers without bound: when the stages are slower, ffmpeg's output is paused (flow gate).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { defer, concat, Observable, EMPTY } from 'rxjs';
 import { z } from 'zod';
@@ -105,6 +105,7 @@ export const fileSourceSpec: SourceSpec<FileSourceConfig> = {
     const label = `${ctx.configPath}.path: ${file}`;
     if (!ctx.deep) {
       if (!existsSync(file)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`, { where: `${ctx.configPath}.path` });
+      if (statSync(file).isFile() && statSync(file).size === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`, { where: `${ctx.configPath}.path` });
       return;
     }
     await probeVideo(file, { label });

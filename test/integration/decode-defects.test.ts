@@ -1,0 +1,111 @@
+/**
+ * Decode defects seen through the CLI (issue #8 items 5, 6, 7, 8, 15), each on media made at test
+ * time from the shared real videos (into a temp folder; nothing is copied into the repo):
+ * truncated MPEG-TS, seeking in MPEG-TS with a non-zero start time, fps sampling, empty files.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { VidflowError } from '../../src/core/errors.js';
+import { FlowGate } from '../../src/core/flow-gate.js';
+import type { Frame } from '../../src/core/frame.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { decodeFrames, type DecodeOptions } from '../../src/sources/ffmpeg/decoder.js';
+import { createFileSource, fileSourceSpec, type FileSourceOptions } from '../../src/sources/file-source.js';
+import { sharedMedia, tmpDir } from '../support/media.js';
+
+const ffmpeg = () => process.env.FFMPEG_PATH ?? 'ffmpeg';
+const ffprobe = () => process.env.FFPROBE_PATH ?? 'ffprobe';
+
+/** Runs ffmpeg once per process into the temp folder. */
+function make(name: string, args: string[]): string {
+  const out = path.join(tmpDir(), name);
+  if (!existsSync(out)) execFileSync(ffmpeg(), ['-v', 'error', '-y', ...args, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return out;
+}
+
+const ts = {
+  /**
+   * people-one-by-one.mp4 (H.264 Main with B-frames, 10 fps, a keyframe every second), first 24 s
+   * remuxed to MPEG-TS: the muxer's default start time is 1.5 s (1.4 s delay + one B-frame).
+   */
+  office: () => make('office-24s.ts', ['-i', sharedMedia('videos/people-one-by-one.mp4'), '-t', '24', '-an', '-c', 'copy', '-f', 'mpegts']),
+  /** parking-cars.mp4 (Baseline, 12.5 fps, a keyframe every 4.8 s) as MPEG-TS, shifted to start at 1.48 s. */
+  parking: () => make('parking-1.48.ts', ['-i', sharedMedia('videos/parking-cars.mp4'), '-t', '16', '-an', '-c', 'copy', '-muxdelay', '0', '-output_ts_offset', '1.48', '-f', 'mpegts']),
+  /** The first `fraction` of `office()`: decodes frames, then the last one is cut. */
+  truncated: (fraction: number) => {
+    const out = path.join(tmpDir(), `office-truncated-${fraction}.ts`);
+    if (!existsSync(out)) {
+      const buf = readFileSync(ts.office());
+      writeFileSync(out, buf.subarray(0, Math.floor(buf.length * fraction)));
+    }
+    return out;
+  },
+};
+
+function ctx() {
+  return { pipeline: 't', configPath: 'sources[0]', baseDir: process.cwd(), logger: silentLogger(), metrics: new Metrics() };
+}
+
+function opts(file: string, extra: Partial<FileSourceOptions> = {}): FileSourceOptions {
+  return { id: 's', path: file, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: 4, realtime: false, ...extra };
+}
+
+/** Decodes through the file source until the end or an error: the frames emitted and the error (or null). */
+async function run(file: string, extra: Partial<FileSourceOptions> = {}): Promise<{ frames: Frame[]; error: unknown }> {
+  const frames: Frame[] = [];
+  try {
+    const src = await createFileSource(opts(file, extra), ctx());
+    const gate = new FlowGate(4);
+    await new Promise<void>((resolve, reject) =>
+      src.frames(gate).subscribe({
+        next: (f) => {
+          frames.push(f);
+          gate.release();
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    return { frames, error: null };
+  } catch (error) {
+    return { frames, error };
+  }
+}
+
+/** Frame times as ffprobe reads them, relative to the container start (what the source reports). */
+function probeFrameTimes(file: string): number[] {
+  const start = Number(execFileSync(ffprobe(), ['-v', 'error', '-show_entries', 'format=start_time', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim());
+  const out = execFileSync(ffprobe(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return out.split('\n').map((l) => l.replace(/,$/, '').trim()).filter(Boolean).map((t) => +(Number(t) - start).toFixed(6));
+}
+
+function assertDecodeError(error: unknown, file: string): asserts error is VidflowError {
+  assert.ok(error instanceof VidflowError, `expected a SOURCE_DECODE error, got ${String(error)}`);
+  assert.equal(error.code, 'SOURCE_DECODE');
+  assert.ok(error.message.includes(path.basename(file)), `names the file: ${error.message}`);
+  assert.match(error.message, /corrupt or truncated/);
+  assert.doesNotMatch(error.message, /\n|\r/);
+}
+
+describe('item 15: an empty file', () => {
+  it('is "empty file" naming the file and config path, not "moov atom not found"', async () => {
+    const file = path.join(tmpDir(), 'empty.mp4');
+    writeFileSync(file, '');
+    const { error } = await run(file);
+    assert.ok(error instanceof VidflowError, String(error));
+    assert.equal(error.code, 'SOURCE_NOT_VIDEO');
+    assert.match(error.message, /^sources\[0\]\.path: .*empty\.mp4: empty file \(0 bytes\)/);
+    assert.doesNotMatch(error.message, /moov|\n/);
+    // `vidflow validate` (without --deep) says the same.
+    const check = fileSourceSpec.check!;
+    await assert.rejects(
+      check({ type: 'file', id: 's', path: file, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: 8, realtime: false }, { ...ctx(), deep: false }),
+      (e: unknown) => e instanceof VidflowError && e.code === 'SOURCE_NOT_VIDEO' && /^sources\[0\]\.path: .*empty\.mp4: empty file/.test(e.message),
+    );
+  });
+});
