@@ -92,6 +92,23 @@ function assertDecodeError(error: unknown, file: string): asserts error is Vidfl
   assert.doesNotMatch(error.message, /\n|\r/);
 }
 
+describe('item 8: fps samples on an even time grid', () => {
+  it('fps 10 on a 25 fps 4 s clip keeps 40 frames, one per 0.1 s slot (ffmpeg fps=10 gives 40)', async () => {
+    const file = make('dashcam-25fps-4s.mp4', ['-stream_loop', '2', '-i', sharedMedia('videos/highway-dashcam.mp4'), '-t', '4', '-an', '-vf', 'scale=320:180,setpts=N/(25*TB)', '-r', '25', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
+    const all = probeFrameTimes(file);
+    assert.equal(all.length, 100);
+    const { frames, error } = await run(file, { fps: 10 });
+    assert.equal(error, null, String(error));
+    assert.equal(frames.length, 40);
+    frames.forEach((f, i) => assert.ok(f.pts >= i * 0.1 - 1e-6 && f.pts < i * 0.1 + 0.04, `frame ${i} pts ${f.pts}`));
+    // Other rates: the count of slots [k/fps, (k+1)/fps) that hold a frame, i.e. ceil(4 × fps).
+    for (const [fps, n] of [[5, 20], [3, 12], [7, 28], [12.5, 50], [30, 100]] as const) {
+      const r = await run(file, { fps });
+      assert.equal(r.frames.length, n, `fps ${fps}`);
+    }
+  });
+});
+
 describe('item 15: an empty file', () => {
   it('is "empty file" naming the file and config path, not "moov atom not found"', async () => {
     const file = path.join(tmpDir(), 'empty.mp4');

@@ -57,10 +57,11 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
   const filters: string[] = [];
   if (o.end !== null) filters.push(`select='lt(t\\,${o.end + o.start_time})'`);
   if (o.fps !== null) {
-    // Keep the first frame at or after each 1/fps step; original pts are kept, nothing is invented.
-    const step = 1 / o.fps;
-    const tol = Math.min(step * 0.02, 0.002);
-    filters.push(`select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(step - tol).toFixed(6)})'`);
+    // An even grid of 1/fps slots from the start: keep the first frame in each slot (original pts,
+    // nothing invented; a slot without a frame stays empty). 25 fps → fps 10 keeps 10 a second.
+    const origin = (o.start ?? 0) + o.start_time - 1e-4;
+    const slot = (v: string) => `floor((${v}-${origin.toFixed(6)})*${o.fps})`;
+    filters.push(`select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`);
   }
   // showinfo reports each frame's pts and size; its per-plane checksums are not needed.
   filters.push('format=rgb24', 'showinfo=checksum=0');
