@@ -10,7 +10,7 @@ import type { ComponentContext, Source, SourceSpec } from '../core/component.js'
 import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
-import { decodeFrames } from './ffmpeg/decoder.js';
+import { decodeFrames, seekMarginFor } from './ffmpeg/decoder.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
 export const fileSourceSchema = z
@@ -60,6 +60,7 @@ export class FileSource implements Source {
             stream_id: o.id,
             fps: o.fps,
             start: o.start_secs,
+            seek_margin: seekMarginFor(this.info.format),
             end: o.end_secs,
             start_time: this.info.start_time,
             kind: 'file',

@@ -92,6 +92,41 @@ function assertDecodeError(error: unknown, file: string): asserts error is Vidfl
   assert.doesNotMatch(error.message, /\n|\r/);
 }
 
+describe('item 7: start_secs/end_secs in MPEG-TS with a container start time', () => {
+  it('start_secs/end_secs count from the file start, once: [1, 3) of a TS starting at 1.5 s', async () => {
+    const file = ts.office();
+    const src = await createFileSource(opts(file), ctx());
+    assert.ok(Math.abs(src.info.start_time - 1.5) < 1e-3, `container start ${src.info.start_time}`);
+    const { frames, error } = await run(file, { start_secs: 1, end_secs: 3 });
+    assert.equal(error, null, String(error));
+    assert.equal(frames.length, 20);
+    assert.ok(Math.abs(frames[0]!.pts - 1) < 1e-3, `first pts ${frames[0]!.pts}`);
+    assert.ok(Math.abs(frames[19]!.pts - 2.9) < 1e-3, `last pts ${frames[19]!.pts}`);
+    assert.deepEqual(frames.map((f) => f.index), [...Array(20).keys()]);
+  });
+
+  it('a seek target in the middle of a 4.8 s GOP (TS offset to 1.48 s) still gets its exact first frame', async () => {
+    const file = ts.parking();
+    const src = await createFileSource(opts(file), ctx());
+    assert.ok(Math.abs(src.info.start_time - 1.48) < 1e-3, `container start ${src.info.start_time}`);
+    const { frames, error } = await run(file, { start_secs: 7, end_secs: 9 });
+    assert.equal(error, null, String(error));
+    // 12.5 fps: frames every 0.08 s, [7, 9) holds 7.04 … 8.96 (7.00 is frame 87.5: not a frame time).
+    const expected = probeFrameTimes(file).filter((t) => t >= 7 - 1e-6 && t < 9 - 1e-6);
+    assert.equal(frames.length, expected.length);
+    assert.ok(Math.abs(frames[0]!.pts - expected[0]!) < 1e-3 && frames[0]!.pts < 7.08, `first pts ${frames[0]!.pts}`);
+    assert.ok(frames.at(-1)!.pts < 9);
+  });
+
+  it('the fps grid starts at start_secs: fps 4 over [1, 3) keeps 8 frames at 1.0, 1.25, …', async () => {
+    const file = ts.office();
+    const { frames, error } = await run(file, { fps: 4, start_secs: 1, end_secs: 3 });
+    assert.equal(error, null, String(error));
+    // 10 fps source: slots of 0.25 s starting at 1.0 keep the frames at 1.0, 1.3, 1.5, 1.8, 2.0, …
+    assert.deepEqual(frames.map((f) => +f.pts.toFixed(3)), [1, 1.3, 1.5, 1.8, 2, 2.3, 2.5, 2.8]);
+  });
+});
+
 describe('item 8: fps samples on an even time grid', () => {
   it('fps 10 on a 25 fps 4 s clip keeps 40 frames, one per 0.1 s slot (ffmpeg fps=10 gives 40)', async () => {
     const file = make('dashcam-25fps-4s.mp4', ['-stream_loop', '2', '-i', sharedMedia('videos/highway-dashcam.mp4'), '-t', '4', '-an', '-vf', 'scale=320:180,setpts=N/(25*TB)', '-r', '25', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);

@@ -26,8 +26,10 @@ export interface DecodeOptions {
   stream_id: string;
   /** Keep at most this many frames per second of source time (null: every frame). */
   fps: number | null;
-  /** Seek to this many seconds before decoding (container time relative to start). */
+  /** First frame time kept, seconds from the file's start (frames with t >= start). */
   start: number | null;
+  /** Seek this many seconds before `start` (containers with imprecise seeking; see seekMarginFor). */
+  seek_margin?: number;
   /** Stop at this many seconds. */
   end: number | null;
   /** Container start time, subtracted so pts count from the file's start. */
@@ -48,21 +50,53 @@ export interface DecodeOptions {
   latency_budget_ms?: number | null;
 }
 
+/** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame interval. */
+const T_EPS = 1e-4;
+
+/**
+ * How far before `start_secs` to seek in a container whose seeking is imprecise. MPEG-TS (and
+ * other formats without a keyframe index) seek to a byte position, land anywhere in a GOP and
+ * the decoder skips to the next keyframe, which may lie after the wanted start; seeking earlier
+ * by more than a GOP and selecting `t >= start` ourselves gives the exact first frame.
+ * Index-based containers (MP4/MOV, Matroska/WebM, AVI) seek to the keyframe before the target: 0.
+ */
+export const IMPRECISE_SEEK_MARGIN_SECS = 10;
+export function seekMarginFor(format: string): number {
+  const names = format.split(',');
+  const indexed = ['mov', 'mp4', 'matroska', 'webm', 'avi'];
+  return names.some((n) => indexed.includes(n)) ? 0 : IMPRECISE_SEEK_MARGIN_SECS;
+}
+
+/** The ffmpeg select filters for [start, end) and for fps sampling, in filter-graph order. */
+export function selectFilters(o: Pick<DecodeOptions, 'start' | 'end' | 'fps' | 'start_time'>): string[] {
+  const filters: string[] = [];
+  const start = o.start !== null && o.start > 0 ? o.start : null;
+  // With -copyts, `t` is the container's own time: bounds are offset by its start time.
+  const bounds: string[] = [];
+  if (start !== null) bounds.push(`gte(t\\,${(start + o.start_time - T_EPS).toFixed(6)})`);
+  if (o.end !== null) bounds.push(`lt(t\\,${(o.end + o.start_time - T_EPS).toFixed(6)})`);
+  if (bounds.length > 0) filters.push(`select='${bounds.join('*')}'`);
+  if (o.fps !== null) {
+    // An even grid of 1/fps slots from the start: keep the first frame in each slot (original pts,
+    // nothing invented; a slot without a frame stays empty). 25 fps → fps 10 keeps 10 a second.
+    const origin = (start ?? 0) + o.start_time - T_EPS;
+    const slot = (v: string) => `floor((${v}-${origin.toFixed(6)})*${o.fps})`;
+    filters.push(`select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`);
+  }
+  return filters;
+}
+
 /** Builds ffmpeg's argument list. */
 export function buildDecodeArgs(o: DecodeOptions): string[] {
   const inputOptions: string[] = ['-hide_banner', '-nostdin', '-loglevel', '+level+info'];
   if (o.realtime) inputOptions.push('-re');
-  if (o.start !== null && o.start > 0) inputOptions.push('-ss', String(o.start + o.start_time));
-  inputOptions.push('-copyts', ...o.input_options);
-  const filters: string[] = [];
-  if (o.end !== null) filters.push(`select='lt(t\\,${o.end + o.start_time})'`);
-  if (o.fps !== null) {
-    // An even grid of 1/fps slots from the start: keep the first frame in each slot (original pts,
-    // nothing invented; a slot without a frame stays empty). 25 fps → fps 10 keeps 10 a second.
-    const origin = (o.start ?? 0) + o.start_time - 1e-4;
-    const slot = (v: string) => `floor((${v}-${origin.toFixed(6)})*${o.fps})`;
-    filters.push(`select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`);
+  if (o.start !== null && o.start > 0) {
+    // ffmpeg already offsets input seeking by the container start time: -ss is relative to the file.
+    const seek = Math.max(0, o.start - (o.seek_margin ?? 0));
+    if (seek > 0) inputOptions.push('-ss', seek.toFixed(6));
   }
+  inputOptions.push('-copyts', ...o.input_options);
+  const filters = selectFilters(o);
   // showinfo reports each frame's pts and size; its per-plane checksums are not needed.
   filters.push('format=rgb24', 'showinfo=checksum=0');
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
