@@ -92,6 +92,58 @@ function assertDecodeError(error: unknown, file: string): asserts error is Vidfl
   assert.doesNotMatch(error.message, /\n|\r/);
 }
 
+describe('item 6: seeking in an intact MPEG-TS is not an error', () => {
+  it('an intact MPEG-TS after a seek into a GOP is not an error, and starts exactly at start_secs', async () => {
+    const file = ts.office();
+    const all = probeFrameTimes(file);
+    // More than the seek margin in: ffmpeg seeks into the middle of a GOP (4.3 s, 7.65 s).
+    for (const start of [14.3, 17.65]) {
+      const { frames, error } = await run(file, { start_secs: start, end_secs: start + 2 });
+      assert.equal(error, null, `start_secs ${start}: ${String(error)}`);
+      const expected = all.filter((t) => t >= start - 1e-6 && t < start + 2 - 1e-6);
+      assert.equal(frames.length, expected.length, `start_secs ${start}: frames`);
+      assert.ok(Math.abs(frames[0]!.pts - expected[0]!) < 1e-3, `start_secs ${start}: first pts ${frames[0]!.pts}, expected ${expected[0]}`);
+    }
+  });
+
+  it('the decoder\'s post-seek reference messages are logged at debug, not errors', async () => {
+    const file = ts.office();
+    // No margin: ffmpeg starts right at 14.3 s, inside a GOP with B-frames, as the CLI did on main.
+    const o: DecodeOptions = {
+      input: file, label: file, stream_id: 's', fps: null, start: 14.3, seek_margin: 0, end: 16, start_time: 1.5, kind: 'file',
+      input_options: [], pts_offset: 0, index_offset: 0, stream_index: null, realtime: false,
+    };
+    const logged: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void logged.push(s) });
+    const gate = new FlowGate(4);
+    const frames: Frame[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      decodeFrames(o, { gate, logger, metrics: new Metrics() }).subscribe({
+        next: (f) => {
+          frames.push(f);
+          gate.release();
+        },
+        error: resolve,
+        complete: () => resolve(null),
+      }),
+    );
+    assert.equal(error, null, String(error));
+    assert.ok(frames.length > 0 && frames.every((f) => f.pts >= 14.3 - 1e-3 && f.pts < 16));
+    assert.ok(logged.some((l) => /co located POCs unavailable|mmco|reference/.test(l)), 'ffmpeg printed post-seek reference messages (logged at debug)');
+  });
+
+
+  it('no frame left after start_secs: a clear message, not "after frame -1"', async () => {
+    const file = ts.truncated(0.5);
+    // The damage is near 12 s of 24: from 16 s on there is nothing left to decode.
+    const { frames, error } = await run(file, { start_secs: 16 });
+    assert.equal(frames.length, 0);
+    assertDecodeError(error, file);
+    assert.doesNotMatch(error.message, /frame -1|pts 0 frames/);
+    assert.match(error.message, /no frame decoded from 16 s/);
+  });
+});
+
 describe('item 7: start_secs/end_secs in MPEG-TS with a container start time', () => {
   it('start_secs/end_secs count from the file start, once: [1, 3) of a TS starting at 1.5 s', async () => {
     const file = ts.office();

@@ -112,6 +112,33 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
 const SHOWINFO_RE = /Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
 const ERROR_LINE_RE = /^\[(?:[^\]]*@[^\]]*\]\s*\[)?(error|fatal|panic)\]/;
 
+/**
+ * Decoder messages that follow a seek into the middle of a GOP: references from before the seek
+ * point are missing. Harmless (the frames they concern come before the first kept frame, or are
+ * concealed by the decoder as it recovers), so after a seek they are logged at debug, not errors.
+ */
+const POST_SEEK_RE = [
+  /co located POCs unavailable/,
+  /mmco: unref short failure/,
+  /reference picture missing during reorder/,
+  /Missing reference picture/,
+  /number of reference frames \(.*\) exceeds max/,
+  /illegal short term buffer state detected/,
+  /non-existing PPS \d+ referenced/,
+  /decode_slice_header error/,
+  /no frame!/,
+  /Could not find ref with POC/,
+  /Error constructing the frame RPS/,
+];
+
+export function isErrorLine(line: string): boolean {
+  return ERROR_LINE_RE.test(line);
+}
+
+export function isPostSeekMessage(line: string): boolean {
+  return POST_SEEK_RE.some((re) => re.test(line));
+}
+
 export interface ShowinfoEntry {
   n: number;
   pts_time: number;
@@ -128,6 +155,16 @@ export function parseShowinfo(line: string): ShowinfoEntry | null {
 /** Strips ffmpeg's `[component @ 0x..] [error]` prefixes for a one-line message. */
 export function cleanErrorLine(line: string): string {
   return redactUrl(line.replace(/^(\[[^\]]*\]\s*)+/, '').trim());
+}
+
+/** The one-line SOURCE_DECODE message for a stream that ffmpeg reported errors on (exit 0 or after frames). */
+export function corruptMessage(o: Pick<DecodeOptions, 'stream_id' | 'label' | 'start'>, st: { emitted: number; decoded: number; lastIndex: number; lastPts: number }, first: string): string {
+  if (st.emitted === 0) {
+    const from = o.start !== null && o.start > 0 ? ` from ${o.start} s` : '';
+    return `${o.stream_id}: ${o.label} is corrupt or truncated: no frame decoded${from}: ${first}`;
+  }
+  const at = Number.isFinite(st.lastPts) ? `pts ${st.lastPts.toFixed(3)} s, ` : '';
+  return `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${st.lastIndex} (${at}${st.decoded} frames decoded): ${first}`;
 }
 
 export interface DecodeDeps {
@@ -164,7 +201,11 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const budget = o.kind === 'live' ? (o.latency_budget_ms ?? null) : null;
     const errorLines: string[] = [];
     let stderrRest = '';
+    /** Decoding starts mid-stream: reference-frame messages are expected (see POST_SEEK_RE). */
+    const seeking = o.start !== null && o.start > 0;
     let emitted = 0;
+    let lastIndex = -1;
+    let lastPts = Number.NaN;
     /** Frames decoded, emitted or dropped: a live source's indices show its drops as gaps. */
     let decoded = 0;
     let exited = false;
@@ -213,6 +254,8 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       };
       emitted += 1;
       decoded += 1;
+      lastIndex = frame.index;
+      lastPts = frame.pts;
       subscriber.next(frame);
     };
 
@@ -226,7 +269,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         if (emitted === 0 && exitCode !== 0) {
           return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, { where: o.stream_id }));
         }
-        return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${o.index_offset + emitted - 1} (pts ${emitted} frames decoded): ${first}`, { where: o.stream_id }));
+        return fail(new VidflowError('SOURCE_DECODE', corruptMessage(o, { emitted, decoded, lastIndex, lastPts }, first), { where: o.stream_id }));
       }
       torn = true;
       subscriber.complete();
@@ -313,7 +356,12 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         void drain();
         return;
       }
-      if (ERROR_LINE_RE.test(line)) {
+      if (isErrorLine(line)) {
+        // After a seek, or before the first frame of a stream that starts mid-GOP, missing references are expected.
+        if (isPostSeekMessage(line) && (seeking || infos.length + decoded === 0)) {
+          deps.logger.debug({ stream: o.stream_id }, `ffmpeg (expected when decoding starts mid-stream): ${cleanErrorLine(line)}`);
+          return;
+        }
         errorLines.push(line);
         deps.logger.debug({ stream: o.stream_id }, `ffmpeg: ${cleanErrorLine(line)}`);
       }
