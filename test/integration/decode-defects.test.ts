@@ -92,6 +92,59 @@ function assertDecodeError(error: unknown, file: string): asserts error is Vidfl
   assert.doesNotMatch(error.message, /\n|\r/);
 }
 
+describe('item 5: a truncated MPEG-TS is always an error', () => {
+  it('finds the decode error even when ffmpeg glues it to a \\r progress line (-stats_period 0.0001)', async () => {
+    const file = ts.truncated(0.5);
+    // -stats re-enables the progress lines the decoder turns off, printed after every frame; with
+    // one decoder thread the decoder's message comes right after the previous frame's progress
+    // line, so it follows a `\r` on the same `\n` line (checked below: the case under test).
+    const o: DecodeOptions = {
+      input: file, label: file, stream_id: 's', fps: null, start: null, end: null, start_time: 1.5, kind: 'file',
+      input_options: ['-stats', '-stats_period', '0.0001', '-threads', '1'], pts_offset: 0, index_offset: 0, stream_index: null, realtime: false,
+    };
+    const frames: Frame[] = [];
+    const gate = new FlowGate(4);
+    let sawGlued = false;
+    const error = await new Promise<unknown>((resolve) =>
+      decodeFrames(o, {
+        gate,
+        logger: silentLogger(),
+        metrics: new Metrics(),
+        onSpawn: (proc) => {
+          let seen = '';
+          proc.stderr.on('data', (d: Buffer | string) => {
+            seen = (seen + d.toString()).slice(-4000);
+            if (/\r\[[^\n]*\[error\]/.test(seen)) sawGlued = true;
+          });
+        },
+      }).subscribe({
+        next: (f) => {
+          frames.push(f);
+          gate.release();
+        },
+        error: resolve,
+        complete: () => resolve(null),
+      }),
+    );
+    assert.ok(sawGlued, 'ffmpeg printed an error right after a \\r progress line (the case under test)');
+    assertDecodeError(error, file);
+    assert.ok(frames.length > 10, `frames before the damage were emitted: ${frames.length}`);
+    assert.match(error.message, /after frame \d+ \(pts \d+\.\d{3} s, \d+ frames decoded\)/);
+  });
+
+  it('the file source reports it every time (5 runs), after emitting the frames before the damage', async () => {
+    const file = ts.truncated(0.5);
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { frames, error } = await run(file);
+      assertDecodeError(error, file);
+      assert.match(error.message, /^s: /);
+      counts.push(frames.length);
+    }
+    assert.ok(counts.every((n) => n > 10 && n < 240), `frames before the damage: ${counts.join(', ')} of 240`);
+  });
+});
+
 describe('item 6: seeking in an intact MPEG-TS is not an error', () => {
   it('an intact MPEG-TS after a seek into a GOP is not an error, and starts exactly at start_secs', async () => {
     const file = ts.office();

@@ -88,7 +88,8 @@ export function selectFilters(o: Pick<DecodeOptions, 'start' | 'end' | 'fps' | '
 
 /** Builds ffmpeg's argument list. */
 export function buildDecodeArgs(o: DecodeOptions): string[] {
-  const inputOptions: string[] = ['-hide_banner', '-nostdin', '-loglevel', '+level+info'];
+  // -nostats: no `\r`-terminated progress lines interleaved with the messages we parse.
+  const inputOptions: string[] = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', '+level+info'];
   if (o.realtime) inputOptions.push('-re');
   if (o.start !== null && o.start > 0) {
     // ffmpeg already offsets input seeking by the container start time: -ss is relative to the file.
@@ -110,7 +111,8 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
 }
 
 const SHOWINFO_RE = /Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
-const ERROR_LINE_RE = /^\[(?:[^\]]*@[^\]]*\]\s*\[)?(error|fatal|panic)\]/;
+/** `[error]`, `[fatal]` or `[panic]` after any `[component @ 0x..]` prefixes (`-loglevel +level`). */
+const ERROR_LINE_RE = /^\s*(?:\[[^\]]*\]\s*)*?\[(error|fatal|panic)\]/;
 
 /**
  * Decoder messages that follow a seek into the middle of a GOP: references from before the seek
@@ -137,6 +139,25 @@ export function isErrorLine(line: string): boolean {
 
 export function isPostSeekMessage(line: string): boolean {
   return POST_SEEK_RE.some((re) => re.test(line));
+}
+
+/**
+ * Cuts ffmpeg's stderr into lines on `\n` and `\r` (progress lines end in `\r`, so a message can
+ * follow one on the same `\n` line), keeping the unfinished remainder across chunks.
+ */
+export class StderrLines {
+  private rest = '';
+  push(text: string): string[] {
+    const parts = (this.rest + text).split(/[\r\n]/);
+    this.rest = parts.pop() ?? '';
+    return parts.filter((l) => l.length > 0);
+  }
+  /** The unterminated last line, if any (at exit). */
+  end(): string[] {
+    const last = this.rest;
+    this.rest = '';
+    return last.length > 0 ? [last] : [];
+  }
 }
 
 export interface ShowinfoEntry {
@@ -200,7 +221,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const captureClock = liveCaptureClock();
     const budget = o.kind === 'live' ? (o.latency_budget_ms ?? null) : null;
     const errorLines: string[] = [];
-    let stderrRest = '';
+    const stderrLines = new StderrLines();
     /** Decoding starts mid-stream: reference-frame messages are expected (see POST_SEEK_RE). */
     const seeking = o.start !== null && o.start > 0;
     let emitted = 0;
@@ -339,9 +360,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
 
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (text: string) => {
-      const lines = (stderrRest + text).split('\n');
-      stderrRest = lines.pop() ?? '';
-      for (const line of lines) handleStderrLine(line);
+      for (const line of stderrLines.push(text)) handleStderrLine(line);
     });
 
     const handleStderrLine = (line: string) => {
@@ -369,8 +388,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
 
     proc.on('error', (err) => fail(new VidflowError('FFMPEG_NOT_FOUND', `cannot run ffmpeg at ${ffmpeg.path}: ${err.message}`, { cause: err })));
     proc.on('close', (code, signal) => {
-      if (stderrRest) handleStderrLine(stderrRest);
-      stderrRest = '';
+      for (const line of stderrLines.end()) handleStderrLine(line);
       exited = true;
       exitCode = code;
       exitSignal = signal;
