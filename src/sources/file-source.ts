@@ -2,7 +2,7 @@
  * `file` source: a video file decoded by ffmpeg into RGB frames. Never drops a frame and never
  * buffers without bound: when the stages are slower, ffmpeg's output is paused (flow gate).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { defer, concat, Observable, EMPTY } from 'rxjs';
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import type { ComponentContext, Source, SourceSpec } from '../core/component.js'
 import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
-import { decodeFrames } from './ffmpeg/decoder.js';
+import { decodeFrames, seekMarginFor } from './ffmpeg/decoder.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
 export const fileSourceSchema = z
@@ -60,6 +60,7 @@ export class FileSource implements Source {
             stream_id: o.id,
             fps: o.fps,
             start: o.start_secs,
+            seek_margin: seekMarginFor(this.info.format),
             end: o.end_secs,
             start_time: this.info.start_time,
             kind: 'file',
@@ -105,6 +106,7 @@ export const fileSourceSpec: SourceSpec<FileSourceConfig> = {
     const label = `${ctx.configPath}.path: ${file}`;
     if (!ctx.deep) {
       if (!existsSync(file)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`, { where: `${ctx.configPath}.path` });
+      if (statSync(file).isFile() && statSync(file).size === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`, { where: `${ctx.configPath}.path` });
       return;
     }
     await probeVideo(file, { label });

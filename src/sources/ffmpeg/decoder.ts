@@ -26,8 +26,10 @@ export interface DecodeOptions {
   stream_id: string;
   /** Keep at most this many frames per second of source time (null: every frame). */
   fps: number | null;
-  /** Seek to this many seconds before decoding (container time relative to start). */
+  /** First frame time kept, seconds from the file's start (frames with t >= start). */
   start: number | null;
+  /** Seek this many seconds before `start` (containers with imprecise seeking; see seekMarginFor). */
+  seek_margin?: number;
   /** Stop at this many seconds. */
   end: number | null;
   /** Container start time, subtracted so pts count from the file's start. */
@@ -48,20 +50,54 @@ export interface DecodeOptions {
   latency_budget_ms?: number | null;
 }
 
+/** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame interval. */
+const T_EPS = 1e-4;
+
+/**
+ * How far before `start_secs` to seek in a container whose seeking is imprecise. MPEG-TS (and
+ * other formats without a keyframe index) seek to a byte position, land anywhere in a GOP and
+ * the decoder skips to the next keyframe, which may lie after the wanted start; seeking earlier
+ * by more than a GOP and selecting `t >= start` ourselves gives the exact first frame.
+ * Index-based containers (MP4/MOV, Matroska/WebM, AVI) seek to the keyframe before the target: 0.
+ */
+export const IMPRECISE_SEEK_MARGIN_SECS = 10;
+export function seekMarginFor(format: string): number {
+  const names = format.split(',');
+  const indexed = ['mov', 'mp4', 'matroska', 'webm', 'avi'];
+  return names.some((n) => indexed.includes(n)) ? 0 : IMPRECISE_SEEK_MARGIN_SECS;
+}
+
+/** The ffmpeg select filters for [start, end) and for fps sampling, in filter-graph order. */
+export function selectFilters(o: Pick<DecodeOptions, 'start' | 'end' | 'fps' | 'start_time'>): string[] {
+  const filters: string[] = [];
+  const start = o.start !== null && o.start > 0 ? o.start : null;
+  // With -copyts, `t` is the container's own time: bounds are offset by its start time.
+  const bounds: string[] = [];
+  if (start !== null) bounds.push(`gte(t\\,${(start + o.start_time - T_EPS).toFixed(6)})`);
+  if (o.end !== null) bounds.push(`lt(t\\,${(o.end + o.start_time - T_EPS).toFixed(6)})`);
+  if (bounds.length > 0) filters.push(`select='${bounds.join('*')}'`);
+  if (o.fps !== null) {
+    // An even grid of 1/fps slots from the start: keep the first frame in each slot (original pts,
+    // nothing invented; a slot without a frame stays empty). 25 fps → fps 10 keeps 10 a second.
+    const origin = (start ?? 0) + o.start_time - T_EPS;
+    const slot = (v: string) => `floor((${v}-${origin.toFixed(6)})*${o.fps})`;
+    filters.push(`select='isnan(prev_selected_t)+gt(${slot('t')}\\,${slot('prev_selected_t')})'`);
+  }
+  return filters;
+}
+
 /** Builds ffmpeg's argument list. */
 export function buildDecodeArgs(o: DecodeOptions): string[] {
-  const inputOptions: string[] = ['-hide_banner', '-nostdin', '-loglevel', '+level+info'];
+  // -nostats: no `\r`-terminated progress lines interleaved with the messages we parse.
+  const inputOptions: string[] = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', '+level+info'];
   if (o.realtime) inputOptions.push('-re');
-  if (o.start !== null && o.start > 0) inputOptions.push('-ss', String(o.start + o.start_time));
-  inputOptions.push('-copyts', ...o.input_options);
-  const filters: string[] = [];
-  if (o.end !== null) filters.push(`select='lt(t\\,${o.end + o.start_time})'`);
-  if (o.fps !== null) {
-    // Keep the first frame at or after each 1/fps step; original pts are kept, nothing is invented.
-    const step = 1 / o.fps;
-    const tol = Math.min(step * 0.02, 0.002);
-    filters.push(`select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(step - tol).toFixed(6)})'`);
+  if (o.start !== null && o.start > 0) {
+    // ffmpeg already offsets input seeking by the container start time: -ss is relative to the file.
+    const seek = Math.max(0, o.start - (o.seek_margin ?? 0));
+    if (seek > 0) inputOptions.push('-ss', seek.toFixed(6));
   }
+  inputOptions.push('-copyts', ...o.input_options);
+  const filters = selectFilters(o);
   // showinfo reports each frame's pts and size; its per-plane checksums are not needed.
   filters.push('format=rgb24', 'showinfo=checksum=0');
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
@@ -75,7 +111,54 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
 }
 
 const SHOWINFO_RE = /Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
-const ERROR_LINE_RE = /^\[(?:[^\]]*@[^\]]*\]\s*\[)?(error|fatal|panic)\]/;
+/** `[error]`, `[fatal]` or `[panic]` after any `[component @ 0x..]` prefixes (`-loglevel +level`). */
+const ERROR_LINE_RE = /^\s*(?:\[[^\]]*\]\s*)*?\[(error|fatal|panic)\]/;
+
+/**
+ * Decoder messages that follow a seek into the middle of a GOP: references from before the seek
+ * point are missing. Harmless (the frames they concern come before the first kept frame, or are
+ * concealed by the decoder as it recovers), so after a seek they are logged at debug, not errors.
+ */
+const POST_SEEK_RE = [
+  /co located POCs unavailable/,
+  /mmco: unref short failure/,
+  /reference picture missing during reorder/,
+  /Missing reference picture/,
+  /number of reference frames \(.*\) exceeds max/,
+  /illegal short term buffer state detected/,
+  /non-existing PPS \d+ referenced/,
+  /decode_slice_header error/,
+  /no frame!/,
+  /Could not find ref with POC/,
+  /Error constructing the frame RPS/,
+];
+
+export function isErrorLine(line: string): boolean {
+  return ERROR_LINE_RE.test(line);
+}
+
+export function isPostSeekMessage(line: string): boolean {
+  return POST_SEEK_RE.some((re) => re.test(line));
+}
+
+/**
+ * Cuts ffmpeg's stderr into lines on `\n` and `\r` (progress lines end in `\r`, so a message can
+ * follow one on the same `\n` line), keeping the unfinished remainder across chunks.
+ */
+export class StderrLines {
+  private rest = '';
+  push(text: string): string[] {
+    const parts = (this.rest + text).split(/[\r\n]/);
+    this.rest = parts.pop() ?? '';
+    return parts.filter((l) => l.length > 0);
+  }
+  /** The unterminated last line, if any (at exit). */
+  end(): string[] {
+    const last = this.rest;
+    this.rest = '';
+    return last.length > 0 ? [last] : [];
+  }
+}
 
 export interface ShowinfoEntry {
   n: number;
@@ -93,6 +176,16 @@ export function parseShowinfo(line: string): ShowinfoEntry | null {
 /** Strips ffmpeg's `[component @ 0x..] [error]` prefixes for a one-line message. */
 export function cleanErrorLine(line: string): string {
   return redactUrl(line.replace(/^(\[[^\]]*\]\s*)+/, '').trim());
+}
+
+/** The one-line SOURCE_DECODE message for a stream that ffmpeg reported errors on (exit 0 or after frames). */
+export function corruptMessage(o: Pick<DecodeOptions, 'stream_id' | 'label' | 'start'>, st: { emitted: number; decoded: number; lastIndex: number; lastPts: number }, first: string): string {
+  if (st.emitted === 0) {
+    const from = o.start !== null && o.start > 0 ? ` from ${o.start} s` : '';
+    return `${o.stream_id}: ${o.label} is corrupt or truncated: no frame decoded${from}: ${first}`;
+  }
+  const at = Number.isFinite(st.lastPts) ? `pts ${st.lastPts.toFixed(3)} s, ` : '';
+  return `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${st.lastIndex} (${at}${st.decoded} frames decoded): ${first}`;
 }
 
 export interface DecodeDeps {
@@ -128,8 +221,12 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const captureClock = liveCaptureClock();
     const budget = o.kind === 'live' ? (o.latency_budget_ms ?? null) : null;
     const errorLines: string[] = [];
-    let stderrRest = '';
+    const stderrLines = new StderrLines();
+    /** Decoding starts mid-stream: reference-frame messages are expected (see POST_SEEK_RE). */
+    const seeking = o.start !== null && o.start > 0;
     let emitted = 0;
+    let lastIndex = -1;
+    let lastPts = Number.NaN;
     /** Frames decoded, emitted or dropped: a live source's indices show its drops as gaps. */
     let decoded = 0;
     let exited = false;
@@ -178,6 +275,8 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       };
       emitted += 1;
       decoded += 1;
+      lastIndex = frame.index;
+      lastPts = frame.pts;
       subscriber.next(frame);
     };
 
@@ -191,7 +290,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         if (emitted === 0 && exitCode !== 0) {
           return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, { where: o.stream_id }));
         }
-        return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${o.index_offset + emitted - 1} (pts ${emitted} frames decoded): ${first}`, { where: o.stream_id }));
+        return fail(new VidflowError('SOURCE_DECODE', corruptMessage(o, { emitted, decoded, lastIndex, lastPts }, first), { where: o.stream_id }));
       }
       torn = true;
       subscriber.complete();
@@ -261,9 +360,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
 
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (text: string) => {
-      const lines = (stderrRest + text).split('\n');
-      stderrRest = lines.pop() ?? '';
-      for (const line of lines) handleStderrLine(line);
+      for (const line of stderrLines.push(text)) handleStderrLine(line);
     });
 
     const handleStderrLine = (line: string) => {
@@ -278,7 +375,12 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         void drain();
         return;
       }
-      if (ERROR_LINE_RE.test(line)) {
+      if (isErrorLine(line)) {
+        // After a seek, or before the first frame of a stream that starts mid-GOP, missing references are expected.
+        if (isPostSeekMessage(line) && (seeking || infos.length + decoded === 0)) {
+          deps.logger.debug({ stream: o.stream_id }, `ffmpeg (expected when decoding starts mid-stream): ${cleanErrorLine(line)}`);
+          return;
+        }
         errorLines.push(line);
         deps.logger.debug({ stream: o.stream_id }, `ffmpeg: ${cleanErrorLine(line)}`);
       }
@@ -286,8 +388,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
 
     proc.on('error', (err) => fail(new VidflowError('FFMPEG_NOT_FOUND', `cannot run ffmpeg at ${ffmpeg.path}: ${err.message}`, { cause: err })));
     proc.on('close', (code, signal) => {
-      if (stderrRest) handleStderrLine(stderrRest);
-      stderrRest = '';
+      for (const line of stderrLines.end()) handleStderrLine(line);
       exited = true;
       exitCode = code;
       exitSignal = signal;

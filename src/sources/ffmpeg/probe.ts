@@ -81,6 +81,8 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   if (!isUrl) {
     if (!existsSync(input)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`);
     if (statSync(input).isDirectory()) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: is a directory, expected a video file`);
+    // ffprobe would say `moov atom not found` (MP4) or `Invalid data found` for a 0-byte file.
+    if (statSync(input).size === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`);
   }
   const { ffprobe } = ffmpegBinaries();
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(options.input_options ?? []), input];
