@@ -171,8 +171,15 @@ async function cmdDoctor(): Promise<number> {
   process.stdout.write(`ffmpeg:  ${b.ffmpeg.path} (${b.ffmpeg.source}) ${await version(b.ffmpeg.path)}\n`);
   process.stdout.write(`ffprobe: ${b.ffprobe.path} (${b.ffprobe.source}) ${await version(b.ffprobe.path)}\n`);
   const ort = await import('onnxruntime-node');
-  const backends = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string }> }).listSupportedBackends?.() ?? [];
-  process.stdout.write(`onnxruntime-node: ${ort.env.versions?.common ?? 'unknown'}; execution providers in this build: ${backends.map((x) => x.name).join(', ') || 'cpu'}\n`);
+  const { probeExecutionProviders, GPU_INSTALL_HINT } = await import('./models/onnx-runner.js');
+  // Each provider is tried for real (a session on a tiny model): a provider compiled into the
+  // binding but whose library is not installed is listed by onnxruntime-node, yet does not load.
+  ort.env.logLevel = 'fatal'; // onnxruntime's own stderr lines for the failing probes; the reasons are printed below
+  const eps = await probeExecutionProviders();
+  const usable = eps.filter((e) => e.available).map((e) => e.name);
+  process.stdout.write(`onnxruntime-node: ${ort.env.versions?.common ?? 'unknown'}; execution providers that load here: ${usable.join(', ') || 'none'}\n`);
+  for (const e of eps) process.stdout.write(`  ${e.name.padEnd(8)} ${e.available ? 'available' : `NOT available: ${e.reason}`}\n`);
+  if (eps.some((e) => !e.available)) process.stdout.write(`  (for cuda/tensorrt: ${GPU_INSTALL_HINT})\n`);
   process.stdout.write(`models searched in: ${modelSearchDirs().join(', ')}\n`);
   return EXIT.OK;
 }
