@@ -98,9 +98,9 @@ describe('vidflow validate', () => {
     assert.doesNotMatch(r.stderr, /Pw|with@ats|camuser/);
   });
 
-  it('--deep reports every unknown class name at once, each at its line with "did you mean", exit 2 (issue #8 item 11)', async () => {
+  for (const deep of [true, false]) it(`${deep ? '--deep' : 'without --deep'} reports every unknown class name at once, each at its line with "did you mean", exit 2 (issue #8 item 11)`, async () => {
     const file = pipelineFile('classes', `sources:\n  - type: file\n    id: cam1\n    path: ${media.testsrc(1)}\nstages:\n  - type: detect\n    id: d\n    model: yolox-nano\n    classes:\n      - person\n      - persn\n      - bicycel\n    exclude_classes: [dgo]\nsinks:\n  - type: stdout\n`);
-    const r = await runCli(['validate', '--deep', file]);
+    const r = await runCli(['validate', ...(deep ? ['--deep'] : []), file]);
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('error['));
     assert.equal(lines.length, 3, r.stderr);
