@@ -116,15 +116,44 @@ function cmdModelsList(json: boolean): number {
   return EXIT.OK;
 }
 
+/** Python modules tools/export/export.py imports; checked before running it (find_spec, no import). */
+const EXPORT_MODULES = ['torch', 'torchvision', 'onnx'];
+
+/** The Python for `models export`: VIDFLOW_PYTHON, else .venv/ (made by `npm run models:setup`), else python3. */
+function exportPython(): { python: string; venv: string; usingVenv: boolean } {
+  const venv = path.join(REPO_ROOT, '.venv');
+  const venvPython = path.join(venv, 'bin', 'python');
+  if (process.env.VIDFLOW_PYTHON) return { python: process.env.VIDFLOW_PYTHON, venv, usingVenv: false };
+  return existsSync(venvPython) ? { python: venvPython, venv, usingVenv: true } : { python: 'python3', venv, usingVenv: false };
+}
+
+/** Modules of EXPORT_MODULES that `python` cannot find, or an Error when python cannot run at all. */
+function missingExportModules(python: string): Promise<string[] | Error> {
+  const probe = `import importlib.util,sys\nprint(','.join(m for m in ${JSON.stringify(EXPORT_MODULES)} if importlib.util.find_spec(m) is None))`;
+  return new Promise((resolve) => {
+    const p = spawn(python, ['-c', probe], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.on('error', (e) => resolve(e));
+    p.on('close', (code) => resolve(code === 0 ? out.trim().split(',').filter(Boolean) : new Error(err.trim().split('\n').pop() || `exit ${code}`)));
+  });
+}
+
 async function cmdModelsExport(args: string[]): Promise<number> {
   const script = path.join(REPO_ROOT, 'tools', 'export', 'export.py');
   if (!existsSync(script)) throw new VidflowError('MODEL_NOT_FOUND', `export tool ${script} is missing`);
-  const venvPython = path.join(REPO_ROOT, '.venv', 'bin', 'python');
-  const python = process.env.VIDFLOW_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3');
+  const { python, venv, usingVenv } = exportPython();
+  const setup = 'run `npm run models:setup` once (makes .venv/ with torch and torchvision, about 4.9 GB; tools/export/README.md)';
+  const where = usingVenv ? python : process.env.VIDFLOW_PYTHON ? `VIDFLOW_PYTHON=${python}` : `${python} (${venv} does not exist)`;
+  const missing = await missingExportModules(python);
+  if (missing instanceof Error) throw new VidflowError('EXPORT_SETUP', `models export: cannot run ${where}: ${missing.message}; ${setup}`);
+  if (missing.length > 0) throw new VidflowError('EXPORT_SETUP', `models export needs ${missing.join(', ')}, not installed for ${where}; ${setup}`);
   return new Promise((resolve) => {
     const p = spawn(python, [script, ...args], { stdio: 'inherit' });
     p.on('error', (e) => {
-      process.stderr.write(`error[MODEL_NOT_FOUND]: cannot run ${python}: ${e.message} (see tools/export/README.md)\n`);
+      process.stderr.write(`error[EXPORT_SETUP]: models export: cannot run ${where}: ${e.message}; ${setup}\n`);
       resolve(EXIT.RUNTIME);
     });
     p.on('close', (code) => resolve(code ?? EXIT.RUNTIME));
@@ -144,8 +173,15 @@ async function cmdDoctor(): Promise<number> {
   process.stdout.write(`ffmpeg:  ${b.ffmpeg.path} (${b.ffmpeg.source}) ${await version(b.ffmpeg.path)}\n`);
   process.stdout.write(`ffprobe: ${b.ffprobe.path} (${b.ffprobe.source}) ${await version(b.ffprobe.path)}\n`);
   const ort = await import('onnxruntime-node');
-  const backends = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string }> }).listSupportedBackends?.() ?? [];
-  process.stdout.write(`onnxruntime-node: ${ort.env.versions?.common ?? 'unknown'}; execution providers in this build: ${backends.map((x) => x.name).join(', ') || 'cpu'}\n`);
+  const { probeExecutionProviders, GPU_INSTALL_HINT } = await import('./models/onnx-runner.js');
+  // Each provider is tried for real (a session on a tiny model): a provider compiled into the
+  // binding but whose library is not installed is listed by onnxruntime-node, yet does not load.
+  ort.env.logLevel = 'fatal'; // onnxruntime's own stderr lines for the failing probes; the reasons are printed below
+  const eps = await probeExecutionProviders();
+  const usable = eps.filter((e) => e.available).map((e) => e.name);
+  process.stdout.write(`onnxruntime-node: ${ort.env.versions?.common ?? 'unknown'}; execution providers that load here: ${usable.join(', ') || 'none'}\n`);
+  for (const e of eps) process.stdout.write(`  ${e.name.padEnd(8)} ${e.available ? 'available' : `NOT available: ${e.reason}`}\n`);
+  if (eps.some((e) => !e.available)) process.stdout.write(`  (for cuda/tensorrt: ${GPU_INSTALL_HINT})\n`);
   process.stdout.write(`models searched in: ${modelSearchDirs().join(', ')}\n`);
   return EXIT.OK;
 }

@@ -1,6 +1,7 @@
 /**
  * `vidflow validate`: after the schemas (load.ts), resolves what the file refers to.
- * - Always (reading no video and no weights): model names/paths (with "did you mean"), and each
+ * - Always (reading no video and no weights): model names/paths (with "did you mean"), the
+ *   `classes` / `exclude_classes` of detection stages against the model's labels, and each
  *   component's cheap `check` (a file source's video exists, a jsonl sink's folder exists).
  * - `--deep`: each component's deep `check` (ffprobe files and cameras, writability of output
  *   folders) or, for components without one, create + close (a model stage loads its session).
@@ -12,6 +13,8 @@ import { VidflowError, type ErrorCode } from '../core/errors.js';
 import { redactUrl } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import type { Logger } from '../core/logger.js';
+import { resolveClassFilter } from '../models/decoders/detection.js';
+import { loadManifest } from '../models/manifest.js';
 import { resolveModelRef } from '../models/model-store.js';
 import type { ComponentConfig, ConfigIssue, PipelineConfig } from './load.js';
 
@@ -63,7 +66,16 @@ export async function validatePipeline(config: PipelineConfig, options: { deep: 
       const spec = c.spec as StageSpec;
       if (spec.check) return spec.check(c.config, ctx(c));
       // A model stage's `model`: resolved by name or path without reading the weights.
-      if (typeof c.config.model === 'string') resolveModelRef(c.config.model, config.baseDir, `${c.path}.model`);
+      if (typeof c.config.model === 'string') {
+        const manifestPath = resolveModelRef(c.config.model, config.baseDir, `${c.path}.model`);
+        // `classes` / `exclude_classes` against the model's labels (manifest and label file only);
+        // with --deep, creating the stage checks them.
+        const classes = c.config.classes as string[] | null | undefined;
+        const exclude = c.config.exclude_classes as string[] | undefined;
+        if (!options.deep && (Array.isArray(classes) || (Array.isArray(exclude) && exclude.length > 0))) {
+          resolveClassFilter(loadManifest(manifestPath, `${c.path}.model`).labels, classes ?? null, exclude ?? [], c.path);
+        }
+      }
       if (options.deep) {
         const stage = await spec.create(c.config, ctx(c));
         await stage.close();

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   MODEL_MISMATCH: 'model',
   MODEL_TASK_MISMATCH: 'model',
   MODEL_RUN: 'model',
+  EXPORT_SETUP: 'model',
+  EP_UNAVAILABLE: 'model',
   // sink
   SINK_PATH: 'sink',
   SINK_WRITE: 'sink',

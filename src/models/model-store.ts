@@ -12,7 +12,8 @@ import { didYouMean } from '../core/suggest.js';
 import { loadManifest, type LoadedManifest, type ModelTask } from './manifest.js';
 import { checkModelAgainstManifest } from './model-check.js';
 import { createRunner } from './inference-worker-pool.js';
-import type { ModelRunner, RunnerOptions } from './runner.js';
+import { assertExecutionProviders } from './onnx-runner.js';
+import { DEFAULT_RUNNER_OPTIONS, type ModelRunner, type RunnerOptions } from './runner.js';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 export const BUILTIN_MODELS_DIR = path.join(REPO_ROOT, 'models');
@@ -78,6 +79,9 @@ export async function openModel(ref: string, opts: { baseDir: string; where: str
   if (!opts.tasks.includes(loaded.manifest.task)) {
     throw new VidflowError('MODEL_TASK_MISMATCH', `${opts.where}: model "${loaded.manifest.name}" is a ${loaded.manifest.task} model; stage type \`${opts.stageType}\` needs ${opts.tasks.join(' or ')}`, { where: opts.where });
   }
+  // A missing GPU provider is its own error (EP_UNAVAILABLE at `<stage>.execution_providers`), checked
+  // here in this thread: the worker threads would report it as a model that cannot be loaded.
+  await assertExecutionProviders({ ...DEFAULT_RUNNER_OPTIONS, ...opts.runner }, opts.where.replace(/\.model$/, '.execution_providers'));
   const runner = await createRunner(loaded.modelPath, opts.runner, opts.where);
   try {
     checkModelAgainstManifest(loaded, runner, opts.where);

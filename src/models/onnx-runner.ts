@@ -5,9 +5,12 @@
  * `WorkerRunner` (inference-worker-pool.ts), which runs an OnnxRunner in each worker thread.
  * `workers: 0` selects this in-thread runner, for comparison only.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { VidflowError } from '../core/errors.js';
-import type { ModelIOInfo, ModelRunner, RunnerOptions, Tensor } from './runner.js';
+import type { ExecutionProvider, ModelIOInfo, ModelRunner, RunnerOptions, Tensor } from './runner.js';
 import { DEFAULT_RUNNER_OPTIONS } from './runner.js';
 
 function providerList(opts: RunnerOptions): ort.InferenceSession.ExecutionProviderConfig[] {
@@ -19,6 +22,77 @@ function providerList(opts: RunnerOptions): ort.InferenceSession.ExecutionProvid
   }
   if (!opts.execution_providers.includes('cpu')) list.push('cpu');
   return list;
+}
+
+/** A 78-byte ONNX model (one Identity, opset 13) to find out whether a provider really loads. */
+const PROBE_MODEL = Buffer.from('CAgSB3ZpZGZsb3c6OwoQCgF4EgF5IghJZGVudGl0eRIFcHJvYmVaDwoBeBIKCggIARIECgIIAWIPCgF5EgoKCAgBEgQKAggBQgQKABAN', 'base64');
+
+/** Where onnxruntime-node keeps its native libraries (the CUDA/TensorRT providers go here when installed). */
+const ORT_BIN_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+
+/** How to get the GPU providers, for messages (README "GPU"). */
+export const GPU_INSTALL_HINT = 'install the GPU build: `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` on a machine with CUDA 12 and cuDNN 9 (README "GPU")';
+
+export interface ProviderStatus {
+  name: ExecutionProvider;
+  available: boolean;
+  /** Why not (onnxruntime's message), when not available. */
+  reason?: string;
+  /** Whether the installed onnxruntime-node package ships the provider's library (listSupportedBackends). */
+  bundled?: boolean;
+}
+
+const probes = new Map<string, Promise<ProviderStatus>>();
+
+/**
+ * Whether `ep` really works here: creates a session with only that provider on PROBE_MODEL
+ * (a provider whose library is missing, or with no GPU, fails there). Cached per process.
+ */
+export function probeExecutionProvider(ep: ExecutionProvider, deviceId = 0): Promise<ProviderStatus> {
+  const key = `${ep}:${deviceId}`;
+  let p = probes.get(key);
+  if (!p) {
+    const listed = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.();
+    const bundled = listed?.find((b) => b.name === ep)?.bundled;
+    const config: ort.InferenceSession.ExecutionProviderConfig = ep === 'cpu' ? 'cpu' : { name: ep, deviceId };
+    p = ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [config], logSeverityLevel: 4 }).then(
+      async (session) => {
+        await session.release();
+        return { name: ep, available: true, ...(bundled !== undefined ? { bundled } : {}) };
+      },
+      (err: Error) => {
+        let reason = err.message.split('\n')[0]!.trim();
+        const lib = path.join(ORT_BIN_DIR, `libonnxruntime_providers_${ep}.so`);
+        if (ep !== 'cpu' && process.platform === 'linux' && !existsSync(lib)) reason += ` (${lib} is not installed${bundled === false ? ': this onnxruntime-node package does not bundle it' : ''})`;
+        return { name: ep, available: false, reason, ...(bundled !== undefined ? { bundled } : {}) };
+      },
+    );
+    probes.set(key, p);
+  }
+  return p;
+}
+
+/** Every provider vidflow can use (cpu, cuda, tensorrt), probed. */
+export function probeExecutionProviders(deviceId = 0): Promise<ProviderStatus[]> {
+  return Promise.all((['cpu', 'cuda', 'tensorrt'] as const).map((ep) => probeExecutionProvider(ep, deviceId)));
+}
+
+/**
+ * Throws EP_UNAVAILABLE when a requested provider does not load here, naming the ones that do and
+ * how to install the GPU build (rather than failing later as "cannot load ONNX model").
+ */
+export async function assertExecutionProviders(opts: Pick<RunnerOptions, 'execution_providers' | 'device_id'>, where?: string): Promise<void> {
+  const wanted = opts.execution_providers.filter((ep) => ep !== 'cpu');
+  if (wanted.length === 0) return;
+  const missing = (await Promise.all(wanted.map((ep) => probeExecutionProvider(ep, opts.device_id)))).filter((s) => !s.available);
+  if (missing.length === 0) return;
+  const available = (await probeExecutionProviders(opts.device_id)).filter((s) => s.available).map((s) => s.name);
+  const what = missing.map((s) => `"${s.name}" (${s.reason})`).join(', ');
+  throw new VidflowError(
+    'EP_UNAVAILABLE',
+    `${where ? where + ': ' : ''}execution provider ${what} is not available in this onnxruntime-node ${ort.env.versions?.common ?? ''} install; it has: ${available.join(', ') || 'none'}. Use \`execution_providers: [cpu]\`, or ${GPU_INSTALL_HINT}`,
+    where ? { where } : {},
+  );
 }
 
 function ioInfo(names: readonly string[], meta: readonly unknown[] | undefined): ModelIOInfo[] {
@@ -50,6 +124,7 @@ export class OnnxRunner implements ModelRunner {
     };
     if (opts.intra_op_threads > 0) sessionOptions.intraOpNumThreads = opts.intra_op_threads;
     if (opts.allow_spinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
+    await assertExecutionProviders(opts, where);
     try {
       const session = await ort.InferenceSession.create(modelPath, sessionOptions);
       return new OnnxRunner(session);

@@ -1,5 +1,5 @@
 /**
- * `vidflow validate` through the CLI (issue #8 items 1, 11-14, 16; issue #9 credentials):
+ * `vidflow validate` through the CLI (issue #8 items 1, 11-14, 16; item 11: every bad class name; issue #9 credentials):
  * validation never writes output, resolves models/files/folders without --deep, reports real
  * YAML positions and codes, caps its output, and never prints a camera password.
  */
@@ -96,6 +96,17 @@ describe('vidflow validate', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /sources\[0\]\.url/);
     assert.doesNotMatch(r.stderr, /Pw|with@ats|camuser/);
+  });
+
+  for (const deep of [true, false]) it(`${deep ? '--deep' : 'without --deep'} reports every unknown class name at once, each at its line with "did you mean", exit 2 (issue #8 item 11)`, async () => {
+    const file = pipelineFile('classes', `sources:\n  - type: file\n    id: cam1\n    path: ${media.testsrc(1)}\nstages:\n  - type: detect\n    id: d\n    model: yolox-nano\n    classes:\n      - person\n      - persn\n      - bicycel\n    exclude_classes: [dgo]\nsinks:\n  - type: stdout\n`);
+    const r = await runCli(['validate', ...(deep ? ['--deep'] : []), file]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('error['));
+    assert.equal(lines.length, 3, r.stderr);
+    assert.match(lines[0]!, /^error\[CONFIG_INVALID\]: .*classes\.yaml\(11,9\) stages\[0\]\.classes\[1\]: unknown class "persn" for this model; did you mean "person"\?$/);
+    assert.match(lines[1]!, /^error\[CONFIG_INVALID\]: .*classes\.yaml\(12,9\) stages\[0\]\.classes\[2\]: unknown class "bicycel" for this model; did you mean "bicycle"\?$/);
+    assert.match(lines[2]!, /^error\[CONFIG_INVALID\]: .*classes\.yaml\(13,23\) stages\[0\]\.exclude_classes\[0\]: unknown class "dgo" for this model; did you mean "dog"\?$/);
   });
 });
 

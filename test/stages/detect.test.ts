@@ -110,7 +110,7 @@ describe('detect: config errors', () => {
   it('an unknown class name is CONFIG_INVALID naming the field', async () => {
     await assert.rejects(
       detectSpec.create(detectSchema.parse({ type: 'detect', id: 'd', model: 'models/yolox-nano/yolox-nano.manifest.json', classes: ['persn'] }), stageContext(REPO, 'stages[0]')),
-      (e: unknown) => e instanceof VidflowError && e.code === 'CONFIG_INVALID' && e.message === 'stages[0].classes: unknown class "persn" for this model; did you mean "person"?',
+      (e: unknown) => e instanceof VidflowError && e.code === 'CONFIG_INVALID' && e.message === 'stages[0].classes[0]: unknown class "persn" for this model; did you mean "person"?',
     );
   });
 });

@@ -51,9 +51,23 @@ describe('class filter', () => {
     assert.equal(resolveClassFilter(LABELS, null, [], 'x').allow, null);
     assert.throws(
       () => resolveClassFilter(LABELS, ['persn'], [], 'stages[1]'),
-      (e: unknown) => e instanceof VidflowError && e.code === 'CONFIG_INVALID' && /^stages\[1\]\.classes: unknown class "persn".*did you mean "person"/.test(e.message),
+      (e: unknown) => e instanceof VidflowError && e.code === 'CONFIG_INVALID' && e.where === 'stages[1].classes[0]' && /^stages\[1\]\.classes\[0\]: unknown class "persn".*did you mean "person"/.test(e.message),
     );
-    assert.throws(() => resolveClassFilter(LABELS, null, ['N/A'], 'stages[2]'), /stages\[2\]\.exclude_classes: unknown class "N\/A"/);
+    assert.throws(() => resolveClassFilter(LABELS, null, ['N/A'], 'stages[2]'), /stages\[2\]\.exclude_classes\[0\]: unknown class "N\/A"/);
+  });
+  it('reports every unknown class at once, each at its element with its own "did you mean" (issue #8 item 11)', () => {
+    assert.throws(
+      () => resolveClassFilter(LABELS, ['person', 'persn', 'dgo'], ['cra'], 'stages[1]'),
+      (e: unknown) => {
+        const all = (e as { all?: VidflowError[] }).all;
+        assert.ok(e instanceof VidflowError && e.code === 'CONFIG_INVALID' && Array.isArray(all), String(e));
+        assert.deepEqual(all.map((x) => [x.code, x.where]), [['CONFIG_INVALID', 'stages[1].classes[1]'], ['CONFIG_INVALID', 'stages[1].classes[2]'], ['CONFIG_INVALID', 'stages[1].exclude_classes[0]']]);
+        assert.match(all[0]!.message, /unknown class "persn".*did you mean "person"/);
+        assert.match(all[1]!.message, /unknown class "dgo".*did you mean "dog"/);
+        assert.match(all[2]!.message, /unknown class "cra".*did you mean "car"/);
+        return true;
+      },
+    );
   });
   it('has a strict schema with named defaults', () => {
     const c = detectSchema.parse({ type: 'detect', id: 'd', model: 'm' });

@@ -20,9 +20,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import torch
-import torch.nn as nn
-import torchvision
+try:
+    import torch
+    import torch.nn as nn
+    import torchvision
+except ModuleNotFoundError as e:  # one line instead of a traceback (vidflow's CLI checks this first)
+    sys.exit(f"error[EXPORT_SETUP]: {sys.executable} has no {e.name}; run `npm run models:setup` once "
+             "(makes .venv/ with torch and torchvision, about 4.9 GB; tools/export/README.md)")
 from torchvision import models as tvm
 from torchvision.models import detection as tvd
 from torchvision.models import segmentation as tvs

@@ -35,7 +35,9 @@ export function labelAllowed(f: Pick<DetectionFilter, 'allow' | 'deny'>, label: 
 
 /**
  * Turns `classes` / `exclude_classes` names into label-id sets, validated against the model's
- * label set (`N/A` slots are not selectable). Throws a CONFIG_INVALID naming `where`.
+ * label set (`N/A` slots are not selectable). Every unknown name is reported, each as a
+ * CONFIG_INVALID at its own element (`<where>.classes[2]`) with a "did you mean"; with more than
+ * one, the thrown error carries them all in `all` (as the CLI and `validate` print them).
  */
 export function resolveClassFilter(labels: readonly string[], classes: readonly string[] | null, exclude: readonly string[], where: string): { allow: Set<number> | null; deny: Set<number> } {
   const byName = new Map<string, number[]>();
@@ -46,13 +48,21 @@ export function resolveClassFilter(labels: readonly string[], classes: readonly 
     byName.set(l, ids);
   });
   const names = [...byName.keys()];
-  const lookup = (name: string, field: string): number[] => {
-    const ids = byName.get(name);
-    if (!ids) throw new VidflowError('CONFIG_INVALID', `${where}.${field}: unknown class "${name}" for this model${didYouMean(name, names)}`, { where: `${where}.${field}` });
-    return ids;
-  };
-  const allow = classes === null ? null : new Set(classes.flatMap((c) => lookup(c, 'classes')));
-  const deny = new Set(exclude.flatMap((c) => lookup(c, 'exclude_classes')));
+  const errors: VidflowError[] = [];
+  const lookup = (list: readonly string[], field: string): number[] =>
+    list.flatMap((name, i) => {
+      const ids = byName.get(name);
+      if (ids) return ids;
+      const at = `${where}.${field}[${i}]`;
+      errors.push(new VidflowError('CONFIG_INVALID', `${at}: unknown class "${name}" for this model${didYouMean(name, names)}`, { where: at }));
+      return [];
+    });
+  const allow = classes === null ? null : new Set(lookup(classes, 'classes'));
+  const deny = new Set(lookup(exclude, 'exclude_classes'));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) {
+    throw Object.assign(new VidflowError('CONFIG_INVALID', errors.map((e) => e.message).join('\n'), { where: `${where}.classes` }), { all: errors });
+  }
   return { allow, deny };
 }
 
