@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { REPO } from '../support/media.js';
+import { runCli } from '../support/pipeline.js';
 
 describe('scripts/ensure-build.mjs (npm run demo builds once)', () => {
   // A scratch package root with one source file and a stand-in compiler that records each call.
@@ -78,6 +79,51 @@ describe('scripts/ensure-build.mjs (npm run demo builds once)', () => {
       assert.match(run().stderr, /building dist/);
     } finally {
       rmSync(r2, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pipelines/demo.yaml through the CLI on the real clips', () => {
+  it('prints one line per second of video naming what is in view (cars on the dashcam, people in the aisle); track ids start at 1 with no gaps', { timeout: 15 * 60_000 }, async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'vidflow-demo-')), 'demo.jsonl');
+    try {
+      const r = await runCli(['run', path.join(REPO, 'pipelines', 'demo.yaml')], { env: { VIDFLOW_DEMO_JSONL: out } });
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.match(lines[0]!, /^vidflow demo: YOLOX-nano/, 'a header line first');
+      const windows = (stream: string) => lines.filter((l) => l.startsWith(`[${stream} `) && / s\] /.test(l));
+      // One line per second of video: highway-dashcam.mp4 is 1.52 s, store-aisle.mp4 4.47 s (MEDIA.md).
+      assert.deepEqual(windows('dashcam').map((l) => /^\[dashcam (\d+-\d+) s\]/.exec(l)![1]), ['0-1', '1-2']);
+      assert.deepEqual(windows('aisle').map((l) => /^\[aisle (\d+-\d+) s\]/.exec(l)![1]), ['0-1', '1-2', '2-3', '3-4', '4-5']);
+      // MEDIA.md: the dashcam shows 2 cars ahead (plus distant traffic); the aisle 2 shoppers, then a third person.
+      for (const l of windows('dashcam')) assert.match(l, /in view: [2-9] car\b/, l);
+      for (const l of windows('dashcam')) assert.doesNotMatch(l, /person/, l);
+      for (const l of windows('aisle')) assert.match(l, /in view: [2-3] person$|in view: [2-3] person \|/, l);
+      assert.match(windows('aisle')[0]!, /entered: person #1, person #2/);
+      assert.ok(windows('aisle').slice(1).some((l) => /entered: person #3/.test(l)), 'the third person enters later');
+      assert.match(windows('dashcam')[0]!, /entered: car #1, car #2/);
+      assert.ok(lines.some((l) => /^\[dashcam\] end at 1\.\d+ s: \d+ tracks \(ids 1-\d+: \d+ car\); still in view: car #1, car #2$/.test(l)), r.stdout);
+      assert.ok(lines.some((l) => /^\[aisle\] end at 4\.\d+ s: 3 tracks \(ids 1-3: 3 person\)/.test(l)), r.stdout);
+
+      // The JSONL beside it: every frame, and reported track ids 1..N per stream with no gaps.
+      const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(recs.filter((x) => x.stream_id === 'dashcam').length, 38);
+      assert.equal(recs.filter((x) => x.stream_id === 'aisle').length, 67);
+      for (const stream of ['dashcam', 'aisle']) {
+        const ids = new Set<number>();
+        for (const x of recs.filter((y) => y.stream_id === stream)) {
+          assert.equal(x.task, 'tracking');
+          for (const t of x.results.tracks) ids.add(t.track_id);
+        }
+        const sorted = [...ids].sort((a, b) => a - b);
+        assert.ok(sorted.length >= 2, `${stream}: ${sorted.length} tracks`);
+        assert.deepEqual(sorted, sorted.map((_, i) => i + 1), `${stream}: track ids ${sorted.join(',')}`);
+      }
+      const labels = (stream: string) => new Set(recs.filter((x) => x.stream_id === stream).flatMap((x) => x.results.tracks.map((t: { label: string }) => t.label)));
+      assert.deepEqual([...labels('dashcam')], ['car']);
+      assert.deepEqual([...labels('aisle')], ['person']);
+    } finally {
+      rmSync(path.dirname(out), { recursive: true, force: true });
     }
   });
 });
