@@ -11,8 +11,8 @@ import { ConfigError, formatIssueLines, loadPipelineFile } from './config/load.j
 import { validatePipeline } from './config/validate.js';
 import { EXIT, exitCodeFor, isVidflowError, VidflowError } from './core/errors.js';
 import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
-import { loadManifest } from './models/manifest.js';
-import { listManifests, modelSearchDirs } from './models/model-store.js';
+import { hasRandomWeights, loadManifest } from './models/manifest.js';
+import { listManifests, modelSearchDirs, resolveModelRef } from './models/model-store.js';
 import { buildPipeline, type RunSummary } from './runtime/run.js';
 import { dieBySignal, installShutdown } from './runtime/shutdown.js';
 import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
@@ -53,8 +53,32 @@ function humanBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${(n / 1024).toFixed(0)} kB`;
 }
 
+/**
+ * One `warning:` line per stage whose model has random (test-only) weights, so a run of such a
+ * pipeline says so before anything else. Models that do not resolve are left to buildPipeline,
+ * which reports them properly.
+ */
+function randomWeightWarnings(config: ReturnType<typeof loadPipelineFile>): string[] {
+  const lines: string[] = [];
+  for (const stage of config.stages) {
+    const ref = (stage.config as { model?: unknown }).model;
+    if (typeof ref !== 'string') continue;
+    try {
+      const { manifest } = loadManifest(resolveModelRef(ref, config.baseDir, `${stage.path}.model`));
+      if (hasRandomWeights(manifest)) {
+        const id = (stage.config as { id?: unknown }).id;
+        lines.push(`warning: stage \`${String(id ?? stage.path)}\` runs model "${manifest.name}" with RANDOM test-only weights (provenance.weights: ${manifest.provenance.weights}): its results show the plumbing, not real ${manifest.task} output`);
+      }
+    } catch {
+      // reported by buildPipeline
+    }
+  }
+  return lines;
+}
+
 async function cmdRun(file: string, logger: Logger): Promise<number> {
   const config = loadPipelineFile(file);
+  for (const w of randomWeightWarnings(config)) process.stderr.write(w + '\n');
   for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
   const pipeline = await buildPipeline(config, { logger });
   // Installed before the "Running pipeline" line and kept until the process exits (a second

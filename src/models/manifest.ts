@@ -97,6 +97,14 @@ export const ManifestSchema = z
 
 export type ModelManifest = z.infer<typeof ManifestSchema>;
 
+/**
+ * Whether a manifest's weights are random (test fixtures: `provenance.weights` such as
+ * `tiny-random-seed-0` or `random-seed-0`): the model runs, but its outputs mean nothing.
+ */
+export function hasRandomWeights(manifest: Pick<ModelManifest, 'provenance'>): boolean {
+  return /(^|[^a-z])random([^a-z]|$)/i.test(manifest.provenance.weights);
+}
+
 /** A manifest together with the absolute paths it resolves to. */
 export interface LoadedManifest {
   manifest: ModelManifest;

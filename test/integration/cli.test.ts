@@ -164,7 +164,7 @@ describe('vidflow models list / validate --deep', () => {
   it('validate --deep opens sources, models and sinks without running', async () => {
     const ok = await runCli(['validate', '--deep', path.join(REPO, 'pipelines', 'demo.yaml')]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /sink stdout: ok/);
+    assert.match(ok.stdout, /sink summary: ok/);
     const bad = classifyPipeline('deep-bad', '/no/such/video.mp4');
     const r = await runCli(['validate', '--deep', bad]);
     assert.equal(r.code, 2);
