@@ -1,5 +1,5 @@
 # vidflow runtime image (CPU). For the CUDA execution provider use an nvidia/cuda base with
-# Node 20 and run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (README "GPU").
+# Node 20 and run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (README "GPU"; `npm rebuild` alone does nothing under the allowScripts deny).
 FROM node:20-bookworm-slim
 
 RUN apt-get update \
