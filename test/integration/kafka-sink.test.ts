@@ -17,6 +17,10 @@ import { RESULT_SCHEMA_VERSION, type ResultRecord, type Task } from '../../src/c
 import { kafkaSinkSpec, type KafkaSinkConfig } from '../../src/sinks/kafka-sink.js';
 import type { Sink, SinkContext } from '../../src/sinks/sink.js';
 import { kafkaTimings, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
+import { waitFor } from '../support/wait.js';
+import type { KafkaSink } from '../../src/sinks/kafka-sink.js';
+
+const stats = (s: Sink) => (s as KafkaSink).stats();
 
 const skip = process.env.VIDFLOW_SKIP_KAFKA === '1' ? 'VIDFLOW_SKIP_KAFKA=1' : false;
 
@@ -170,7 +174,7 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     await broker.stop();
     const sink = await createSink({ topic }, ctxFor('file'));
     for (let i = 0; i < 30; i++) await sink.write(rec('cam-a', i));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => stats(sink).failedAttempts >= 1, 'a failed connection attempt');
     const h = await sink.health();
     assert.equal(h.ok, false);
     assert.match(h.detail, /buffered=30\//);
@@ -188,16 +192,18 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     const sink = await createSink({ topic, batch_max_messages: 20, buffer_max_records: 50 }, ctxFor('file'));
     const streams = ['cam-a', 'cam-b'];
     const N = 300;
+    let writerDone = false;
     const writer = (async () => {
       for (let i = 0; i < N; i++) {
         for (const s of streams) await sink.write(rec(s, i));
         if (i % 5 === 0) await new Promise((r) => setTimeout(r, 10)); // ~1 s of writing in all
       }
+      writerDone = true;
     })();
-    await new Promise((r) => setTimeout(r, 250));
+    await waitFor(() => stats(sink).sent >= 40, 'some records delivered before the crash');
     const before = (await sink.health()).detail;
     await broker.kill(); // crash: no clean shutdown
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(async () => writerDone || stats(sink).state === 'retrying' || (await sink.health()).ok === false, 'the sink noticing the outage');
     const down = await sink.health();
     await broker.start(); // same port, same log dir
     await writer;

@@ -80,7 +80,8 @@ function cfg(over: Record<string, unknown> = {}): KafkaSinkConfig {
   return kafkaSinkSchema.parse({ type: 'kafka', brokers: '127.0.0.1:1', topic: 't', linger_ms: 0, retry_initial_ms: 5, retry_max_ms: 20, flush_timeout_ms: 2000, ...over });
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
+// Waits for a condition (an event seen through the sink's counters); `ms` is a safety net only.
+const until = async (cond: () => boolean, ms = 60_000) => {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out waiting for condition');
@@ -133,7 +134,9 @@ describe('kafka sink (fake client)', () => {
     let accepted = false;
     const p = Promise.resolve(sink.write(rec('a', 3))).then(() => (accepted = true));
     const p2 = Promise.resolve(sink.write(rec('a', 4)));
-    await new Promise((r) => setTimeout(r, 100));
+    // The sink keeps failing to send (broker down) and the writers keep waiting.
+    const tried = sink.stats().failedAttempts;
+    await until(() => sink.stats().failedAttempts >= tried + 2);
     assert.equal(accepted, false, 'write must wait while the buffer is full');
     assert.equal(sink.stats().waitingWriters, 2);
     fake.up = true;
@@ -297,7 +300,7 @@ describe('kafka sink idle close', () => {
     const fake = new FakeClient();
     fake.up = false;
     const sink = createKafkaSink(cfg({ health_topic: 'health', flush_timeout_ms: 5000 }), ctxFor('file'), { clientFactory: () => fake });
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => sink.stats().failedAttempts >= 1); // it tried the broker and found it down
     const t0 = Date.now();
     await sink.close();
     assert.ok(Date.now() - t0 < 1500);

@@ -92,7 +92,7 @@ class TestClient {
   }
 
   /** Resolves with the first message (already received or future) matching `pred`. */
-  next(pred: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
+  next(pred: (m: Msg) => boolean, timeoutMs = 60_000): Promise<Msg> {
     const found = this.messages.slice(this.seen).find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -384,8 +384,14 @@ describe('websocket sink', () => {
     assert.deepEqual(h.client, { id: h.client.id, dropped: 0, queued: 0 });
     await c.subscribe({ health: false });
     const n = c.messages.length;
-    await sleep(350);
+    // Three health ticks seen by a second client (events, not a fixed delay) and none reach `c`.
+    const watcher = await TestClient.open(sink.url);
+    for (let tick = 0; tick < 3; tick++) {
+      const seen = watcher.messages.filter((m) => m.type === 'health').length;
+      await watcher.next((m) => m.type === 'health' && watcher.messages.filter((x) => x.type === 'health').length > seen);
+    }
     assert.equal(c.messages.slice(n).some((m) => m.type === 'health'), false, 'health: false turns them off');
+    watcher.close();
     c.close();
   });
 
@@ -461,8 +467,13 @@ describe('websocket sink', () => {
     const code = await dead.closed();
     const ms = performance.now() - t0;
     assert.equal(code, 1006, 'terminated without a close handshake');
-    assert.ok(ms < 1000, `terminated after ${ms.toFixed(0)} ms`);
-    await sleep(250);
+    // A safety net only (heartbeat_ms 100: about 200 ms when the machine is idle).
+    assert.ok(ms < 30_000, `terminated after ${ms.toFixed(0)} ms`);
+    // The live client keeps answering: wait for two more pings (events), it is still open.
+    await new Promise<void>((resolve) => {
+      let pings = 0;
+      live.ws.on('ping', () => (pings += 1) === 2 && resolve());
+    });
     assert.equal(live.ws.readyState, WebSocket.OPEN);
     assert.equal(sink.stats().heartbeat_terminated, 1);
     assert.equal(sink.stats().clients, 1);
