@@ -59,6 +59,8 @@ interface Row {
   last: ReturnType<typeof lat>;
   infer_ms_mean: number | null;
   reconnects: number;
+  /** 1-minute load average when the count finished (other work on the machine shows here). */
+  load1: number;
 }
 
 async function runCount(n: number, url: string): Promise<Row> {
@@ -133,6 +135,7 @@ async function runCount(n: number, url: string): Promise<Row> {
     last: lat(last),
     infer_ms_mean: inferTiming ? inferTiming.mean_ms : null,
     reconnects: ids.reduce((s, id) => s + metrics.get(`reconnects.${id}`), 0),
+    load1: +os.loadavg()[0]!.toFixed(2),
   };
 }
 
@@ -152,11 +155,11 @@ try {
 const win = WINDOW_S === 60 ? ['minute 1', 'last minute'] : [`first ${WINDOW_S} s`, `last ${WINDOW_S} s`];
 const fmtDrops = (d: Record<string, number>) => Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 console.log(`\nbench:live — ${SECONDS} s per count, RTSP ${WIDTH}x${HEIGHT} @ ${SERVER_FPS} fps, camera fps ${CAMERA_FPS}, max_in_flight ${MAX_IN_FLIGHT}, detect yolox-nano workers 1; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-console.log(`| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | dropped by reason | latency ${win[0]} p50 / p95 / max | latency ${win[1]} p50 / p95 / max | infer mean |`);
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | dropped by reason | latency ${win[0]} p50 / p95 / max | latency ${win[1]} p50 / p95 / max | infer mean | load avg (1 min) |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.cameras} | ${r.offered_per_s} | ${r.records_per_s} (${r.slowest_camera_per_s}) | ${r.decoded} = ${r.processed} + ${r.decoded - r.processed}${r.exact ? '' : ' (NOT EXACT)'} | ${fmtDrops(r.dropped)} | ${r.first.p50} / ${r.first.p95} / ${r.first.max} ms | ${r.last.p50} / ${r.last.p95} / ${r.last.max} ms | ${r.infer_ms_mean ?? '—'} ms |`,
+    `| ${r.cameras} | ${r.offered_per_s} | ${r.records_per_s} (${r.slowest_camera_per_s}) | ${r.decoded} = ${r.processed} + ${r.decoded - r.processed}${r.exact ? '' : ' (NOT EXACT)'} | ${fmtDrops(r.dropped)} | ${r.first.p50} / ${r.first.p95} / ${r.first.max} ms | ${r.last.p50} / ${r.last.p95} / ${r.last.max} ms | ${r.infer_ms_mean ?? '—'} ms | ${r.load1} |`,
   );
 }
 console.log('');
