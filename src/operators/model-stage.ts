@@ -105,11 +105,28 @@ export function makeRecord(base: { pipeline: string; stage_id: string; model_id:
   };
 }
 
+/** Weight of the newest batch in the moving average of batch wall time. */
+const BATCH_MS_EWMA = 0.2;
+
+/**
+ * Whether a frame goes to inference now. File frames (no deadline) always do. A live frame does
+ * if its result is expected before its deadline (now + the stage's recent batch time); when the
+ * model alone takes most of the latency budget (≥ 80 %) no frame could make it, and the rule falls
+ * back to "deadline not passed yet" so a slow model still produces results.
+ */
+export function admitLive(frame: Pick<Frame, 'deadline_ms' | 'captured_at_ms'>, now: number, expectedBatchMs: number): boolean {
+  const deadline = frame.deadline_ms;
+  if (deadline === undefined) return true;
+  if (now > deadline) return false;
+  const budget = deadline - (frame.captured_at_ms ?? now);
+  return expectedBatchMs >= 0.8 * budget || now + expectedBatchMs <= deadline;
+}
+
 /** How often the stale-frame warning may repeat per stage. */
 export const STALE_WARN_INTERVAL_MS = 10_000;
 
 /**
- * Counts a live frame dropped because its deadline passed before its batch could start
+ * Counts a live frame dropped because its result would have come after its deadline
  * (`dropped.<stream>.stale`) and warns at most once per STALE_WARN_INTERVAL_MS per stage.
  */
 function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => void {
@@ -120,7 +137,7 @@ function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => 
     since += 1;
     const now = Date.now();
     if (now - lastWarn < STALE_WARN_INTERVAL_MS) return;
-    deps.logger.warn({ stage: stage_id, stream: frame.stream_id, dropped: since }, `Stage \`${stage_id}\` dropped ${since} frame(s) whose deadline passed before inference could start (latest: frame ${frame.index} of \`${frame.stream_id}\`); the model cannot keep up with the live sources' latency_budget_ms`);
+    deps.logger.warn({ stage: stage_id, stream: frame.stream_id, dropped: since }, `Stage \`${stage_id}\` dropped ${since} frame(s) whose result would have come after their deadline (latest: frame ${frame.index} of \`${frame.stream_id}\`); the model cannot keep up with the live sources' latency_budget_ms`);
     lastWarn = now;
     since = 0;
   };
@@ -142,6 +159,10 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
       const prepare = model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
+      // How long a batch takes here (moving average of the last batches' wall time): a live frame
+      // whose result would arrive after its deadline is dropped before inference, not after.
+      let expectedBatchMs = 0;
+      let lastBatchEnd = -1;
       // Preparation starts as each frame arrives (off the main thread for the preprocessing
       // stages) and is awaited batch by batch in arrival order; the flow gate's credits bound how
       // many frames are being prepared at once.
@@ -167,12 +188,17 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
         filter((t) => t.keep),
         map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
         batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
-        inferBatches(runBatch, { admit: (item, now) => item.frame.deadline_ms === undefined || now <= item.frame.deadline_ms }),
+        inferBatches(runBatch, { admit: (item, now) => admitLive(item.frame, now, expectedBatchMs) }),
         map(({ frame: item, result, error, infer_ms, infer_start_ms, infer_end_ms, dropped }): FrameOutcome => {
           const frame = item.frame;
           if (dropped) {
             stale(frame);
             return { stream_id: frame.stream_id, frame_index: frame.index, records: [] };
+          }
+          if (infer_end_ms !== lastBatchEnd) {
+            lastBatchEnd = infer_end_ms;
+            const took = infer_end_ms - infer_start_ms;
+            expectedBatchMs = expectedBatchMs === 0 ? took : expectedBatchMs + BATCH_MS_EWMA * (took - expectedBatchMs);
           }
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
           const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
