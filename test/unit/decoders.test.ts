@@ -4,7 +4,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { VidflowError } from '../../src/core/errors.js';
+import type { DetectionDecodeContext } from '../../src/models/decoders/decoder.js';
+import { fastestdetDecoder } from '../../src/models/decoders/fastestdet.js';
 import { decoderSpecs, findDecoder, resolveDecoder } from '../../src/models/decoders/registry.js';
+import { ultrafaceDecoder } from '../../src/models/decoders/ultraface.js';
+import type { Tensor } from '../../src/models/runner.js';
 import { loadManifest } from '../../src/models/manifest.js';
 import { MODEL_TASKS } from '../../src/core/result.js';
 import { REPO, tmpDir } from '../support/media.js';
@@ -69,5 +73,92 @@ describe('loadManifest resolves the decoder', { skip: existsSync(path.join(REPO,
   it('an output role the decoder reads must be in outputs', () => {
     const file = variant('roles', (m) => (m.decoder = { type: 'ultraface' }));
     assert.throws(() => loadManifest(file), (e: unknown) => e instanceof VidflowError && /decoder ultraface reads output roles scores, boxes, missing from outputs/.test(e.message));
+  });
+});
+
+/** A detection context for a frame of fw×fh stretched to an iw×ih model input. */
+function ctx(fw: number, fh: number, iw: number, ih: number, labels: string[], over: Partial<DetectionDecodeContext> = {}): DetectionDecodeContext & { options: { nms_in_graph: false } } {
+  return {
+    labels,
+    geometry: { scale_x: iw / fw, scale_y: ih / fh, offset_x: 0, offset_y: 0, width: iw, height: ih },
+    frameWidth: fw,
+    frameHeight: fh,
+    inputWidth: iw,
+    inputHeight: ih,
+    filter: { score_threshold: 0.5, allow: null, deny: new Set(), max_detections: 100, min_box_area: 0 },
+    nmsIou: undefined,
+    options: { nms_in_graph: false },
+    ...over,
+  };
+}
+
+describe('fastestdet decoder', () => {
+  // [1, 5 + 3 classes, 1, 2]: two cells of one row; channel-major like the model's NCHW output.
+  const grid = (cells: number[][]): Tensor => {
+    const C = cells[0]!.length;
+    const W = cells.length;
+    const data = new Float32Array(C * W);
+    cells.forEach((cell, x) => cell.forEach((v, c) => (data[c * W + x] = v)));
+    return { type: 'float32', dims: [1, C, 1, W], data };
+  };
+  const labels = ['a', 'b', 'c'];
+  it('score = obj^0.6 x cls^0.4, centre (cell + tanh) / grid, size sigmoid, mapped to the frame', () => {
+    // Cell 0: obj 0.9, tx = ty = 0 (centre of the cell's corner), tw = th = 0 (half the input).
+    const t = grid([[0.9, 0, 0, 0, 0, 0.1, 0.8, 0.1], [0.01, 0, 0, 0, 0, 1, 0, 0]]);
+    const r = fastestdetDecoder.decode({ predictions: t }, 0, ctx(400, 200, 352, 352, labels));
+    assert.equal(r.detections.length, 1);
+    const d = r.detections[0]!;
+    assert.equal(d.label, 'b');
+    assert.ok(Math.abs(d.score - 0.9 ** 0.6 * 0.8 ** 0.4) < 1e-6);
+    // cx = 0/2 → 0, cy = 0/1 → 0, w = h = 0.5 of the frame: [-100, -50, 100, 50] clipped.
+    assert.deepEqual(d.box, [0, 0, 100, 50]);
+    assert.deepEqual(r.rows, [0]);
+  });
+  it('class-agnostic NMS (IoU 0.45 by default, the stage may override) and the class filter', () => {
+    // Cell 1 shifted back by tanh(tx) = -0.95 onto cell 0's box: suppressed by the better cell 0.
+    const t = grid([[0.9, 0.5, 0.5, 1, 1, 0, 1, 0], [0.8, Math.atanh(-0.95) + 0, 0.5, 1, 1, 1, 0, 0]]);
+    assert.equal(fastestdetDecoder.decode({ predictions: t }, 0, ctx(352, 352, 352, 352, labels)).detections.length, 1);
+    assert.equal(fastestdetDecoder.decode({ predictions: t }, 0, ctx(352, 352, 352, 352, labels, { nmsIou: 0.99 })).detections.length, 2);
+    const onlyA = ctx(352, 352, 352, 352, labels);
+    onlyA.filter = { ...onlyA.filter, allow: new Set([0]) };
+    const r = fastestdetDecoder.decode({ predictions: t }, 0, onlyA);
+    // Cell 0's best allowed class is `a` with cls 0 → score 0: only cell 1 remains.
+    assert.deepEqual(r.detections.map((d) => d.label), ['a']);
+    assert.deepEqual(r.rows, [0]);
+  });
+});
+
+describe('ultraface decoder', () => {
+  const labels = ['BACKGROUND', 'face'];
+  const tensors = (rows: Array<[number, [number, number, number, number]]>, n = 1): Record<string, Tensor> => {
+    const scores = new Float32Array(n * rows.length * 2);
+    const boxes = new Float32Array(n * rows.length * 4);
+    for (let b = 0; b < n; b++) {
+      rows.forEach(([p, box], i) => {
+        scores.set([1 - p, p], (b * rows.length + i) * 2);
+        boxes.set(box, (b * rows.length + i) * 4);
+      });
+    }
+    return { scores: { type: 'float32', dims: [n, rows.length, 2], data: scores }, boxes: { type: 'float32', dims: [n, rows.length, 4], data: boxes } };
+  };
+  it('faces over the threshold, boxes normalized → frame pixels (clipped), hard NMS at IoU 0.3', () => {
+    const out = tensors([
+      [0.95, [0.1, 0.1, 0.3, 0.4]],
+      [0.9, [0.12, 0.1, 0.32, 0.4]], // IoU with the first ≈ 0.82: suppressed
+      [0.8, [0.6, 0.5, 1.02, 0.9]], // past the right edge: clipped
+      [0.4, [0.5, 0.1, 0.6, 0.2]], // under the threshold
+    ]);
+    const r = ultrafaceDecoder.decode(out, 0, ctx(640, 480, 320, 240, labels));
+    assert.deepEqual(r.detections.map((d) => d.box), [[64, 48, 192, 192], [384, 240, 640, 432]]);
+    assert.deepEqual(r.detections.map((d) => d.label), ['face', 'face']);
+    assert.deepEqual(r.rows, [0, 1]);
+    // IoU 0.82 > 0.3 suppresses; at a stage nms_iou of 0.9 both stay.
+    assert.equal(ultrafaceDecoder.decode(out, 0, ctx(640, 480, 320, 240, labels, { nmsIou: 0.9 })).detections.length, 3);
+  });
+  it('reads image `index` of a batch', () => {
+    const out = tensors([[0.95, [0, 0, 0.5, 0.5]]], 2);
+    (out.scores!.data as Float32Array).set([1, 0], 0); // image 0: no face
+    assert.equal(ultrafaceDecoder.decode(out, 0, ctx(100, 100, 320, 240, labels)).detections.length, 0);
+    assert.deepEqual(ultrafaceDecoder.decode(out, 1, ctx(100, 100, 320, 240, labels)).detections.map((d) => d.box), [[0, 0, 50, 50]]);
   });
 });
