@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { VidflowError } from '../core/errors.js';
 import { MODEL_TASKS } from '../core/result.js';
 import { interpolate } from '../config/interpolate.js';
+import { resolveDecoder } from './decoders/registry.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -42,21 +43,17 @@ export const InputSchema = z
   .strict();
 export type ModelInputSpec = z.infer<typeof InputSchema>;
 
+/**
+ * `decoder`: `type` names a decoder of the registry (src/models/decoders/registry.ts); the other
+ * fields are that decoder's options, validated by its own schema when the manifest is loaded.
+ */
 export const DecoderSchema = z
   .object({
-    type: z
-      .enum(['softmax_topk', 'torchvision_detection', 'segmentation_argmax', 'yolox', 'fastestdet', 'ultraface'])
-      .describe('Output decoder. torchvision_detection covers Faster/Mask/Keypoint R-CNN and RetinaNet.'),
-    /** Whether classifier outputs are logits (softmax applied) or probabilities already. */
-    outputs_are: z.enum(['logits', 'probabilities']).default('logits'),
-    /** Detectors: what the model already applied. */
-    nms_in_graph: z.boolean().default(true),
-    /** Masks: the threshold that turns probabilities into a binary mask (torchvision: 0.5). */
-    mask_threshold: z.number().min(0).max(1).default(0.5),
-    /** Segmentation: layout of the class-score output (torchvision: NCHW; TF exports: NHWC). */
-    output_layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    type: z.string().min(1).describe('Output decoder, one of the registry (docs/manifest.md "Decoders"). torchvision_detection covers Faster/Mask/Keypoint R-CNN and RetinaNet.'),
   })
-  .strict();
+  .passthrough();
+/** A manifest's decoder: its type and its options (defaults filled in by loadManifest). */
+export type ManifestDecoder = { type: string } & Record<string, unknown>;
 
 export const LabelsSchema = z
   .object({
@@ -95,7 +92,7 @@ export const ManifestSchema = z
   })
   .strict();
 
-export type ModelManifest = z.infer<typeof ManifestSchema>;
+export type ModelManifest = Omit<z.infer<typeof ManifestSchema>, 'decoder'> & { decoder: ManifestDecoder };
 
 /**
  * Whether a manifest's weights are random (test fixtures: `provenance.weights` such as
@@ -148,7 +145,16 @@ export function loadManifest(manifestPath: string, where?: string): LoadedManife
       .join('; ');
     throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: invalid manifest: ${first}`, whereOpt);
   }
-  const manifest = parsed.data;
+  const manifest = parsed.data as ModelManifest;
+  const decoder = resolveDecoder(manifest.decoder, manifest.task);
+  if ('error' in decoder) {
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: invalid manifest: ${decoder.error}`, whereOpt);
+  }
+  manifest.decoder = { type: decoder.spec.type, ...decoder.options };
+  const missing = decoder.spec.roles.filter((r) => manifest.outputs[r] === undefined);
+  if (missing.length > 0) {
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${where ? where + ': ' : ''}${manifestPath}: invalid manifest: outputs: decoder ${decoder.spec.type} reads output role${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, missing from outputs`, whereOpt);
+  }
   // File paths may use ${VAR} / ${VAR:-default} (e.g. ${VIDFLOW_SHARED:-../../../shared}/models/x.onnx).
   const expand = (field: string, value: string) =>
     interpolate(value, process.env, ({ variable }) => {

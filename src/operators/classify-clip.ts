@@ -14,7 +14,7 @@ import type { Stage, StageContext, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore, FrameOutcome } from '../core/result.js';
-import { decodeClassification } from '../models/decoders/classification.js';
+import { decoderFor } from '../models/decoders/registry.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import { inputSize, preprocessInto } from '../models/preprocess.js';
 import { preprocessFrame } from '../models/preprocess-pool.js';
@@ -112,6 +112,7 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
   if (T === undefined) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.clip_length`);
   const logitsName = m.outputs.logits;
   if (!logitsName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: video manifest needs outputs.logits`);
+  const decoder = decoderFor('classification', m, loaded.manifestPath);
   const pre = clipFramePreprocessor(loaded);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
@@ -133,8 +134,7 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
         for (let i = 0; i < n; i++) data.set(part[i] ?? part[0]!, i * per);
         const out = await runner.run({ [inputName]: { type: 'float32', dims: [n, 3, T, pre.height, pre.width], data } }, [logitsName]);
         const logits = out[logitsName]!;
-        const classes = logits.dims[logits.dims.length - 1]!;
-        part.forEach((_, i) => results.push(decodeClassification(logits.data as Float32Array, i, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels })));
+        part.forEach((_, i) => results.push(decoder.spec.decode({ logits }, i, { ...options, labels: loaded.labels, options: decoder.options })));
       }
       return results;
     },

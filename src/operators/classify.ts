@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Stage, StageSpec } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore } from '../core/result.js';
-import { decodeClassification } from '../models/decoders/classification.js';
+import { decoderFor } from '../models/decoders/registry.js';
 import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import type { ModelRunner } from '../models/runner.js';
@@ -31,6 +31,7 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
   const m = loaded.manifest;
   const logitsName = m.outputs.logits;
   if (!logitsName) throw new Error(`${loaded.manifestPath}: classification manifest needs outputs.logits`);
+  const decoder = decoderFor('classification', m, loaded.manifestPath);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
   const layout = m.input.layout === 'NHWC' ? 'NHWC' : 'NCHW';
@@ -63,9 +64,8 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
           const dims = layout === 'NHWC' ? [n, first.height, first.width, 3] : [n, 3, first.height, first.width];
           const out = await runner.run({ [inputName]: { type: 'float32', dims, data } }, [logitsName]);
           const logits = out[logitsName]!;
-          const classes = logits.dims[logits.dims.length - 1]!;
           part.forEach((idx, j) => {
-            results[idx] = decodeClassification(logits.data as Float32Array, j, classes, { ...options, outputs_are: m.decoder.outputs_are, labels: loaded.labels });
+            results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options });
           });
         }
       }

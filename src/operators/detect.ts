@@ -1,7 +1,8 @@
 /**
- * `detect` stage: an object detector (manifest task `detection`): torchvision Faster R-CNN /
- * RetinaNet exports (decoder `torchvision_detection`, NMS and resize/normalize in the graph, one
- * `[3,H,W]` 0..1 input per image) and YOLOX (decoder `yolox`, letterboxed NCHW input, NMS here).
+ * `detect` stage: an object detector (manifest task `detection`) with any detection decoder of
+ * the registry (src/models/decoders/registry.ts): torchvision Faster R-CNN / RetinaNet exports
+ * (`torchvision_detection`, NMS and resize/normalize in the graph, one `[3,H,W]` 0..1 input per
+ * image), YOLOX, FastestDet and UltraFace (batched NCHW input, NMS in the decoder).
  * Boxes are x1,y1,x2,y2 in pixels of the source frame.
  *
  * The detector core (`createDetector`) is shared by `segment_instances`, `detect_keypoints` and
@@ -12,9 +13,8 @@ import type { Stage, StageContext, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { Task } from '../core/result.js';
-import { decodeTorchvisionDetections, mapBox, round, type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
-import { boxArea, type Box } from '../models/decoders/nms.js';
-import { decodeYolox, YOLOX_NMS_IOU } from '../models/decoders/yolox.js';
+import { type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
+import { decoderFor } from '../models/decoders/registry.js';
 import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { outputName } from '../models/model-check.js';
@@ -35,7 +35,7 @@ export const detectOptionFields = {
   exclude_classes: z.array(z.string().min(1)).default([]).describe('Deny list of class names from the model\'s label set.'),
   max_detections: z.number().int().min(1).max(1000).default(DEFAULT_MAX_DETECTIONS).describe('At most this many detections per frame, best first.'),
   min_box_area: z.number().min(0).default(0).describe('Drop boxes smaller than this area, in source-frame pixels² (after mapping back to the frame).'),
-  nms_iou: z.number().min(0).max(1).default(YOLOX_NMS_IOU).describe('IoU threshold of the class-agnostic NMS for decoders without NMS in the graph (yolox); torchvision exports do NMS in the graph.'),
+  nms_iou: z.number().min(0).max(1).optional().describe('IoU threshold of the NMS for decoders without NMS in the graph; unset: the decoder\'s own (yolox 0.45, fastestdet 0.45, ultraface 0.3). torchvision exports do NMS in the graph.'),
 };
 
 export const detectSchema = z
@@ -90,9 +90,16 @@ export function chwTensor(frame: Frame, spec: LoadedManifest['manifest']['input'
   return { tensor: { type: 'float32', dims: [3, height, width], data }, geometry };
 }
 
-/** Builds the detector for a manifest (decoder `torchvision_detection` or `yolox`). `roles`: extra output roles to fetch. */
+/**
+ * Builds the detector for a manifest: its decoder comes from the registry (any decoder of the
+ * detection family). Feeding follows the input layout: `CHW` exports (torchvision) take one
+ * `[3,H,W]` tensor per input name and give each image its own outputs; other layouts run
+ * stacked NCHW/NHWC batches and the decoder picks its image by index. `roles`: extra output
+ * roles to fetch (masks, keypoints), which the decoder must offer.
+ */
 export function createDetector(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions, roles: readonly string[] = []): Detector {
   const m = loaded.manifest;
+  const decoder = decoderFor('detection', m, loaded.manifestPath);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const filter: DetectionFilter = { score_threshold: options.score_threshold, max_detections: options.max_detections, min_box_area: options.min_box_area, allow: options.filter.allow, deny: options.filter.deny };
   const need = (role: string): string => {
@@ -100,11 +107,16 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
     if (!t) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: outputs.${role} is missing (decoder ${m.decoder.type})`);
     return t;
   };
-  if (m.decoder.type === 'torchvision_detection') {
-    const allRoles = ['boxes', 'labels', 'scores', ...roles];
-    const templates = Object.fromEntries(allRoles.map((r) => [r, need(r)]));
+  const extra = roles.filter((r) => !decoder.spec.roles.includes(r));
+  const unsupported = extra.filter((r) => !(decoder.spec.optionalRoles ?? []).includes(r));
+  if (unsupported.length > 0) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder ${m.decoder.type} has no ${unsupported.join(', ')} outputs`);
+  const allRoles = [...decoder.spec.roles, ...extra];
+  const templates = Object.fromEntries(allRoles.map((r) => [r, need(r)]));
+  const decode = (outputs: Record<string, Tensor>, index: number, geometry: Geometry, frame: Frame, inputWidth: number, inputHeight: number) =>
+    decoder.spec.decode(outputs, index, { labels: loaded.labels, geometry, frameWidth: frame.width, frameHeight: frame.height, inputWidth, inputHeight, filter, nmsIou: options.nms_iou, options: decoder.options });
+  if (m.input.layout === 'CHW') {
     const perCall = fixed ?? 1;
-    if (m.input.names.length !== perCall) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} torchvision detection export needs ${perCall}`);
+    if (m.input.names.length !== perCall) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} CHW (torchvision detection) export needs ${perCall}`);
     type Prepared = ReturnType<typeof chwTensor>;
     return {
       model_id: m.name,
@@ -133,14 +145,8 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
               if (!t) throw new Error(`model returned no output ${outputName(templates[r]!, i)}`);
               outputs[r] = t;
             }
-            const { detections, rows } = decodeTorchvisionDetections(
-              { boxes: outputs.boxes!.data as Float32Array, labels: outputs.labels!.data as BigInt64Array, scores: outputs.scores!.data as Float32Array },
-              geometries[i]!,
-              frame.width,
-              frame.height,
-              loaded.labels,
-              filter,
-            );
+            const dims = feeds[m.input.names[i]!]!.dims;
+            const { detections, rows } = decode(outputs, 0, geometries[i]!, frame, dims[2]!, dims[1]!);
             results.push({ detections, rows, geometry: geometries[i]!, outputs });
           });
         }
@@ -149,42 +155,29 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
       close: () => runner.close(),
     };
   }
-  if (m.decoder.type === 'yolox') {
-    if (roles.length > 0) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder yolox has no ${roles.join(', ')} outputs`);
-    const outName = m.outputs.predictions ?? Object.values(m.outputs)[0];
-    if (!outName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: outputs.predictions is missing (decoder yolox)`);
-    const inputName = m.input.names[0]!;
-    return {
-      model_id: m.name,
-      fixed_batch: fixed,
-      prepare: (frame) => prepareImage(frame, m.input),
-      async run(frames, prepared) {
-        return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
-          const out = await runner.run({ [inputName]: tensor }, [outName]);
-          const pred = out[outName]!;
-          const [, rows, cols] = pred.dims as [number, number, number];
-          const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
-          const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
-          return part.map((frame, i): DetectorOutput => {
-            const raw = decodeYolox(pred.data as Float32Array, i * rows * cols, rows, cols, inW, inH, { ...filter, max_detections: Infinity }, options.nms_iou);
-            const g = geometries[i]!;
-            const detections: Detection[] = [];
-            const kept: number[] = [];
-            for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
-              const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frame.width, frame.height);
-              if (boxArea(box) < filter.min_box_area) continue;
-              const label = raw.labels[k]!;
-              detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: loaded.labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
-              kept.push(k);
-            }
-            return { detections, rows: kept, geometry: g, outputs: {} };
-          });
-        }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
-      },
-      close: () => runner.close(),
-    };
-  }
-  throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder ${m.decoder.type} is not a detection decoder (torchvision_detection, yolox)`);
+  const inputName = m.input.names[0]!;
+  const names = allRoles.map((r) => templates[r]!);
+  return {
+    model_id: m.name,
+    fixed_batch: fixed,
+    prepare: (frame) => prepareImage(frame, m.input),
+    async run(frames, prepared) {
+      return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
+        const out = await runner.run({ [inputName]: tensor }, names);
+        const outputs: Record<string, Tensor> = {};
+        for (const r of allRoles) {
+          const t = out[templates[r]!];
+          if (!t) throw new Error(`model returned no output ${templates[r]!}`);
+          outputs[r] = t;
+        }
+        const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
+        const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
+        // Batched outputs hold every image of the run: `outputs` stays empty (no per-image tensors).
+        return part.map((frame, i): DetectorOutput => ({ ...decode(outputs, i, geometries[i]!, frame, inW, inH), geometry: geometries[i]!, outputs: {} }));
+      }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
+    },
+    close: () => runner.close(),
+  };
 }
 
 /** A FrameModel of task `detection` (also the base of `track`). */
@@ -220,7 +213,7 @@ export function detectorModel<R>(det: Detector, task: Task, decode: (o: Detector
 
 export const detectSpec: StageSpec<DetectConfig> = {
   type: 'detect',
-  summary: 'Object detection (torchvision Faster R-CNN / RetinaNet exports, YOLOX): boxes in source-frame pixels with COCO labels and scores.',
+  summary: 'Object detection (torchvision Faster R-CNN / RetinaNet exports, YOLOX, FastestDet, UltraFace faces): boxes in source-frame pixels with COCO labels and scores.',
   schema: detectSchema,
   example: { type: 'detect', id: 'people', model: 'yolox-nano', classes: ['person'], score_threshold: 0.4 },
   async create(config, ctx): Promise<Stage> {

@@ -53,7 +53,8 @@ export function decodeInstanceMasks(o: DetectorOutput, frame: Pick<Frame, 'width
 
 export function instanceSegmentationModel(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions): FrameModel<SegmentInstancesResult> {
   const det = createDetector(loaded, runner, options, ['masks']);
-  const threshold = loaded.manifest.decoder.mask_threshold;
+  const mt = loaded.manifest.decoder.mask_threshold;
+  const threshold = typeof mt === 'number' ? mt : 0.5;
   return detectorModel(det, 'instance_segmentation', (o, frame) => ({ detections: decodeInstanceMasks(o, frame, threshold) }));
 }
 

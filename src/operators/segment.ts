@@ -11,10 +11,10 @@ import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
 import { encodeGrayPng } from '../models/decoders/png.js';
 import { encodeLabelMapRle, type LabelMapRle } from '../models/decoders/rle.js';
-import { argmaxLabels, classFractions, labelMapToFrame, segmentationLayout, type OutputLayout } from '../models/decoders/segmentation.js';
+import { decoderFor } from '../models/decoders/registry.js';
+import { classFractions, decodeSegmentation } from '../models/decoders/segmentation.js';
 import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest } from '../models/manifest.js';
-import type { Geometry } from '../models/preprocess.js';
 import type { PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 
@@ -47,17 +47,8 @@ export interface SegmentResult {
   aux_class_fractions?: Record<string, number>;
 }
 
-/**
- * Decodes image `n` of a logits tensor into the frame-resolution label map. `g` maps source
- * pixels to model-input pixels of an `inW`×`inH` input; the output may be smaller than the input.
- */
-export function decodeSegmentation(logits: Tensor, n: number, layout: OutputLayout, g: Geometry, frameWidth: number, frameHeight: number): Uint8Array {
-  const { labels, width, height } = argmaxLabels(logits.data as Float32Array, logits.dims, layout, n);
-  const kx = width / g.width;
-  const ky = height / g.height;
-  const og = { scale_x: g.scale_x * kx, scale_y: g.scale_y * ky, offset_x: g.offset_x * kx, offset_y: g.offset_y * ky };
-  return labelMapToFrame(labels, width, height, og, frameWidth, frameHeight);
-}
+/** Moved to the `segmentation_argmax` decoder's module; re-exported for existing callers. */
+export { decodeSegmentation };
 
 export function labelMapPayload(map: Uint8Array, width: number, height: number, format: SegmentConfig['label_map']): LabelMapRle | PngLabelMap | undefined {
   if (format === 'rle') return encodeLabelMapRle(map, height, width);
@@ -73,7 +64,7 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
   if (options.include_aux && !auxName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: include_aux needs outputs.aux in the manifest`);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
-  const declared = m.decoder.output_layout;
+  const decoder = decoderFor('segmentation', m, loaded.manifestPath);
   const classes = m.labels.count;
   return {
     model_id: m.name,
@@ -84,16 +75,16 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
     async run(frames: Frame[], prepared?: unknown[]): Promise<SegmentResult[]> {
       return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
         const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
-        const logits = out[outName]!;
-        const layout = segmentationLayout(logits.dims, classes, declared);
+        const byRole: Record<string, Tensor> = { out: out[outName]! };
+        if (auxName) byRole.aux = out[auxName]!;
         return part.map((frame, i) => {
-          const map = decodeSegmentation(logits, i, layout, geometries[i]!, frame.width, frame.height);
+          const ctx = { classes, geometry: geometries[i]!, frameWidth: frame.width, frameHeight: frame.height, options: decoder.options };
+          const map = decoder.spec.decode(byRole, i, { ...ctx, role: 'out' });
           const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
           const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
           if (lm) r.label_map = lm;
           if (auxName) {
-            const aux = out[auxName]!;
-            r.aux_class_fractions = classFractions(decodeSegmentation(aux, i, segmentationLayout(aux.dims, classes, declared), geometries[i]!, frame.width, frame.height), loaded.labels);
+            r.aux_class_fractions = classFractions(decoder.spec.decode(byRole, i, { ...ctx, role: 'aux' }), loaded.labels);
           }
           return r;
         });

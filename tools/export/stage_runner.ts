@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Frame } from '../../src/core/frame.js';
-import { argmaxLabels } from '../../src/models/decoders/segmentation.js';
+import { argmaxLabels, type OutputLayout } from '../../src/models/decoders/segmentation.js';
 import { buildImageBatch } from '../../src/models/image-batch.js';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
@@ -35,14 +35,14 @@ for (const [i, f] of job.frames.entries()) {
   if (runner) {
     const outName = loaded.manifest.outputs.out!;
     const out = await runner.run({ [loaded.manifest.input.names[0]!]: tensor }, [outName]);
-    const am = argmaxLabels(out[outName]!.data as Float32Array, out[outName]!.dims, loaded.manifest.decoder.output_layout ?? 'NCHW');
+    const am = argmaxLabels(out[outName]!.data as Float32Array, out[outName]!.dims, (loaded.manifest.decoder.output_layout as OutputLayout | undefined) ?? 'NCHW');
     writeFileSync(path.join(job.out, `argmax_${i}.bin`), am.labels);
     row.argmax_dims = [am.height, am.width];
     if (f.ref_pre) {
       const rb = readFileSync(f.ref_pre.file);
       const ref = { type: 'float32' as const, dims: f.ref_pre.dims, data: new Float32Array(rb.buffer.slice(rb.byteOffset, rb.byteOffset + rb.length)) };
       const o2 = await runner.run({ [loaded.manifest.input.names[0]!]: ref }, [outName]);
-      writeFileSync(path.join(job.out, `argmax_ref_${i}.bin`), argmaxLabels(o2[outName]!.data as Float32Array, o2[outName]!.dims, loaded.manifest.decoder.output_layout ?? 'NCHW').labels);
+      writeFileSync(path.join(job.out, `argmax_ref_${i}.bin`), argmaxLabels(o2[outName]!.data as Float32Array, o2[outName]!.dims, (loaded.manifest.decoder.output_layout as OutputLayout | undefined) ?? 'NCHW').labels);
     }
   }
   result.push(row);

@@ -106,3 +106,61 @@ export function decodeTorchvisionDetections(out: TorchvisionDetOutputs, geometry
   }
   return { detections, rows };
 }
+
+/**
+ * Candidate boxes in model-input pixels (best first, after NMS) → detections in frame pixels:
+ * mapped through the geometry and clamped, boxes under `min_box_area` dropped, at most
+ * `max_detections` kept. `rows` are the candidates' indices.
+ */
+export function mapCandidates(raw: { boxes: Float32Array; scores: Float32Array; labels: Int32Array; count: number }, g: Geometry, frameWidth: number, frameHeight: number, labels: readonly string[], filter: Pick<DetectionFilter, 'max_detections' | 'min_box_area'>): { detections: Detection[]; rows: number[] } {
+  const detections: Detection[] = [];
+  const rows: number[] = [];
+  for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
+    const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frameWidth, frameHeight);
+    if (boxArea(box) < filter.min_box_area) continue;
+    const label = raw.labels[k]!;
+    detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
+    rows.push(k);
+  }
+  return { detections, rows };
+}
+
+/** A growable list of candidate boxes (model-input pixels) with a score and label each. */
+export class CandidateList {
+  boxes = new Float32Array(256);
+  scores = new Float32Array(64);
+  labels = new Int32Array(64);
+  count = 0;
+  push(x1: number, y1: number, x2: number, y2: number, score: number, label: number): void {
+    if (this.count === this.scores.length) {
+      const cap = this.count * 2;
+      const nb = new Float32Array(cap * 4);
+      nb.set(this.boxes);
+      this.boxes = nb;
+      const ns = new Float32Array(cap);
+      ns.set(this.scores);
+      this.scores = ns;
+      const nl = new Int32Array(cap);
+      nl.set(this.labels);
+      this.labels = nl;
+    }
+    const o = this.count * 4;
+    this.boxes[o] = x1;
+    this.boxes[o + 1] = y1;
+    this.boxes[o + 2] = x2;
+    this.boxes[o + 3] = y2;
+    this.scores[this.count] = score;
+    this.labels[this.count] = label;
+    this.count++;
+  }
+  /** The candidates at `keep` (e.g. NMS survivors), in that order. */
+  select(keep: readonly number[]): { boxes: Float32Array; scores: Float32Array; labels: Int32Array; count: number } {
+    const out = { boxes: new Float32Array(keep.length * 4), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length), count: keep.length };
+    keep.forEach((k, i) => {
+      out.boxes.set(this.boxes.subarray(k * 4, k * 4 + 4), i * 4);
+      out.scores[i] = this.scores[k]!;
+      out.labels[i] = this.labels[k]!;
+    });
+    return out;
+  }
+}

@@ -3,6 +3,7 @@
  * back to the source frame with nearest-neighbour sampling, and per-class pixel fractions.
  */
 import type { Geometry } from '../preprocess.js';
+import type { Tensor } from '../runner.js';
 import { isIdentity, nearestIndexMap } from './rle.js';
 
 export type OutputLayout = 'NCHW' | 'NHWC';
@@ -89,4 +90,16 @@ export function classFractions(labels: Uint8Array, names: readonly string[]): Re
     if (hist[k]! > 0) out[names[k] ?? String(k)] = Math.round((hist[k]! / labels.length) * 1e6) / 1e6;
   }
   return out;
+}
+
+/**
+ * Decodes image `n` of a logits tensor into the frame-resolution label map. `g` maps source
+ * pixels to model-input pixels of an `inW`×`inH` input; the output may be smaller than the input.
+ */
+export function decodeSegmentation(logits: Tensor, n: number, layout: OutputLayout, g: Geometry, frameWidth: number, frameHeight: number): Uint8Array {
+  const { labels, width, height } = argmaxLabels(logits.data as Float32Array, logits.dims, layout, n);
+  const kx = width / g.width;
+  const ky = height / g.height;
+  const og = { scale_x: g.scale_x * kx, scale_y: g.scale_y * ky, offset_x: g.offset_x * kx, offset_y: g.offset_y * ky };
+  return labelMapToFrame(labels, width, height, og, frameWidth, frameHeight);
 }

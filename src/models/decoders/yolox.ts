@@ -4,7 +4,9 @@
  * obj × best class; candidates over the threshold go through class-agnostic NMS. Boxes come out
  * in model-input pixels (map them through the letterbox geometry afterwards).
  */
-import { labelAllowed, type DetectionFilter } from './detection.js';
+import { z } from 'zod';
+import type { DetectionDecoder } from './decoder.js';
+import { labelAllowed, mapCandidates, type DetectionFilter } from './detection.js';
 import { nms } from './nms.js';
 
 export const YOLOX_STRIDES = [8, 16, 32] as const;
@@ -95,3 +97,25 @@ export function decodeYolox(data: Float32Array, offset: number, rows: number, co
   });
   return out;
 }
+
+const yoloxOptions = z
+  .object({
+    nms_in_graph: z.literal(false).default(false).describe('YOLOX exports have no NMS: vidflow runs class-agnostic NMS.'),
+  })
+  .strict();
+
+/** Decoder `yolox`: output role `predictions` `[N, rows, 5 + classes]`. */
+export const yoloxDecoder: DetectionDecoder<z.infer<typeof yoloxOptions>> = {
+  type: 'yolox',
+  family: 'detection',
+  summary: 'YOLOX (anchor-free, strides 8/16/32): `predictions` `[N, rows, 5 + classes]` of `[dx, dy, log_w, log_h, obj, cls…]`, obj/cls sigmoided; score = obj × cls; class-agnostic NMS in vidflow (IoU 0.45).',
+  tasks: ['detection'],
+  roles: ['predictions'],
+  options: yoloxOptions,
+  decode(outputs, index, ctx) {
+    const pred = outputs.predictions!;
+    const [, rows, cols] = pred.dims as [number, number, number];
+    const raw = decodeYolox(pred.data as Float32Array, index * rows * cols, rows, cols, ctx.inputWidth, ctx.inputHeight, { ...ctx.filter, max_detections: Infinity }, ctx.nmsIou ?? YOLOX_NMS_IOU);
+    return mapCandidates(raw, ctx.geometry, ctx.frameWidth, ctx.frameHeight, ctx.labels, ctx.filter);
+  },
+};
