@@ -159,9 +159,12 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
       const prepare = model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
-      // How long a batch takes here (moving average of the last batches' wall time): a live frame
-      // whose result would arrive after its deadline is dropped before inference, not after.
+      // How long a batch takes here (moving average and mean deviation of the last batches' wall
+      // time): a live frame whose result would arrive after its deadline is dropped before
+      // inference, not after.
       let expectedBatchMs = 0;
+      let meanBatchMs = 0;
+      let batchMsDeviation = 0;
       let lastBatchEnd = -1;
       // Preparation starts as each frame arrives (off the main thread for the preprocessing
       // stages) and is awaited batch by batch in arrival order; the flow gate's credits bound how
@@ -198,7 +201,14 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           if (infer_end_ms !== lastBatchEnd) {
             lastBatchEnd = infer_end_ms;
             const took = infer_end_ms - infer_start_ms;
-            expectedBatchMs = expectedBatchMs === 0 ? took : expectedBatchMs + BATCH_MS_EWMA * (took - expectedBatchMs);
+            if (meanBatchMs === 0) meanBatchMs = took;
+            else {
+              batchMsDeviation += BATCH_MS_EWMA * (Math.abs(took - meanBatchMs) - batchMsDeviation);
+              meanBatchMs += BATCH_MS_EWMA * (took - meanBatchMs);
+            }
+            // Mean plus two mean deviations: on a busy machine batch times vary, and a frame
+            // admitted on the mean alone would miss its deadline about half the time it is close.
+            expectedBatchMs = meanBatchMs + 2 * batchMsDeviation;
           }
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
           const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
