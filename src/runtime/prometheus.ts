@@ -108,18 +108,29 @@ export class PipelineMetrics {
     const self = this;
     if (!options.registry && options.defaultMetrics !== false) collectDefaultMetrics({ register: r });
 
-    /** A counter whose value per label set is read from Metrics on every scrape. */
-    const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], read: (add: (labels: Record<L, string>, v: number) => void) => void) =>
-      new Counter<L>({
+    /**
+     * A counter whose value per label set is read from Metrics on every scrape. Never lower than
+     * it was at an earlier scrape: a derived value (processed = done − stale) can dip for a moment
+     * between two updates, which Prometheus would take for a counter reset.
+     */
+    const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], read: (add: (labels: Record<L, string>, v: number) => void) => void) => {
+      const last = new Map<string, number>();
+      return new Counter<L>({
         name,
         help,
         labelNames,
         registers: [r],
         collect() {
           this.reset();
-          read((labels, v) => this.inc(labels as never, v));
+          read((labels, v) => {
+            const key = labelNames.map((l) => labels[l]).join('\u0000');
+            const value = Math.max(v, last.get(key) ?? 0);
+            last.set(key, value);
+            this.inc(labels as never, value);
+          });
         },
       });
+    };
     const perStream = (counter: string) => (add: (l: { stream: string }, v: number) => void) => {
       for (const s of streams) add({ stream: s }, m.get(`${counter}.${s}`));
     };

@@ -63,6 +63,12 @@ describe('PipelineMetrics', () => {
     assert.deepEqual(health.filter((h) => h.value === 1), [{ labels: { stream: 'cam.1', state: 'live' }, value: 1 }]);
     assert.match(text, /vidflow_inference_seconds_sum\{stage="det\.a",model="yolox-nano"\} 0\.02\n/);
     assert.match(text, /vidflow_batch_size_bucket\{le="4",stage="det\.a",model="yolox-nano"\} 1\n/);
+    // A frame dropped as stale is counted before its credit is released: processed must not dip.
+    m.drop('cam.1', 'stale');
+    assert.deepEqual(values(await pm.registry.metrics(), 'vidflow_frames_processed_total')[0], { labels: { stream: 'cam.1' }, value: 6 });
+    m.inc('frames.done.cam.1');
+    m.inc('frames.done.cam.1');
+    assert.deepEqual(values(await pm.registry.metrics(), 'vidflow_frames_processed_total')[0], { labels: { stream: 'cam.1' }, value: 7 });
     pm.close();
     // After close, observe() no longer feeds the histograms.
     m.observe('infer_ms.det.a', 20);
