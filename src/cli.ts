@@ -15,12 +15,15 @@ import { hasRandomWeights, loadManifest } from './models/manifest.js';
 import { listManifests, modelSearchDirs, resolveModelRef } from './models/model-store.js';
 import { buildPipeline, type RunSummary } from './runtime/run.js';
 import { dieBySignal, installShutdown } from './runtime/shutdown.js';
+import { HttpEndpoint, httpOptionsFor, metricsOptionsFor } from './runtime/http-endpoint.js';
 import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
 
 const USAGE = `usage: vidflow <command> [options]
 
 commands:
   run <pipeline.yaml>        run a pipeline until its files end (or Ctrl-C for cameras)
+      [--http-port N] [--http-host H]
+                             also serve /metrics (Prometheus), /healthz, /readyz (docs/operations.md)
   validate <pipeline.yaml>   check a pipeline file; --deep also opens sources, models and sinks
   models list [--json]       installed models (name, task, input, labels, size, source)
   models export <arch> ...   export a torchvision architecture to ONNX + manifest (needs tools/export setup)
@@ -34,6 +37,10 @@ options:
   --version                  print vidflow's version`;
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function printErrorLines(err: unknown): void {
   if (err instanceof ConfigError) {
@@ -76,16 +83,23 @@ function randomWeightWarnings(config: ReturnType<typeof loadPipelineFile>): stri
   return lines;
 }
 
-async function cmdRun(file: string, logger: Logger): Promise<number> {
+async function cmdRun(file: string, logger: Logger, flags: { 'http-port'?: unknown; 'http-host'?: unknown } = {}): Promise<number> {
   const config = loadPipelineFile(file);
   for (const w of randomWeightWarnings(config)) process.stderr.write(w + '\n');
   for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
-  const pipeline = await buildPipeline(config, { logger });
+  // The operators' endpoint (off by default) is up before the build: /healthz passes and /readyz says "building".
+  const httpOptions = httpOptionsFor(config, { port: flags['http-port'], host: flags['http-host'] });
+  const endpoint = httpOptions ? await HttpEndpoint.start({ ...httpOptions, logger, pipeline: config.name, version: packageVersion() }) : null;
+  const pipeline = await buildPipeline(config, { logger, ...(endpoint ? { onRecord: endpoint.onRecord } : {}) }).catch(async (err: unknown) => {
+    await endpoint?.close();
+    throw err;
+  });
+  endpoint?.attach(pipeline, metricsOptionsFor(config));
   // Installed before the "Running pipeline" line and kept until the process exits (a second
   // signal must always exit 130 at once; see runtime/shutdown.ts).
   installShutdown(
     {
-      stop: (sig) => pipeline.stop(sig),
+      stop: (sig) => (endpoint?.stopping(sig), pipeline.stop(sig)),
       abort: (reason) => pipeline.abort(reason),
       write: (line) => process.stderr.write(line + '\n'),
       exit: (code) => process.exit(code),
@@ -94,7 +108,7 @@ async function cmdRun(file: string, logger: Logger): Promise<number> {
     { timeoutMs: config.shutdown_timeout_ms },
   );
   logger.info(`Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ${pipeline.stages.length} stage(s), ${pipeline.sinks.length} sink(s).`);
-  const summary: RunSummary = await pipeline.run();
+  const summary: RunSummary = await pipeline.run().finally(async () => (endpoint?.finished(), await endpoint?.close()));
   const frames = Object.entries(summary.frames).map(([k, v]) => `${k}=${v}`).join(' ');
   logger.info({ summary: { frames: summary.frames, records: summary.records, dropped: summary.dropped, duration_ms: summary.duration_ms, sinks: summary.sinks } }, `Pipeline \`${summary.pipeline}\` finished in ${(summary.duration_ms / 1000).toFixed(1)} s: frames ${frames}, ${summary.records} records, ${summary.dropped} dropped.`);
   for (const [id, r] of Object.entries(summary.sinks)) {
@@ -215,12 +229,11 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
+    options: { 'log-level': { type: 'string' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
   });
   const [cmd, ...rest] = positionals;
   if (values.version && !cmd) {
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-    process.stdout.write(`vidflow ${pkg.version}\n`);
+    process.stdout.write(`vidflow ${packageVersion()}\n`);
     return EXIT.OK;
   }
   if (values.help || !cmd) {
@@ -237,7 +250,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run':
         if (!rest[0]) throw new VidflowError('CONFIG_NOT_FOUND', 'run: expected a pipeline file, e.g. `vidflow run pipelines/demo.yaml`');
-        return await cmdRun(rest[0], logger);
+        return await cmdRun(rest[0], logger, values);
       case 'validate':
         if (!rest[0]) throw new VidflowError('CONFIG_NOT_FOUND', 'validate: expected a pipeline file');
         return await cmdValidate(rest[0], Boolean(values.deep), logger);

@@ -16,6 +16,7 @@ import { sourceSpecs } from '../sources/index.js';
 import { stageSpecs } from '../operators/index.js';
 import { interpolate } from './interpolate.js';
 import { previewSchema, type PreviewOptions } from '../runtime/preview.js';
+import { httpSchema, type HttpOptions } from '../runtime/http-options.js';
 
 export interface ConfigIssue {
   file: string;
@@ -64,6 +65,7 @@ export const pipelineSchema = z
     sinks: z.array(z.unknown()).min(1, 'expected at least one sink').describe('Where results go (see Sinks).'),
     shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush. After it the sinks stop waiting and report (Kafka: spill) what they could not deliver, and the run exits 1. A second signal ends the process at once.'),
     preview: previewSchema.default({}).describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
+    http: httpSchema.nullable().default(null).describe('The operators\' HTTP endpoint of `vidflow run`: `{ host, port }` serves Prometheus `/metrics`, `/healthz` and `/readyz` (docs/operations.md). Default `null`: off. `--http-port` / `--http-host` override it.'),
   })
   .strict();
 
@@ -80,6 +82,8 @@ export interface PipelineConfig {
   name: string;
   shutdown_timeout_ms: number;
   preview: PreviewOptions;
+  /** The operators' HTTP endpoint (null: off unless `--http-port`). */
+  http: HttpOptions | null;
   sources: Array<ComponentConfig<SourceSpec>>;
   stages: Array<ComponentConfig<StageSpec>>;
   sinks: Array<ComponentConfig<SinkSpec>>;
@@ -355,13 +359,14 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   }
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new ConfigError(issues);
-  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}) };
+  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}), http: null };
   return {
     file: shown,
     baseDir,
     name: t.name ?? path.basename(shown).replace(/\.(ya?ml|json)$/i, ''),
     shutdown_timeout_ms: t.shutdown_timeout_ms,
     preview: t.preview,
+    http: t.http,
     sources,
     stages,
     sinks,

@@ -7,6 +7,7 @@ export type DropReason = 'live_busy' | 'late_read' | 'stale' | 'sink_overflow' |
 export class Metrics {
   private readonly counters = new Map<string, number>();
   private readonly timings = new Map<string, { count: number; total: number; max: number }>();
+  private readonly observers: Array<(name: string, value: number) => void> = [];
 
   inc(name: string, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
@@ -27,6 +28,21 @@ export class Metrics {
     t.total += ms;
     if (ms > t.max) t.max = ms;
     this.timings.set(name, t);
+    for (const o of this.observers) o(name, ms);
+  }
+
+  /** Calls `fn` with every later `observe` (the Prometheus endpoint feeds histograms from it). Returns the unsubscribe. */
+  onObserve(fn: (name: string, value: number) => void): () => void {
+    this.observers.push(fn);
+    return () => {
+      const i = this.observers.indexOf(fn);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  /** Every counter, unsorted and uncopied (for collectors that read them all on each scrape). */
+  counterEntries(): IterableIterator<[string, number]> {
+    return this.counters.entries();
   }
 
   snapshot(): { counters: Record<string, number>; timings: Record<string, { count: number; mean_ms: number; max_ms: number }> } {

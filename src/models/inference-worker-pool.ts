@@ -106,6 +106,14 @@ export class InferencePool {
   get workers(): number {
     return this.slots.length;
   }
+  /** Runs waiting for a free worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+  /** Workers running a batch now. */
+  get busy(): number {
+    return this.slots.filter((s) => s.busy !== null).length;
+  }
 
   /** Grows the pool to `n` workers and waits until the first one has its session. */
   async open(n: number, where?: string): Promise<void> {
@@ -262,6 +270,11 @@ export function inferencePool(modelPath: string, options: Partial<RunnerOptions>
     pools.set(key, pool);
   }
   return pool;
+}
+
+/** The process-wide pools now open (the HTTP endpoint's queue-depth gauges read them on each scrape). */
+export function inferencePools(): InferencePool[] {
+  return [...pools.values()];
 }
 
 /** Ends every pool's workers and sessions (the next run starts new ones). */

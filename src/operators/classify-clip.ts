@@ -186,7 +186,10 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
       const clips = items.pipe(
         filter((it) => it.clip !== null),
         batchFrames<{ frame: FrameMeta; clip: Promise<Float32Array> | null; pts_start: number | null }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, ctx.scheduler),
-        inferBatches(async (batch) => model.run(await Promise.all(batch.map((b) => b.clip!)))),
+        inferBatches(async (batch) => {
+          ctx.metrics.observe(`batch_size.${options.id}`, batch.length);
+          return model.run(await Promise.all(batch.map((b) => b.clip!)));
+        }),
         map(({ frame: it, result, error, infer_ms }): FrameOutcome => {
           ctx.metrics.observe(`infer_ms.${options.id}`, infer_ms);
           const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };

@@ -176,6 +176,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       };
       const runBatch = async (batch: Array<{ frame: Frame; prepared: unknown; queued: number }>): Promise<R[]> => {
         const frames = batch.map((b) => b.frame);
+        deps.metrics.observe(`batch_size.${options.stage_id}`, frames.length);
         try {
           return await model.run(frames, prepare ? await Promise.all(batch.map((b) => b.prepared)) : undefined);
         } catch (err) {

@@ -159,6 +159,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
         catchError((err: Error) => {
           const line = err instanceof VidflowError ? err.toLine() : `error[SOURCE_DECODE]: ${s.id}: ${err.message}`;
           errors.push(line);
+          metrics.inc(`errors.source.${s.id}`);
           logger.error({ stream: s.id }, err.message);
           return EMPTY;
         }),
@@ -188,17 +189,22 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     const st = sinkState.get(sink.id)!;
     if (st.failed !== null) {
       st.skipped += 1;
+      metrics.inc(`sink.skipped.${sink.id}`);
       return;
     }
     try {
       await sink.write(record);
       st.accepted += 1;
+      metrics.inc(`sink.accepted.${sink.id}`);
     } catch (err) {
       metrics.inc(`errors.sink.${sink.id}`);
       const msg = err instanceof VidflowError ? err.message : (err as Error).message;
       st.failed = msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
       // A sink that reports its own undelivered count already counts this record.
-      if (typeof sink.report !== 'function') st.skipped += 1;
+      if (typeof sink.report !== 'function') {
+        st.skipped += 1;
+        metrics.inc(`sink.skipped.${sink.id}`);
+      }
       logger.error({ sink: sink.id }, `${st.failed}; the sink gets no more records, the others carry on`);
     }
   };
