@@ -7,7 +7,8 @@
  *
  * `watch: true` keeps listing the folder every `poll_interval_ms` and reads new files once their
  * last modification is `settle_ms` old (a file still being written keeps changing its mtime and
- * waits; a file renamed in keeps its old mtime and is read at the next listing). Empty files wait
+ * waits; a file renamed in keeps the mtime of its writing, so one written earlier is read at the
+ * next listing). Empty files wait
  * too. A file is read once, under its path; later changes to it are not read again.
  *
  * An unreadable image (corrupt, truncated, not an image, vanished) is, by default, skipped: a
@@ -40,7 +41,7 @@ export const imagesSourceSchema = z
       .int()
       .min(0)
       .default(1000)
-      .describe('With `watch`: a file is read once its last modification is at least this old, so a file still being written waits; a file renamed into the folder (write elsewhere, then `mv`) keeps its old time and is read at the next listing. Empty files wait.'),
+      .describe('With `watch`: a file is read once its last modification is at least this old, so a file still being written waits; a file renamed into the folder (write elsewhere, then `mv`) keeps the time it was written, so it is read at the next listing when that is already this old. Empty files wait.'),
     poll_interval_ms: z.number().int().min(50).default(500).describe('With `watch`: how often the folder is listed.'),
     decode_ahead: z.number().int().min(1).max(64).default(2).describe('Images decoded in parallel ahead of the one being emitted (one ffmpeg each); each holds one of the `max_in_flight` credits.'),
     max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Images of this source between decoder and sinks at most (decoding ones included); decoding waits beyond it, nothing is dropped.'),
