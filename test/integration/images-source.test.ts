@@ -16,10 +16,12 @@ import { FlowGate } from '../../src/core/flow-gate.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Frame } from '../../src/core/frame.js';
+import { assemble } from '../../src/runtime/run.js';
 import { createImagesSource, imagesSourceSchema } from '../../src/sources/images-source.js';
 import { globToRegExp } from '../../src/sources/image-files.js';
 import { REPO, sharedMedia } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { slowStage } from '../support/stages.js';
 import { countLines, waitForLine, waitForLines } from '../support/wait.js';
 
 const PHOTOS = sharedMedia('photos');
@@ -275,6 +277,32 @@ describe('images source in process', () => {
     assert.ok(maxTaken <= 3, `at most 3 credits taken, saw ${maxTaken}`);
     assert.ok(maxAhead >= 1, 'images were decoded while earlier ones were still out');
     assert.equal(metrics.totalDropped(), 0);
+  });
+
+  it('unreadable images keep the stream accounting exact: decoded = processed + dropped.unreadable', { timeout: 5 * 60_000 }, async () => {
+    const dir = path.join(root, 'accounting');
+    mkdirSync(dir);
+    symlinkSync(path.join(PHOTOS, 'cat.png'), path.join(dir, 'a.png'));
+    writeFileSync(path.join(dir, 'b-empty.jpg'), '');
+    writeFileSync(path.join(dir, 'c-truncated.jpg'), readFileSync(path.join(PHOTOS, 'soccer.jpg')).subarray(0, 20_000));
+    writeFileSync(path.join(dir, 'd-text.png'), 'not a PNG\n');
+    symlinkSync(path.join(PHOTOS, 'jockey-horse.jpg'), path.join(dir, 'e.jpg'));
+    const metrics = new Metrics();
+    const config = imagesSourceSchema.parse({ type: 'images', id: 'photos', path: dir });
+    const src = await createImagesSource(config, { pipeline: 't', configPath: 'sources[0]', baseDir: root, logger: silentLogger(), metrics });
+    const seen: number[] = [];
+    const built = assemble(
+      { name: 't', sources: [{ spec: {} as never, config: config as never, path: 'sources[0]' }] },
+      [src],
+      [slowStage('t', 5, (f) => seen.push(f.index))],
+      [{ id: 'none', write: () => undefined, flush: async () => undefined, close: async () => undefined, health: async () => ({ ok: true, detail: '' }) }],
+      { logger: silentLogger(), metrics },
+    );
+    const summary = await built.run();
+    assert.equal(summary.ok, true, summary.errors.join('\n'));
+    assert.deepEqual(seen, [0, 4]);
+    assert.deepEqual(summary.streams.photos, { decoded: 5, processed: 2, dropped: { unreadable: 3 } });
+    assert.equal(summary.dropped, 3);
   });
 
   it('globs: *, ?, **, {a,b}, [..]', () => {
