@@ -28,6 +28,11 @@ export interface Frame {
    * whose deadline has passed (`dropped.<stream>.stale`) instead of processing it late.
    */
   readonly deadline_ms?: number;
+  /**
+   * Sources that read one file per frame (`images`): the absolute path of the file this frame was
+   * decoded from. Carried into every record as `source_path`.
+   */
+  readonly source_path?: string;
 }
 
 export function frameKey(stream_id: string, index: number): string {

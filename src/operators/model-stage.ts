@@ -101,6 +101,7 @@ export function makeRecord(base: { pipeline: string; stage_id: string; model_id:
     results,
     latency_ms: emitted - captured,
     timing,
+    ...(frame.source_path !== undefined ? { source_path: frame.source_path } : {}),
     ...extra,
   };
 }

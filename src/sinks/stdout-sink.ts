@@ -38,7 +38,9 @@ function summary(results: unknown): string {
 
 export function formatPretty(record: ResultRecord): string {
   const err = typeof record.error === 'string' ? ` ERROR ${record.error}` : '';
-  return `${record.stream_id} #${record.frame_index} t=${record.pts.toFixed(3)}s ${record.stage_id}: ${err || summary(record.results)}`;
+  // Records of an `images` source name their file (its base name; the JSON record has the full path).
+  const file = typeof record.source_path === 'string' ? ` ${record.source_path.split(/[\\/]/).pop()}` : '';
+  return `${record.stream_id} #${record.frame_index} t=${record.pts.toFixed(3)}s${file} ${record.stage_id}: ${err || summary(record.results)}`;
 }
 
 export class StdoutSink implements Sink {

@@ -48,6 +48,8 @@ export interface DecodeOptions {
   realtime: boolean;
   /** Live only: frames older than this (capture → now) are dropped at once (`late_read`); sets `deadline_ms`. */
   latency_budget_ms?: number | null;
+  /** Stop after this many output frames (`-frames:v`; still images: 1). */
+  max_frames?: number;
 }
 
 /** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame interval. */
@@ -103,7 +105,7 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
   const cmd = ffmpegCommand(o.input)
     .inputOptions(inputOptions)
-    .outputOptions(['-map', map, '-an', '-sn', '-dn', '-vsync', 'passthrough', '-pix_fmt', 'rgb24'])
+    .outputOptions(['-map', map, '-an', '-sn', '-dn', '-vsync', 'passthrough', ...(o.max_frames !== undefined ? ['-frames:v', String(o.max_frames)] : []), '-pix_fmt', 'rgb24'])
     .videoFilters(filters)
     .format('rawvideo')
     .output('pipe:1');
