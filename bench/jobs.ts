@@ -14,7 +14,7 @@
  * Prints a markdown table, then one JSON line per run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -27,6 +27,17 @@ const CLIPS = Number(process.env.VIDFLOW_BENCH_JOBS_CLIPS ?? 12);
 const CLIP_SECS = Number(process.env.VIDFLOW_BENCH_JOBS_CLIP_SECS ?? 12);
 const FPS = Number(process.env.VIDFLOW_BENCH_JOBS_FPS ?? 8);
 const REPEAT = Number(process.env.VIDFLOW_BENCH_JOBS_REPEAT ?? 2);
+
+/** CPU seconds (user + system) of a process and its reaped children (ffmpeg, ffprobe), from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // fields 14-17 (utime stime cutime cstime) are at 11-14 after the command name
+    return [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,6 +79,8 @@ interface Run {
   load_mean: number;
   load_start: number;
   load_end: number;
+  /** CPU seconds of the workers (and their ffmpeg/ffprobe children) during the measured time, per frame. */
+  cpu_ms_per_frame: number;
 }
 const runs: Run[] = [];
 const order = [...counts, ...[...counts].reverse()].slice(0, counts.length * REPEAT);
@@ -93,6 +106,7 @@ try {
     const loads: number[] = [];
     const loadStart = os.loadavg()[0]!;
     const sampler = setInterval(() => loads.push(os.loadavg()[0]!), 1000);
+    const cpu0 = procs.reduce((a, p) => a + cpuSeconds(p.pid!), 0);
     const sub = cli(['submit', '--jobs', jobs, '--brokers', broker.brokers, clipsDir]);
     if ((await exited(sub)) !== 0) throw new Error('submit failed');
     const t0 = Date.now();
@@ -103,11 +117,12 @@ try {
     const seconds = (Date.now() - t0) / 1000;
     clearInterval(sampler);
     const loadEnd = os.loadavg()[0]!;
+    const cpu = procs.reduce((a, p) => a + cpuSeconds(p.pid!), 0) - cpu0;
     await consumer.disconnect();
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map(exited));
     const frames = events.filter((e) => e.event === 'completed').reduce((a, e) => a + (e.frames ?? 0), 0);
-    const r: Run = { workers: w, jobs: CLIPS, frames, seconds: Number(seconds.toFixed(2)), jobs_per_min: Number(((CLIPS / seconds) * 60).toFixed(1)), frames_per_s: Number((frames / seconds).toFixed(1)), load_mean: Number((loads.reduce((a, b) => a + b, loadStart) / (loads.length + 1)).toFixed(2)), load_start: Number(loadStart.toFixed(2)), load_end: Number(loadEnd.toFixed(2)) };
+    const r: Run = { workers: w, jobs: CLIPS, frames, seconds: Number(seconds.toFixed(2)), jobs_per_min: Number(((CLIPS / seconds) * 60).toFixed(1)), frames_per_s: Number((frames / seconds).toFixed(1)), load_mean: Number((loads.reduce((a, b) => a + b, loadStart) / (loads.length + 1)).toFixed(2)), load_start: Number(loadStart.toFixed(2)), load_end: Number(loadEnd.toFixed(2)), cpu_ms_per_frame: Number(((cpu * 1000) / frames).toFixed(1)) };
     runs.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
@@ -118,11 +133,11 @@ try {
 }
 
 console.log(`jobs: ${CLIPS} clips x ${CLIP_SECS} s (768x432), classify mobilenetv2-12-int8 at ${FPS} fps; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})`);
-console.log('| workers | run | seconds | jobs/min | frames/s | load avg (1 min) during: mean, start -> end |');
-console.log('|---|---|---|---|---|---|');
+console.log('| workers | run | seconds | jobs/min | frames/s | worker CPU ms/frame | load avg (1 min) during: mean, start -> end |');
+console.log('|---|---|---|---|---|---|---|');
 const seen = new Map<number, number>();
 for (const r of runs) {
   seen.set(r.workers, (seen.get(r.workers) ?? 0) + 1);
-  console.log(`| ${r.workers} | ${seen.get(r.workers)} | ${r.seconds} | ${r.jobs_per_min} | ${r.frames_per_s} | ${r.load_mean}, ${r.load_start} -> ${r.load_end} |`);
+  console.log(`| ${r.workers} | ${seen.get(r.workers)} | ${r.seconds} | ${r.jobs_per_min} | ${r.frames_per_s} | ${r.cpu_ms_per_frame} | ${r.load_mean}, ${r.load_start} -> ${r.load_end} |`);
 }
 for (const r of runs) console.log(JSON.stringify(r));
