@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
@@ -60,7 +61,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function pipelineFile(name: string, resultsTopic: string): string {
+function pipelineFile(name: string, resultsTopic: string, sink = `brokers: "${broker!.brokers}", topic: ${resultsTopic}, linger_ms: 5`): string {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -71,7 +72,7 @@ function pipelineFile(name: string, resultsTopic: string): string {
       'stages:',
       '  - { type: classify, id: cls, model: mobilenetv2-12-int8, top_k: 3 }',
       'sinks:',
-      `  - { type: kafka, brokers: "${broker!.brokers}", topic: ${resultsTopic}, linger_ms: 5 }`,
+      `  - { type: kafka, ${sink} }`,
       '',
     ].join('\n'),
   );
@@ -138,7 +139,8 @@ async function committed(group: string, topic: string): Promise<Map<number, numb
 }
 
 describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () => {
-  it('3 workers, 12 jobs, one worker SIGKILLed mid-job: every job completes, every frame result is there', async () => {
+  it('3 workers, 12 jobs, one worker SIGKILLed mid-job: every job completes, every frame result is there', async (t) => {
+    const t0 = Date.now();
     const jobs = 'jobs.kill';
     const results = 'results.kill';
     const pipeline = pipelineFile('scale-kill', results);
@@ -195,6 +197,7 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       const dupJobs = new Set([...counts].filter(([, n]) => n > 1).map(([k]) => k.split('/')[0]!));
       for (const id of dupJobs) assert.ok(ev(id, 'started').length > 1, `job ${id} has duplicates but was started once`);
       for (const id of submitted) if (ev(id, 'started').length === 1) assert.equal(ev(id, 'completed').length, 1);
+      t.diagnostic(`killed ${victim.id} in job ${first.job_id} after ${first.records} record(s); redone by ${ev(first.job_id!, 'completed').map((e) => e.worker).join(',')}; ${msgs.length} messages for ${expected.size} keys; jobs with duplicates: ${[...dupJobs].join(',') || 'none'}; ${Date.now() - t0} ms`);
 
       // Every job offset is committed: 12 jobs over 6 partitions, 2 each.
       const offs = await committed(`vidflow.${jobs}`, jobs);
@@ -260,6 +263,45 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       w.proc.kill('SIGTERM');
       const r = await w.done;
       assert.equal(r.code, 0, r.stderr.slice(-3000));
+    }
+  });
+
+  it('results the broker did not acknowledge: the job is not committed, the worker exits 1, the next worker redoes it', async () => {
+    const jobs = 'jobs.undelivered';
+    const results = 'results.undelivered';
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    // Results go to a broker that is not there; the sink gives up after flush_timeout_ms.
+    const dead = pipelineFile('scale-undelivered', results, `brokers: "127.0.0.1:${port}", topic: ${results}, flush_timeout_ms: 2000, connect_timeout_ms: 500, retry_max_ms: 500`);
+    const sub = await runCli(['submit', '--jobs', jobs, '--brokers', broker!.brokers, '--partitions', '1', '--start', '0', '--end', '3', clips[3]!]);
+    assert.equal(sub.code, 0, sub.stderr);
+    const jobId = sub.stdout.trim().split(' ')[0]!;
+    const { events, consumer } = await watchEvents(jobs);
+    try {
+      const w1 = startWorker('u1', jobs, dead);
+      const r1 = await w1.done;
+      assert.equal(r1.code, 1, r1.stderr.slice(-3000));
+      assert.match(r1.stderr, /results not delivered/);
+      const abandoned = await waitFor(() => events.find((e) => e.event === 'abandoned'), 'the abandoned event');
+      assert.equal(abandoned.job_id, jobId);
+      assert.match(abandoned.error!, /undelivered/);
+      assert.equal((await committed(`vidflow.${jobs}`, jobs)).get(0) ?? -1, -1, 'not committed');
+
+      const w2 = startWorker('u2', jobs, pipelineFile('scale-undelivered-ok', results));
+      await waitFor(() => events.find((e) => e.event === 'completed' && e.job_id === jobId), 'the job completed by u2');
+      w2.proc.kill('SIGTERM');
+      assert.equal((await w2.done).code, 0);
+      assert.equal((await committed(`vidflow.${jobs}`, jobs)).get(0), 1);
+      const done = events.find((e) => e.event === 'completed')!;
+      assert.equal(done.worker, 'u2');
+      const msgs = await readAll(results, (m) => m.length >= done.records!);
+      assert.equal(new Set(msgs.map((m) => m.key)).size, done.frames);
+    } finally {
+      await consumer.disconnect();
     }
   });
 
