@@ -1,7 +1,7 @@
 /**
  * `vidflow submit --jobs <topic> --brokers <b> <file|folder|glob>... [--start S --end E]`: one job
  * message per video on the jobs topic (created with DEFAULT_JOB_PARTITIONS partitions when
- * missing), spread round-robin over its partitions. Prints one line per job: `<job_id> <path>`.
+ * missing), spread round-robin (from a random partition) over its partitions. Prints one line per job: `<job_id> <path>`.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -100,6 +100,8 @@ export async function submitJobs(o: SubmitOptions): Promise<Job[]> {
     const partitions = meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
     await producer.connect();
     const now = new Date().toISOString();
+    // Round-robin from a random partition, so that many small submissions spread too.
+    const first = randomBytes(2).readUInt16BE(0) % partitions.length;
     const jobs: Job[] = files.map((file) => ({
       schema_version: JOB_SCHEMA_VERSION,
       job_id: newJobId(file),
@@ -111,7 +113,7 @@ export async function submitJobs(o: SubmitOptions): Promise<Job[]> {
     await producer.send({
       topic: o.jobsTopic,
       acks: -1,
-      messages: jobs.map((j, i) => ({ key: j.job_id, value: JSON.stringify(j), partition: partitions[i % partitions.length]! })),
+      messages: jobs.map((j, i) => ({ key: j.job_id, value: JSON.stringify(j), partition: partitions[(first + i) % partitions.length]! })),
     });
     return jobs;
   } finally {
