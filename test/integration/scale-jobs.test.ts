@@ -154,16 +154,25 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
         const g = (await admin.describeGroups([`vidflow.${jobs}`])).groups[0]!;
         return g.state === 'Stable' && g.members.length === 3;
       }, 'a stable group of 3 workers');
+      await admin.createTopics({ topics: [{ topic: results, numPartitions: 3 }], waitForLeaders: true });
       await admin.disconnect();
       const { events, consumer } = await watchEvents(jobs);
+      // Results as they arrive (the kill waits for one of the victim's job to be in Kafka).
+      const live: Array<{ key: string; value: Record<string, unknown> }> = [];
+      const resultsConsumer = kafka.consumer({ groupId: `live-${results}`, maxWaitTimeInMs: 100 });
+      await resultsConsumer.connect();
+      await resultsConsumer.subscribe({ topic: results, fromBeginning: true });
+      void resultsConsumer.run({ eachMessage: async ({ message }) => void live.push({ key: message.key!.toString(), value: JSON.parse(message.value!.toString()) as Record<string, unknown> }) });
 
       const sub = await runCli(['submit', '--jobs', jobs, '--brokers', broker!.brokers, path.join(dir, 'clips')]);
       assert.equal(sub.code, 0, sub.stderr);
       const submitted = sub.stdout.trim().split('\n').map((l) => l.split(' ')[0]!);
       assert.equal(submitted.length, CLIPS);
 
-      // Kill the worker that reports progress first, mid-job.
+      // Kill the worker that reports progress first, mid-job, once a result of that job is in Kafka
+      // (so the redone job duplicates it: the dedupe key is what tells them apart).
       const first = await waitFor(() => events.find((e) => e.event === 'progress'), 'a first progress event');
+      await waitFor(() => live.some((m) => m.value.job_id === first.job_id), `a result of job ${first.job_id} in Kafka`);
       const victim = workers.find((w) => w.id === first.worker)!;
       victim.proc.kill('SIGKILL');
       const killed = await victim.done;
@@ -183,7 +192,9 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       const frames = new Map(submitted.map((id) => [id, ev(id, 'completed').at(-1)!.frames!]));
       for (const n of frames.values()) assert.ok(n >= CLIP_SECS * FPS - 2 && n <= CLIP_SECS * FPS + 2, `frames per job: ${[...frames.values()].join(',')}`);
       const expected = new Set(submitted.flatMap((id) => [...Array(frames.get(id)!).keys()].map((i) => `${id}/video/${i}/cls`)));
-      const msgs = await readAll(results, (m) => new Set(m.map((x) => x.key)).size >= expected.size);
+      await waitFor(() => new Set(live.map((x) => x.key)).size >= expected.size, `every expected key on ${results}`);
+      await resultsConsumer.disconnect();
+      const msgs = live;
       const counts = new Map<string, number>();
       for (const m of msgs) {
         const v = m.value;
@@ -196,6 +207,7 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       // Duplicates only for jobs that were started more than once (the killed one, or one caught in a rebalance).
       const dupJobs = new Set([...counts].filter(([, n]) => n > 1).map(([k]) => k.split('/')[0]!));
       for (const id of dupJobs) assert.ok(ev(id, 'started').length > 1, `job ${id} has duplicates but was started once`);
+      assert.ok(dupJobs.has(first.job_id!), 'the killed job delivered results before the kill, and again when redone');
       for (const id of submitted) if (ev(id, 'started').length === 1) assert.equal(ev(id, 'completed').length, 1);
       t.diagnostic(`killed ${victim.id} in job ${first.job_id} after ${first.records} record(s); redone by ${ev(first.job_id!, 'completed').map((e) => e.worker).join(',')}; ${msgs.length} messages for ${expected.size} keys; jobs with duplicates: ${[...dupJobs].join(',') || 'none'}; ${Date.now() - t0} ms`);
 
