@@ -53,10 +53,9 @@ type JobOutcome = (
 /** The job's single source in place of the pipeline's sources. */
 function jobSourceSettings(config: PipelineConfig): { id: string; fps: number | null; max_in_flight: number } {
   const first = config.sources[0]!.config;
-  const isFile = first.type === 'file';
   return {
     id: String(first.id ?? 'video'),
-    fps: isFile && typeof first.fps === 'number' ? first.fps : null,
+    fps: typeof first.fps === 'number' ? first.fps : null,
     max_in_flight: typeof first.max_in_flight === 'number' ? first.max_in_flight : 8,
   };
 }
