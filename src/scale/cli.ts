@@ -18,7 +18,7 @@ function num(v: unknown, flag: string): number | null {
 }
 
 function required(v: unknown, flag: string, cmd: string): string {
-  if (typeof v !== 'string' || v === '') throw new VidflowError('CONFIG_INVALID', `${cmd}: ${flag} is required\n${SCALE_USAGE}`);
+  if (typeof v !== 'string' || v === '') throw new VidflowError('CONFIG_INVALID', `${cmd}: ${flag} is required; see docs/scaling.md`);
   return v;
 }
 
@@ -27,7 +27,7 @@ export async function cmdScale(cmd: 'submit' | 'worker', args: string[], logger:
   try {
     parsed = parseScaleArgs(args);
   } catch (err) {
-    throw new VidflowError('CONFIG_INVALID', `${cmd}: ${(err as Error).message}\n${SCALE_USAGE}`);
+    throw new VidflowError('CONFIG_INVALID', `${cmd}: ${(err as Error).message}; see docs/scaling.md`);
   }
   const { values, positionals } = parsed;
   return runScale(cmd, values, positionals, logger);
@@ -62,7 +62,7 @@ async function runScale(cmd: 'submit' | 'worker', values: ReturnType<typeof pars
   const jobsTopic = required(values.jobs, '--jobs', cmd);
   const brokers = required(values.brokers ?? process.env.KAFKA_BROKERS, '--brokers', cmd);
   if (cmd === 'submit') {
-    if (positionals.length === 0) throw new VidflowError('CONFIG_INVALID', `submit: expected at least one file, folder or glob\n${SCALE_USAGE}`);
+    if (positionals.length === 0) throw new VidflowError('CONFIG_INVALID', `submit: expected at least one file, folder or glob; see docs/scaling.md`);
     const { submitJobs } = await import('./submit.js');
     const partitions = num(values.partitions, '--partitions');
     const jobs = await submitJobs({ jobsTopic, brokers, inputs: positionals, start: num(values.start, '--start'), end: num(values.end, '--end'), ...(partitions ? { partitions } : {}) });
@@ -70,7 +70,7 @@ async function runScale(cmd: 'submit' | 'worker', values: ReturnType<typeof pars
     logger.info(`Submitted ${jobs.length} job(s) to ${jobsTopic}.`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw new VidflowError('CONFIG_INVALID', `worker: unexpected argument "${positionals[0]}"\n${SCALE_USAGE}`);
+  if (positionals.length > 0) throw new VidflowError('CONFIG_INVALID', `worker: unexpected argument "${positionals[0]}"; see docs/scaling.md`);
   const pipelineFile = required(values.pipeline, '--pipeline', cmd);
   const { runWorker } = await import('./worker.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
