@@ -30,6 +30,8 @@ commands:
   dashboard [--port N] [--host H] [--connect ws://…]
                              serve the live dashboard (see docs/sinks/websocket.md)
   doctor                     show which ffmpeg/ffprobe and onnxruntime are used
+  submit --jobs T --brokers B <videos>...   queue one Kafka job per video (docs/scaling.md)
+  worker --jobs T --brokers B --pipeline P  process queued jobs in a consumer group (docs/scaling.md)
 
 options:
   --log-level <level>        fatal|error|warn|info|debug|trace|silent (default: info, or VIDFLOW_LOG_LEVEL)
@@ -262,6 +264,11 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDashboard(values, logger);
       case 'doctor':
         return await cmdDoctor();
+      case 'submit':
+      case 'worker': {
+        const { cmdScale } = await import('./scale/cli.js');
+        return await cmdScale(cmd, argv.slice(argv.indexOf(cmd) + 1), logger);
+      }
       default:
         process.stderr.write(`error[CONFIG_INVALID]: unknown command "${cmd}"\n${USAGE}\n`);
         return EXIT.CONFIG;

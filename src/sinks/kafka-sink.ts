@@ -121,6 +121,8 @@ export interface KafkaSinkOptions {
   random?: () => number;
   /** Minimum interval between repeated warnings of one kind. Default 5000 ms. */
   warnIntervalMs?: number;
+  /** Message key of a record. Default: its stream_id (a stream's results stay in order on one partition). */
+  messageKey?: (record: ResultRecord) => string;
 }
 
 // ---- queue -----------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     return {
       topic: config.topics_by_task?.[record.task] ?? config.topic,
       message: {
-        key: record.stream_id,
+        key: options.messageKey ? options.messageKey(record) : record.stream_id,
         value,
         headers: { schema_version: String(record.schema_version), pipeline: String(record.pipeline ?? ctx.pipeline) },
       },
