@@ -181,9 +181,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). */
-function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). One in 64
+ * starts with '-', which kafka-storage's argument parser takes for an option ("argument
+ * --cluster-id/-t: expected one argument"); those are drawn again.
+ */
+export function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 // ---- broker ----------------------------------------------------------------------------------
