@@ -59,6 +59,18 @@ def letterbox(bgr: np.ndarray) -> tuple[np.ndarray, float]:
     return out, r
 
 
+def letterbox_cv2(bgr: np.ndarray) -> tuple[np.ndarray, float]:
+    """The usual user code (YOLOX's demo): cv2.resize INTER_LINEAR (fixed-point weights, so pixels
+    can differ from the float resize by a grey level), same canvas."""
+    import cv2
+
+    h, w = bgr.shape[:2]
+    r = min(SIZE / h, SIZE / w)
+    canvas = np.full((SIZE, SIZE, 3), 114, dtype=np.uint8)
+    canvas[: int(h * r), : int(w * r)] = cv2.resize(bgr, (int(w * r), int(h * r)), interpolation=cv2.INTER_LINEAR)
+    return canvas.transpose(2, 0, 1)[None].astype(np.float32), r
+
+
 def grid() -> tuple[np.ndarray, np.ndarray]:
     grids, strides = [], []
     for s in STRIDES:
@@ -99,7 +111,9 @@ def main() -> None:
     ap.add_argument("--max-detections", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: onnxruntime default)")
     ap.add_argument("--allow-spinning", choices=["0", "1"], default="0")
+    ap.add_argument("--resize", choices=["numpy", "cv2"], default="numpy", help="numpy: bit-identical to vidflow; cv2: cv2.resize (needs opencv-python-headless)")
     args = ap.parse_args()
+    prep = letterbox if args.resize == "numpy" else letterbox_cv2
 
     labels = [l.rstrip("\n") for l in open(args.labels, encoding="utf-8")]
     so = ort.SessionOptions()
@@ -119,7 +133,7 @@ def main() -> None:
                 break
             img = frame.to_ndarray(format="bgr24")
             h, w = img.shape[:2]
-            x, r = letterbox(img)
+            x, r = prep(img)
             pred = sess.run(None, {inp: x})[0][0]
             obj = pred[:, 4]
             cls = pred[:, 5:].argmax(1)
