@@ -106,6 +106,22 @@ function ioInfo(names: readonly string[], meta: readonly unknown[] | undefined):
   });
 }
 
+/**
+ * The onnxruntime session options for `opts`: intra-op threads only when set (> 0), and
+ * `session.intra_op.allow_spinning` ("0"/"1") only when `allow_spinning` is set (the node binding
+ * flattens `extra` into dotted config keys).
+ */
+export function sessionOptionsFor(opts: RunnerOptions): ort.InferenceSession.SessionOptions {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: providerList(opts),
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  if (opts.intra_op_threads > 0) sessionOptions.intraOpNumThreads = opts.intra_op_threads;
+  if (opts.allow_spinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
+  return sessionOptions;
+}
+
 export class OnnxRunner implements ModelRunner {
   readonly inputs: readonly ModelIOInfo[];
   readonly outputs: readonly ModelIOInfo[];
@@ -117,13 +133,7 @@ export class OnnxRunner implements ModelRunner {
 
   static async create(modelPath: string, options: Partial<RunnerOptions> = {}, where?: string): Promise<OnnxRunner> {
     const opts: RunnerOptions = { ...DEFAULT_RUNNER_OPTIONS, ...options };
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: providerList(opts),
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    };
-    if (opts.intra_op_threads > 0) sessionOptions.intraOpNumThreads = opts.intra_op_threads;
-    if (opts.allow_spinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
+    const sessionOptions = sessionOptionsFor(opts);
     await assertExecutionProviders(opts, where);
     try {
       const session = await ort.InferenceSession.create(modelPath, sessionOptions);

@@ -185,7 +185,7 @@ export function detectionModel(loaded: LoadedManifest, runner: ModelRunner, opti
   return detectorModel(createDetector(loaded, runner, options), 'detection', (o) => ({ detections: o.detections }));
 }
 
-type DetectLikeConfig = Pick<DetectConfig, 'model' | 'classes' | 'exclude_classes' | 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou' | 'execution_providers' | 'intra_op_threads' | 'device_id'>;
+type DetectLikeConfig = Pick<DetectConfig, 'model' | 'classes' | 'exclude_classes' | 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou' | 'execution_providers' | 'intra_op_threads' | 'allow_spinning' | 'device_id' | 'workers'>;
 
 /** Opens the stage's model (checking its task) and resolves the class filter; config errors name `ctx.configPath`. */
 export async function openDetector(config: DetectLikeConfig, ctx: StageContext, tasks: readonly ModelTask[], stageType: string): Promise<{ loaded: LoadedManifest; runner: ModelRunner; options: DetectOptions }> {

@@ -16,11 +16,12 @@ import { frameSampler } from './sample.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { isWorkerLost } from '../models/inference-worker-pool.js';
 import { openModel } from '../models/model-store.js';
-import type { ModelRunner } from '../models/runner.js';
+import type { ModelRunner, RunnerOptions } from '../models/runner.js';
 
 export const executionSchema = {
   execution_providers: z.array(z.enum(['cpu', 'cuda', 'tensorrt'])).min(1).default(['cpu']).describe('onnxruntime execution providers in order of preference; CPU is always the last fallback. CUDA/TensorRT need the GPU build (README "GPU").'),
   intra_op_threads: z.number().int().min(0).max(256).default(0).describe('Threads per operator (0: onnxruntime default, all cores).'),
+  allow_spinning: z.boolean().default(false).describe('onnxruntime session option `session.intra_op.allow_spinning`: idle intra-op threads spin-wait for the next operator instead of sleeping. Off by default: on 2 cores the spinning threads take CPU from decoding and preprocessing, and pipelines ran faster with less CPU without it (docs/benchmarks.md "Session options"); `true` is onnxruntime\'s own default. No effect with `intra_op_threads: 1`.'),
   device_id: z.number().int().min(0).default(0).describe('GPU index for CUDA/TensorRT.'),
   workers: z.number().int().min(0).max(64).default(1).describe('Inference worker threads for this model, each with its own onnxruntime session, kept for the life of the process and shared by every stage with the same model and execution settings (0: run on the main thread, which stalls the event loop during inference; for comparison only).'),
 };
@@ -227,19 +228,19 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
     });
 }
 
-type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; device_id: number; workers: number };
+type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; allow_spinning: boolean; device_id: number; workers: number };
 
 /**
  * Opens a stage's model (checking it is one of `tasks`) and builds what the stage needs from it;
  * if building fails (a config error found in the manifest), the session is released first.
  * Errors name `<configPath>.model`.
  */
-export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers'>>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
+export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
   const { loaded, runner } = await openModel(config.model, {
     baseDir: ctx.baseDir,
     where: `${ctx.configPath}.model`,
     tasks,
-    runner: { execution_providers: config.execution_providers, intra_op_threads: config.intra_op_threads, device_id: config.device_id, ...(config.workers !== undefined ? { workers: config.workers } : {}) },
+    runner: stageRunnerOptions(config),
     stageType,
   });
   try {
@@ -248,6 +249,17 @@ export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' |
     await runner.close();
     throw err;
   }
+}
+
+/** The runner options a stage's execution fields ask for (exported for tests). */
+export function stageRunnerOptions(config: Pick<ModelStageConfig, 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>): Partial<RunnerOptions> {
+  return {
+    execution_providers: config.execution_providers,
+    intra_op_threads: config.intra_op_threads,
+    device_id: config.device_id,
+    ...(config.workers !== undefined ? { workers: config.workers } : {}),
+    ...(config.allow_spinning !== undefined ? { allow_spinning: config.allow_spinning } : {}),
+  };
 }
 
 /** The Stage around a FrameModel with the shared sampling/batching fields. */
