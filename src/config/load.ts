@@ -357,6 +357,18 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
       }
     });
   }
+  // A batch larger than the frames its streams may have in flight can never fill: every batch
+  // then waits max_wait_ms (file sources pause at max_in_flight). Not an error, but a trap.
+  stages.forEach((st, idx) => {
+    const batch = st.config.batch_size as number | undefined;
+    if (typeof batch !== 'number' || batch <= 1) return;
+    const streams = (st.config.streams as string[] | null | undefined) ?? sourceIds;
+    const credits = sources.filter((s) => streams.includes(String(s.config.id))).reduce((sum, s) => sum + Number(s.config.max_in_flight ?? 8), 0);
+    if (credits > 0 && batch > credits) {
+      const p: PathSeg[] = ['stages', idx, 'batch_size'];
+      add(locate.at(p), p, `batch_size ${batch} is more than the ${credits} frame(s) its source(s) may have in flight (max_in_flight), so no batch can fill and each waits max_wait_ms (${String(st.config.max_wait_ms ?? '?')} ms); raise the sources' max_in_flight to at least ${batch} or lower batch_size`, 'warning');
+    }
+  });
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new ConfigError(issues);
   const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}), http: null };

@@ -119,3 +119,30 @@ sinks:
     assert.match(lines[0]!, /^p\.yaml\(\d+,\d+\) \(root\): not valid YAML\/JSON: /);
   });
 });
+
+describe('batch_size against the frames in flight', () => {
+  const text = (maxInFlight: string) => `name: b
+sources:
+  - type: file
+    id: cam1
+    path: a.mp4
+${maxInFlight}stages:
+  - type: classify
+    id: c
+    model: mobilenetv2-12-int8
+    batch_size: 25
+sinks:
+  - type: stdout
+`;
+  it('warns, at the field, when a batch can never fill (batch_size > the sources\' max_in_flight)', () => {
+    const cfg = parsePipeline(text(''), 'p.yaml', '/tmp', { env: {} });
+    const w = cfg.warnings.find((x) => x.path === 'stages[0].batch_size' || x.path === 'stages.0.batch_size');
+    assert.ok(w, JSON.stringify(cfg.warnings));
+    assert.equal(w.line, 10);
+    assert.match(w.message, /batch_size 25 is more than the 8 frame\(s\) its source\(s\) may have in flight/);
+  });
+  it('is quiet when the sources allow a full batch', () => {
+    const cfg = parsePipeline(text('    max_in_flight: 32\n'), 'p.yaml', '/tmp', { env: {} });
+    assert.equal(cfg.warnings.filter((x) => /batch_size/.test(x.message)).length, 0);
+  });
+});
