@@ -267,11 +267,12 @@ describe('live cameras never fall behind (real RTSP server, real pipeline)', () 
       // One RTSP server (shared media): 8 clients, 8 ffmpeg decoders, 8 camera sources, one stage.
       const live = startLive(ids.map((id) => ({ id, url: server.url() })), stage, MAX_IN_FLIGHT);
       let allLive = 0;
+      const state = () => ids.map((id) => `${id}: ${live.health(id).map((h) => h.state + (h.reason ? ` (${h.reason})` : '')).join(' → ')}; ${live.frames(id, allLive).length} results`).join('\n');
       try {
-        for (const id of ids) await live.waitHealth(id, 'live');
+        for (const id of ids) await live.waitHealth(id, 'live').catch((err: Error) => Promise.reject(new Error(`${err.message}\n${state()}`)));
         allLive = live.seen.length;
         // 15 frames each after the last camera went live: ≥ 3 s of every stream.
-        await waitFor(() => ids.every((id) => live.frames(id, allLive).length >= 15), '15 results from every camera');
+        await waitFor(() => ids.every((id) => live.frames(id, allLive).length >= 15), '15 results from every camera').catch((err: Error) => Promise.reject(new Error(`${err.message}\n${state()}`)));
       } finally {
         await live.stop();
       }

@@ -34,10 +34,12 @@ export async function freePort(): Promise<number> {
 export async function startRtspServer(opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {}): Promise<RtspServer> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
+  let stopping = false;
   const args = [path.join(REPO, 'test', 'support', 'rtsp', 'rtsp_server.py'), '--port', String(port), '--fps', String(opts.fps ?? 25), '--width', String(opts.width ?? 320), '--height', String(opts.height ?? 240)];
   if (opts.user) args.push('--user', opts.user, '--password', opts.password ?? '');
   const start = () =>
     new Promise<void>((resolve, reject) => {
+      stopping = false;
       const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       proc = p;
       let err = '';
@@ -51,9 +53,12 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
           resolve();
         }
       });
-      p.on('exit', (code) => {
+      p.on('exit', (code, signal) => {
         clearTimeout(timer);
-        if (code !== 0 && code !== null) reject(new Error(`RTSP server exited ${code}: ${err}`));
+        // Before READY any exit is a failure (a promise left pending here would hang the test with
+        // no handle left: "Promise resolution is still pending but the event loop has already resolved").
+        if (!out.includes('READY')) reject(new Error(`RTSP server exited before READY (${signal ?? `code ${code}`}): ${err}`));
+        else if (!stopping) console.error(`# RTSP server on port ${port} exited unexpectedly (${signal ?? `code ${code}`}): ${err.slice(-2000)}`);
       });
     });
   await start();
@@ -66,10 +71,16 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
     stop: () =>
       new Promise<void>((resolve) => {
         const p = proc;
-        if (!p || p.exitCode !== null) return resolve();
-        p.once('exit', () => resolve());
+        stopping = true;
+        // Already gone (an exit code, or killed by a signal): its 'exit' event has fired already.
+        if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
+        // Not unref'd (the test waits for this exit, so the timer keeps the loop alive); cleared on exit.
+        const kill = setTimeout(() => p.kill('SIGKILL'), 30_000);
+        p.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         p.kill('SIGTERM');
-        setTimeout(() => p.kill('SIGKILL'), 30_000).unref();
       }),
   };
 }
