@@ -31,7 +31,9 @@ commands:
   models export <arch> ...   export a torchvision architecture to ONNX + manifest (needs tools/export setup)
   dashboard [--port N] [--host H] [--connect ws://…]
                              serve the live dashboard (see docs/sinks/websocket.md)
-  doctor                     show which ffmpeg/ffprobe and onnxruntime are used
+  doctor [pipeline.yaml]     show which ffmpeg/ffprobe and onnxruntime are used; with a pipeline,
+                             also whether each of its models loads and each Kafka broker answers
+                             (exit 1 if any does not)
   submit --jobs T --brokers B <videos>...   queue one Kafka job per video (docs/scaling.md)
   worker --jobs T --brokers B --pipeline P  process queued jobs in a consumer group (docs/scaling.md)
 
@@ -204,7 +206,9 @@ async function cmdModelsExport(args: string[]): Promise<number> {
   });
 }
 
-async function cmdDoctor(): Promise<number> {
+async function cmdDoctor(file: string | undefined, logger: Logger): Promise<number> {
+  // A pipeline is loaded first: a file with config errors exits 2 before anything is probed.
+  const config = file ? loadPipelineFile(file) : null;
   const b = ffmpegBinaries();
   const version = (bin: string) =>
     new Promise<string>((resolve) => {
@@ -227,7 +231,13 @@ async function cmdDoctor(): Promise<number> {
   for (const e of eps) process.stdout.write(`  ${e.name.padEnd(8)} ${e.available ? 'available' : `NOT available: ${e.reason}`}\n`);
   if (eps.some((e) => !e.available)) process.stdout.write(`  (for cuda/tensorrt: ${GPU_INSTALL_HINT})\n`);
   process.stdout.write(`models searched in: ${modelSearchDirs().join(', ')}\n`);
-  return EXIT.OK;
+  if (!config) return EXIT.OK;
+  const { pipelineDoctor } = await import('./runtime/doctor-checks.js');
+  process.stdout.write(`pipeline ${config.file}:\n`);
+  const lines = await pipelineDoctor(config, { logger });
+  for (const l of lines) process.stdout.write(`  ${l.line}\n`);
+  if (lines.length === 0) process.stdout.write('  (no models and no Kafka brokers to check)\n');
+  return lines.every((l) => l.ok) ? EXIT.OK : EXIT.RUNTIME;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -267,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'dashboard':
         return await cmdDashboard(values, logger);
       case 'doctor':
-        return await cmdDoctor();
+        return await cmdDoctor(rest[0], logger);
       case 'submit':
       case 'worker': {
         const { cmdScale } = await import('./scale/cli.js');
