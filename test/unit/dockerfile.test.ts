@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -158,7 +158,12 @@ describe('.ci/docker-image', () => {
     const bin = path.join(os.tmpdir(), `vidflow-nodocker-${process.pid}`);
     mkdirSync(bin, { recursive: true });
     writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n', { mode: 0o755 });
-    const r = spawnSync(path.join(REPO, '.ci', 'docker-image'), { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    let r;
+    try {
+      r = spawnSync(path.join(REPO, '.ci', 'docker-image'), { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'ci: no Docker daemon; image build skipped');
   });
