@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatIssueLines, loadPipelineFile } from './config/load.js';
 import { validatePipeline } from './config/validate.js';
 import { EXIT, exitCodeFor, isVidflowError, VidflowError } from './core/errors.js';
-import { createLogger, LOG_LEVELS, type Logger } from './core/logger.js';
+import { createLogger, LOG_LEVELS, prettyLogging, type Logger } from './core/logger.js';
 import { hasRandomWeights, loadManifest } from './models/manifest.js';
 import { listManifests, modelSearchDirs, resolveModelRef } from './models/model-store.js';
 import { buildPipeline, type RunSummary } from './runtime/run.js';
+import { startProgress } from './runtime/progress.js';
 import { dieBySignal, installShutdown } from './runtime/shutdown.js';
 import { HttpEndpoint, httpOptionsFor, metricsOptionsFor } from './runtime/http-endpoint.js';
 import { ffmpegBinaries } from './sources/ffmpeg/binaries.js';
@@ -22,14 +23,17 @@ const USAGE = `usage: vidflow <command> [options]
 
 commands:
   run <pipeline.yaml>        run a pipeline until its files end (or Ctrl-C for cameras)
-      [--http-port N] [--http-host H]
+      [--http-port N] [--http-host H] [--no-progress]
+                             a progress bar per file source when stderr is a terminal;
                              also serve /metrics (Prometheus), /healthz, /readyz (docs/operations.md)
   validate <pipeline.yaml>   check a pipeline file; --deep also opens sources, models and sinks
   models list [--json]       installed models (name, task, input, labels, size, source)
   models export <arch> ...   export a torchvision architecture to ONNX + manifest (needs tools/export setup)
   dashboard [--port N] [--host H] [--connect ws://…]
                              serve the live dashboard (see docs/sinks/websocket.md)
-  doctor                     show which ffmpeg/ffprobe and onnxruntime are used
+  doctor [pipeline.yaml]     show which ffmpeg/ffprobe and onnxruntime are used; with a pipeline,
+                             also whether each of its models loads and each Kafka broker answers
+                             (exit 1 if any does not)
   submit --jobs T --brokers B <videos>...   queue one Kafka job per video (docs/scaling.md)
   worker --jobs T --brokers B --pipeline P  process queued jobs in a consumer group (docs/scaling.md)
 
@@ -85,7 +89,7 @@ function randomWeightWarnings(config: ReturnType<typeof loadPipelineFile>): stri
   return lines;
 }
 
-async function cmdRun(file: string, logger: Logger, flags: { 'http-port'?: unknown; 'http-host'?: unknown } = {}): Promise<number> {
+async function cmdRun(file: string, logger: Logger, flags: { 'http-port'?: unknown; 'http-host'?: unknown; 'no-progress'?: unknown } = {}): Promise<number> {
   const config = loadPipelineFile(file);
   for (const w of randomWeightWarnings(config)) process.stderr.write(w + '\n');
   for (const w of config.warnings) process.stderr.write(`warning: ${w.file}(${w.line},${w.col}) ${w.path}: ${w.message}\n`);
@@ -110,7 +114,9 @@ async function cmdRun(file: string, logger: Logger, flags: { 'http-port'?: unkno
     { timeoutMs: config.shutdown_timeout_ms },
   );
   logger.info(`Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ${pipeline.stages.length} stage(s), ${pipeline.sinks.length} sink(s).`);
-  const summary: RunSummary = await pipeline.run().finally(async () => (endpoint?.finished(), await endpoint?.close()));
+  // Per-file-source bars on a TTY stderr with pretty logs only (runtime/progress.ts).
+  const progress = startProgress(pipeline, config.sources.map((c) => ({ type: c.spec.type, config: c.config })), { stream: process.stderr, prettyLogs: prettyLogging(), disabled: Boolean(flags['no-progress']) });
+  const summary: RunSummary = await pipeline.run().finally(async () => (progress?.stop(), endpoint?.finished(), await endpoint?.close()));
   const frames = Object.entries(summary.frames).map(([k, v]) => `${k}=${v}`).join(' ');
   logger.info({ summary: { frames: summary.frames, records: summary.records, dropped: summary.dropped, duration_ms: summary.duration_ms, sinks: summary.sinks } }, `Pipeline \`${summary.pipeline}\` finished in ${(summary.duration_ms / 1000).toFixed(1)} s: frames ${frames}, ${summary.records} records, ${summary.dropped} dropped.`);
   for (const [id, r] of Object.entries(summary.sinks)) {
@@ -200,7 +206,9 @@ async function cmdModelsExport(args: string[]): Promise<number> {
   });
 }
 
-async function cmdDoctor(): Promise<number> {
+async function cmdDoctor(file: string | undefined, logger: Logger): Promise<number> {
+  // A pipeline is loaded first: a file with config errors exits 2 before anything is probed.
+  const config = file ? loadPipelineFile(file) : null;
   const b = ffmpegBinaries();
   const version = (bin: string) =>
     new Promise<string>((resolve) => {
@@ -223,7 +231,13 @@ async function cmdDoctor(): Promise<number> {
   for (const e of eps) process.stdout.write(`  ${e.name.padEnd(8)} ${e.available ? 'available' : `NOT available: ${e.reason}`}\n`);
   if (eps.some((e) => !e.available)) process.stdout.write(`  (for cuda/tensorrt: ${GPU_INSTALL_HINT})\n`);
   process.stdout.write(`models searched in: ${modelSearchDirs().join(', ')}\n`);
-  return EXIT.OK;
+  if (!config) return EXIT.OK;
+  const { pipelineDoctor } = await import('./runtime/doctor-checks.js');
+  process.stdout.write(`pipeline ${config.file}:\n`);
+  const lines = await pipelineDoctor(config, { logger });
+  for (const l of lines) process.stdout.write(`  ${l.line}\n`);
+  if (lines.length === 0) process.stdout.write('  (no models and no Kafka brokers to check)\n');
+  return lines.every((l) => l.ok) ? EXIT.OK : EXIT.RUNTIME;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -231,7 +245,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'log-level': { type: 'string' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
+    options: { 'log-level': { type: 'string' }, 'no-progress': { type: 'boolean' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
   });
   const [cmd, ...rest] = positionals;
   if (values.version && !cmd) {
@@ -263,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'dashboard':
         return await cmdDashboard(values, logger);
       case 'doctor':
-        return await cmdDoctor();
+        return await cmdDoctor(rest[0], logger);
       case 'submit':
       case 'worker': {
         const { cmdScale } = await import('./scale/cli.js');

@@ -10,7 +10,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
   const level = options.level ?? process.env.VIDFLOW_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info';
-  const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
+  const pretty = prettyLogging(options);
   if (pretty) {
     return pino({
       level,
@@ -20,6 +20,11 @@ export function createLogger(options: { level?: string; pretty?: boolean } = {})
     });
   }
   return pino({ level, base: undefined, hooks: redactingHooks, formatters: { log: redactFields } }, pino.destination({ fd: 2, sync: true }));
+}
+
+/** Whether createLogger(options) writes pretty lines (stderr a TTY) rather than JSON. */
+export function prettyLogging(options: { pretty?: boolean } = {}): boolean {
+  return options.pretty ?? Boolean(process.stderr.isTTY);
 }
 
 /** A logger that writes nothing (tests). */

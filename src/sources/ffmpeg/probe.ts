@@ -21,6 +21,8 @@ export interface VideoInfo {
   fps: number;
   /** Seconds; NaN when unknown (live streams). */
   duration: number;
+  /** Frames in the video stream as the container states them (ffprobe nb_frames); NaN when unknown. */
+  nb_frames?: number;
   /** Container start time in seconds (subtracted from pts). */
   start_time: number;
   codec: string;
@@ -48,6 +50,7 @@ interface ProbeStream {
   avg_frame_rate?: string;
   r_frame_rate?: string;
   duration?: string;
+  nb_frames?: string;
   tags?: Record<string, string>;
   side_data_list?: Array<{ rotation?: number | string }>;
   disposition?: Record<string, number>;
@@ -143,6 +146,7 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
     rotation,
     fps,
     duration,
+    nb_frames: Number(video.nb_frames ?? Number.NaN),
     start_time: Number.isFinite(start) ? start : 0,
     codec: video.codec_name ?? 'unknown',
     pix_fmt: video.pix_fmt ?? 'unknown',
