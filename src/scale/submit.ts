@@ -4,67 +4,30 @@
  * missing), spread round-robin (from a random partition) over its partitions. Prints one line per job: `<job_id> <path>`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { VidflowError } from '../core/errors.js';
+import { globBase, globToRegExp, hasGlobChars, listFiles, sortPaths } from '../core/glob.js';
 import { DEFAULT_JOB_PARTITIONS, ensureJobTopics, JOB_SCHEMA_VERSION, kafkaClient, type Job } from './jobs.js';
 
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.mkv', '.mov', '.avi', '.webm', '.m4v', '.ts', '.mts', '.mpg', '.mpeg', '.flv', '.wmv', '.3gp']);
-
-const isGlob = (s: string) => /[*?[]/.test(s);
-
-/** `*`, `?`, `[…]` within a path segment, `**` across segments. */
-function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i += 1;
-      if (glob[i + 1] === '/') i += 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i);
-      if (end < 0) re += '\\[';
-      else {
-        re += glob.slice(i, end + 1);
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function walk(dir: string, out: string[]): void {
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else if (e.isFile()) out.push(p);
-  }
-}
 
 /** Absolute paths of the videos named by files, folders (recursive, by extension) and globs, in order, without repeats. */
 export function expandInputs(args: string[], cwd = process.cwd()): string[] {
   const out: string[] = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
-    if (isGlob(arg)) {
-      const segs = abs.split('/');
-      const firstGlob = segs.findIndex(isGlob);
-      const base = segs.slice(0, firstGlob).join('/') || '/';
+    if (hasGlobChars(arg)) {
+      const base = globBase(abs);
       const re = globToRegExp(abs);
-      const all: string[] = [];
-      if (existsSync(base) && statSync(base).isDirectory()) walk(base, all);
+      const all = existsSync(base) && statSync(base).isDirectory() ? sortPaths(listFiles(base, true)) : [];
       const hits = all.filter((f) => re.test(f));
       if (hits.length === 0) throw new VidflowError('SOURCE_NOT_FOUND', `submit: ${arg}: no file matches`);
       out.push(...hits);
     } else if (!existsSync(abs)) {
       throw new VidflowError('SOURCE_NOT_FOUND', `submit: ${arg}: no such file or folder`);
     } else if (statSync(abs).isDirectory()) {
-      const all: string[] = [];
-      walk(abs, all);
-      const videos = all.filter((f) => VIDEO_EXTENSIONS.has(path.extname(f).toLowerCase()));
+      const videos = sortPaths(listFiles(abs, true)).filter((f) => VIDEO_EXTENSIONS.has(path.extname(f).toLowerCase()));
       if (videos.length === 0) throw new VidflowError('SOURCE_NOT_FOUND', `submit: ${arg}: folder has no video file (${[...VIDEO_EXTENSIONS].join(' ')})`);
       out.push(...videos);
     } else out.push(abs);

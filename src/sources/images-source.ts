@@ -25,7 +25,8 @@ import { VidflowError } from '../core/errors.js';
 import { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { decodeFrames } from './ffmpeg/decoder.js';
-import { emptyReason, imageSet, sortPaths, type ImageSet } from './image-files.js';
+import { sortPaths } from '../core/glob.js';
+import { emptyReason, imageSet, type ImageSet } from './image-files.js';
 
 export const imagesSourceSchema = z
   .object({

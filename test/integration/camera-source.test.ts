@@ -174,7 +174,7 @@ describe('vidflow run with a camera source (CLI, real RTSP server, real classifi
 describe('camera source over UDP (MPEG-TS pushed by a real ffmpeg)', () => {
   it('decodes a live UDP stream', { timeout: 10 * 60_000 }, async () => {
     const { spawn } = await import('node:child_process');
-    const { freePort } = await import('../support/rtsp-server.js');
+    const { freePort } = await import('../support/ports.js');
     const port = await freePort();
     const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '600', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`], { stdio: 'ignore' });
     try {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { media, REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { freePort } from '../support/ports.js';
 
 const MANIFEST = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
 
@@ -35,18 +36,9 @@ ${extraStage}sinks:
   return file;
 }
 
-/** A port nothing listens on: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 describe('vidflow doctor <pipeline.yaml>', () => {
   it('says the model loads and the broker on a closed port is not reachable; exit 1', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await runCli(['doctor', pipeline('doctor-closed', `127.0.0.1:${port}`)]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /onnxruntime-node: /); // the environment report still comes first
@@ -69,7 +61,7 @@ describe('vidflow doctor <pipeline.yaml>', () => {
   });
 
   it('a model that does not load is one line and exit 1', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const broken = path.join(tmpDir(), 'doctor-broken.manifest.json');
     writeFileSync(path.join(tmpDir(), 'doctor-broken.onnx'), 'not an onnx model');
     const good = JSON.parse((await import('node:fs')).readFileSync(MANIFEST, 'utf8'));

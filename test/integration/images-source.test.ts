@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { Frame } from '../../src/core/frame.js';
 import { assemble } from '../../src/runtime/run.js';
 import { createImagesSource, imagesSourceSchema } from '../../src/sources/images-source.js';
-import { globToRegExp } from '../../src/sources/image-files.js';
+import { globToRegExp } from '../../src/core/glob.js';
 import { REPO, sharedMedia } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
 import { slowStage } from '../support/stages.js';

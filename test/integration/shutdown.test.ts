@@ -10,23 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { media, REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { freePort } from '../support/ports.js';
 import { waitForLine, waitForLines } from '../support/wait.js';
 
 const CLASSIFIER = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
-
-/** A TCP port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
@@ -55,7 +46,7 @@ stages:
     batch_size: 1
 sinks:
   - type: kafka
-    brokers: 127.0.0.1:${await closedPort()}
+    brokers: 127.0.0.1:${await freePort()}
     topic: results
     connect_timeout_ms: 500
     retry_max_ms: 500

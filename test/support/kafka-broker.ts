@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports.js';
 import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_KAFKA_VERSION = '3.9.1';
@@ -170,16 +171,6 @@ export async function ensureKafkaLibs(version = process.env.VIDFLOW_KAFKA_VERSIO
 }
 
 // ---- ports, config ---------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 /**
  * A KRaft cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). One in 64

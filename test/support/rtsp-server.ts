@@ -3,7 +3,7 @@
  * Debian packages installed by .ci/run) on a free loopback port, and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports.js';
 import path from 'node:path';
 import { REPO } from './media.js';
 import { SAFETY_NET_MS } from './wait.js';
@@ -17,18 +17,6 @@ export interface RtspServer {
   freeze(): void;
   /** SIGCONT after freeze(). */
   resume(): void;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRtspServer(opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {}): Promise<RtspServer> {
