@@ -183,29 +183,25 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   );
 
   // A sink whose write fails is reported at once and skipped for later records, so it can
-  // neither hang the pipeline nor starve the healthy sinks; what it missed is counted.
-  const sinkState = new Map(sinks.map((s) => [s.id, { accepted: 0, skipped: 0, failed: null as string | null }]));
+  // neither hang the pipeline nor starve the healthy sinks; what it missed is counted
+  // (`sink.accepted.<id>`, `sink.skipped.<id>`).
+  const sinkFailure = new Map<string, string>();
   const writeToSink = async (sink: Sink, record: ResultRecord) => {
-    const st = sinkState.get(sink.id)!;
-    if (st.failed !== null) {
-      st.skipped += 1;
+    if (sinkFailure.has(sink.id)) {
       metrics.inc(`sink.skipped.${sink.id}`);
       return;
     }
     try {
       await sink.write(record);
-      st.accepted += 1;
       metrics.inc(`sink.accepted.${sink.id}`);
     } catch (err) {
       metrics.inc(`errors.sink.${sink.id}`);
-      const msg = err instanceof VidflowError ? err.message : (err as Error).message;
-      st.failed = msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
+      const msg = (err as Error).message;
+      const failure = msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
+      sinkFailure.set(sink.id, failure);
       // A sink that reports its own undelivered count already counts this record.
-      if (typeof sink.report !== 'function') {
-        st.skipped += 1;
-        metrics.inc(`sink.skipped.${sink.id}`);
-      }
-      logger.error({ sink: sink.id }, `${st.failed}; the sink gets no more records, the others carry on`);
+      if (typeof sink.report !== 'function') metrics.inc(`sink.skipped.${sink.id}`);
+      logger.error({ sink: sink.id }, `${failure}; the sink gets no more records, the others carry on`);
     }
   };
 
@@ -218,8 +214,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
             from(
               (async () => {
                 for (const record of outcome.records) {
-                  if (sinks.length === 1) await writeToSink(sinks[0]!, record);
-                  else await Promise.all(sinks.map((sink) => writeToSink(sink, record)));
+                  await Promise.all(sinks.map((sink) => writeToSink(sink, record)));
                   records += 1;
                   options.onRecord?.(record);
                 }
@@ -235,19 +230,20 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     const closed = await Promise.allSettled(sinks.map((s) => s.close()));
     const sinkReports: Record<string, SinkReport> = {};
     sinks.forEach((sink, i) => {
-      const st = sinkState.get(sink.id)!;
+      const failed = sinkFailure.get(sink.id);
       const r = closed[i]!;
       const own = sink.report?.() ?? { undelivered: 0 };
-      if (st.failed !== null) errors.push(`error[SINK_WRITE]: ${st.failed} (${st.skipped + (sink.report?.().undelivered ?? 0)} of ${records} records not written)`);
+      const undelivered = metrics.get(`sink.skipped.${sink.id}`) + own.undelivered;
+      if (failed !== undefined) errors.push(`error[SINK_WRITE]: ${failed} (${undelivered} of ${records} records not written)`);
       if (r.status === 'rejected') {
         const e = r.reason as unknown;
         const line = e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: sink \`${sink.id}\`: ${(e as Error)?.message ?? String(e)}`;
         if (!errors.includes(line)) errors.push(line);
       }
       sinkReports[sink.id] = {
-        accepted: st.accepted,
-        undelivered: st.skipped + own.undelivered,
-        ...(st.failed !== null ? { failed: st.failed } : {}),
+        accepted: metrics.get(`sink.accepted.${sink.id}`),
+        undelivered,
+        ...(failed !== undefined ? { failed } : {}),
         ...(own.spilled ? { spilled: own.spilled } : {}),
       };
     });
