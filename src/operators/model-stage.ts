@@ -124,6 +124,26 @@ export function admitLive(frame: Pick<Frame, 'deadline_ms' | 'captured_at_ms'>, 
   return expectedBatchMs >= 0.8 * budget || now + expectedBatchMs <= deadline;
 }
 
+/**
+ * How long a stage's batch takes: a moving average of the batches' wall time plus two mean
+ * deviations (on a busy machine batch times vary, and a frame admitted on the mean alone would
+ * miss its deadline about half the time it is close).
+ */
+export function batchTimeEstimate(): { observe(ms: number): void; expectedMs(): number } {
+  let mean = 0;
+  let deviation = 0;
+  return {
+    observe(ms) {
+      if (mean === 0) mean = ms;
+      else {
+        deviation += BATCH_MS_EWMA * (Math.abs(ms - mean) - deviation);
+        mean += BATCH_MS_EWMA * (ms - mean);
+      }
+    },
+    expectedMs: () => mean + 2 * deviation,
+  };
+}
+
 /** How often the stale-frame warning may repeat per stage. */
 export const STALE_WARN_INTERVAL_MS = 10_000;
 
@@ -161,13 +181,8 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
       const prepare = model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
-      // How long a batch takes here (moving average and mean deviation of the last batches' wall
-      // time): a live frame whose result would arrive after its deadline is dropped before
-      // inference, not after.
-      let expectedBatchMs = 0;
-      let meanBatchMs = 0;
-      let batchMsDeviation = 0;
-      let lastBatchEnd = -1;
+      // A live frame whose result would arrive after its deadline is dropped before inference, not after.
+      const batchTime = batchTimeEstimate();
       // Preparation starts as each frame arrives (off the main thread for the preprocessing
       // stages) and is awaited batch by batch in arrival order; the flow gate's credits bound how
       // many frames are being prepared at once.
@@ -179,6 +194,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const runBatch = async (batch: Array<{ frame: Frame; prepared: unknown; queued: number }>): Promise<R[]> => {
         const frames = batch.map((b) => b.frame);
         deps.metrics.observe(`batch_size.${options.stage_id}`, frames.length);
+        const started = Date.now();
         try {
           return await model.run(frames, prepare ? await Promise.all(batch.map((b) => b.prepared)) : undefined);
         } catch (err) {
@@ -188,30 +204,20 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           if (!isWorkerLost(err) || frames.some((f) => f.deadline_ms !== undefined)) throw err;
           deps.logger.warn({ stage: options.stage_id }, `Stage \`${options.stage_id}\`: ${(err as Error).message}; retrying its batch of ${frames.length} frame(s) once`);
           return await model.run(frames);
+        } finally {
+          batchTime.observe(Date.now() - started);
         }
       };
       const inferred = tagged.pipe(
         filter((t) => t.keep),
         map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
         batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
-        inferBatches(runBatch, { admit: (item, now) => admitLive(item.frame, now, expectedBatchMs) }),
+        inferBatches(runBatch, { admit: (item, now) => admitLive(item.frame, now, batchTime.expectedMs()) }),
         map(({ frame: item, result, error, infer_ms, infer_start_ms, infer_end_ms, dropped }): FrameOutcome => {
           const frame = item.frame;
           if (dropped) {
             stale(frame);
             return { stream_id: frame.stream_id, frame_index: frame.index, records: [] };
-          }
-          if (infer_end_ms !== lastBatchEnd) {
-            lastBatchEnd = infer_end_ms;
-            const took = infer_end_ms - infer_start_ms;
-            if (meanBatchMs === 0) meanBatchMs = took;
-            else {
-              batchMsDeviation += BATCH_MS_EWMA * (Math.abs(took - meanBatchMs) - batchMsDeviation);
-              meanBatchMs += BATCH_MS_EWMA * (took - meanBatchMs);
-            }
-            // Mean plus two mean deviations: on a busy machine batch times vary, and a frame
-            // admitted on the mean alone would miss its deadline about half the time it is close.
-            expectedBatchMs = meanBatchMs + 2 * batchMsDeviation;
           }
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
           const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
