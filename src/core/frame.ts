@@ -25,7 +25,7 @@ export interface Frame {
   readonly captured_at_ms: number;
   /**
    * Live sources only: `captured_at_ms` + the source's `latency_budget_ms`. A stage drops a frame
-   * whose deadline has passed (`dropped.<stream>.stale`) instead of processing it late.
+   * whose result it expects after the deadline (`dropped.<stream>.stale`) instead of processing it late.
    */
   readonly deadline_ms?: number;
   /**

@@ -34,7 +34,7 @@ export const cameraSourceSchema = z
       .int()
       .min(50)
       .default(1000)
-      .describe('Oldest a frame may be (capture → now) and still be processed; older frames are dropped, counted as `late_read` at the source or `stale` at a stage.'),
+      .describe('Oldest a frame may be (capture → result) and still be processed: a frame older than this when read is dropped as `late_read`; a stage drops a frame whose result it expects after the budget (now + its recent batch time) as `stale`.'),
     rtsp_transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport.'),
     reconnect: z.boolean().default(true).describe('Reconnect when the stream ends, fails or stalls.'),
     reconnect_initial_ms: z.number().int().min(10).default(500).describe('First reconnect delay; doubles per failure in a row up to reconnect_max_ms, each delay drawn in [50 %, 100 %] of that (jitter).'),
