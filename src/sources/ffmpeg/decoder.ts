@@ -143,23 +143,33 @@ export function isPostSeekMessage(line: string): boolean {
   return POST_SEEK_RE.some((re) => re.test(line));
 }
 
+/** Where an ffmpeg log message starts: its `[component @ 0x…]` prefix. */
+const MESSAGE_START_RE = /(?=\[[^\]\s]+ @ 0x[0-9a-fA-F]+\])/;
+
 /**
- * Cuts ffmpeg's stderr into lines on `\n` and `\r` (progress lines end in `\r`, so a message can
- * follow one on the same `\n` line), keeping the unfinished remainder across chunks.
+ * Cuts ffmpeg's stderr into messages: lines end at `\n` and `\r` (progress lines end in `\r`, so
+ * a message can follow one on the same `\n` line), and a message from another thread can land in
+ * the middle of a line that one component writes in several pieces (a decoder's `[h264 @ 0x…]
+ * [error]` inside the filter's `showinfo` line), so a line is also cut before every
+ * `[component @ 0x…]` prefix. The unfinished remainder is kept across chunks.
  */
 export class StderrLines {
   private rest = '';
   push(text: string): string[] {
     const parts = (this.rest + text).split(/[\r\n]/);
     this.rest = parts.pop() ?? '';
-    return parts.filter((l) => l.length > 0);
+    return parts.flatMap(splitMessages);
   }
   /** The unterminated last line, if any (at exit). */
   end(): string[] {
     const last = this.rest;
     this.rest = '';
-    return last.length > 0 ? [last] : [];
+    return splitMessages(last);
   }
+}
+
+function splitMessages(line: string): string[] {
+  return line.split(MESSAGE_START_RE).filter((l) => l.length > 0);
 }
 
 export interface ShowinfoEntry {
