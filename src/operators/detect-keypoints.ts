@@ -58,7 +58,7 @@ export function keypointModel(loaded: LoadedManifest, runner: ModelRunner, optio
 
 export const detectKeypointsSpec: StageSpec<DetectKeypointsConfig> = {
   type: 'detect_keypoints',
-  summary: 'Person keypoints (torchvision Keypoint R-CNN): per detected person the 17 named COCO keypoints with x, y, visibility and score.',
+  summary: 'Person keypoints (torchvision Keypoint R-CNN, BodyPix single-person pose): per detected person the 17 named COCO keypoints with x, y, visibility and score.',
   schema: detectKeypointsSchema,
   example: { type: 'detect_keypoints', id: 'pose', model: 'keypointrcnn_resnet50_fpn', score_threshold: 0.7 },
   async create(config, ctx): Promise<Stage> {
