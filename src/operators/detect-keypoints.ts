@@ -1,6 +1,6 @@
 /**
  * `detect_keypoints` stage: person keypoints (manifest task `keypoint_detection`, torchvision
- * Keypoint R-CNN). Each detected person carries the 17 COCO keypoints named by the manifest's
+ * Keypoint R-CNN, or BodyPix single-person pose with decoder `bodypix_keypoints`). Each detected person carries the 17 COCO keypoints named by the manifest's
  * keypoint list, in source-frame pixels, with torchvision's visibility flag and keypoint score.
  */
 import { z } from 'zod';
@@ -31,6 +31,14 @@ export interface DetectKeypointsResult {
 
 /** Adds the keypoints of each kept detection (rows of `keypoints` [N,K,3] / `keypoints_scores` [N,K]). */
 export function decodePersonKeypoints(o: DetectorOutput, names: readonly string[]): KeypointDetection[] {
+  if (o.keypoints) {
+    // Decoded by the decoder itself (bodypix_keypoints): name them in the manifest's order.
+    return o.detections.map((d, i) => {
+      const kps = o.keypoints![i]!;
+      if (kps.length !== names.length) throw new Error(`model returns ${kps.length} keypoints per person, the manifest names ${names.length}`);
+      return { ...d, keypoints: kps.map((p, j) => ({ name: names[j]!, ...p })) };
+    });
+  }
   const kp = o.outputs.keypoints;
   if (!kp) throw new Error('model returned no keypoints');
   const k = kp.dims[1];
@@ -40,7 +48,9 @@ export function decodePersonKeypoints(o: DetectorOutput, names: readonly string[
 }
 
 export function keypointModel(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions): FrameModel<DetectKeypointsResult> {
-  const roles = loaded.manifest.outputs.keypoints_scores ? ['keypoints', 'keypoints_scores'] : ['keypoints'];
+  // Decoders that decode keypoints themselves (bodypix_keypoints) read no `keypoints` role.
+  const outs = loaded.manifest.outputs;
+  const roles = outs.keypoints === undefined ? [] : outs.keypoints_scores ? ['keypoints', 'keypoints_scores'] : ['keypoints'];
   const det = createDetector(loaded, runner, options, roles);
   const names = loaded.keypointNames ?? [];
   return detectorModel(det, 'keypoint_detection', (o) => ({ detections: decodePersonKeypoints(o, names) }));
@@ -48,7 +58,7 @@ export function keypointModel(loaded: LoadedManifest, runner: ModelRunner, optio
 
 export const detectKeypointsSpec: StageSpec<DetectKeypointsConfig> = {
   type: 'detect_keypoints',
-  summary: 'Person keypoints (torchvision Keypoint R-CNN): per detected person the 17 named COCO keypoints with x, y, visibility and score.',
+  summary: 'Person keypoints (torchvision Keypoint R-CNN, BodyPix single-person pose): per detected person the 17 named COCO keypoints with x, y, visibility and score.',
   schema: detectKeypointsSchema,
   example: { type: 'detect_keypoints', id: 'pose', model: 'keypointrcnn_resnet50_fpn', score_threshold: 0.7 },
   async create(config, ctx): Promise<Stage> {

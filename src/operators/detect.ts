@@ -14,6 +14,7 @@ import { VidflowError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { Task } from '../core/result.js';
 import { type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
+import type { DecodedKeypoint } from '../models/decoders/decoder.js';
 import { decoderFor } from '../models/decoders/registry.js';
 import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
@@ -61,6 +62,8 @@ export interface DetectorOutput {
   geometry: Geometry;
   /** This image's output tensors by manifest role (torchvision exports). */
   outputs: Record<string, Tensor>;
+  /** Keypoints per detection, from decoders that decode them (bodypix_keypoints). */
+  keypoints?: DecodedKeypoint[][];
 }
 
 export interface Detector {

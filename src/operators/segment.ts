@@ -96,7 +96,7 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
 
 export const segmentSpec: StageSpec<SegmentConfig> = {
   type: 'segment',
-  summary: 'Semantic segmentation (torchvision FCN / DeepLabV3 / LR-ASPP, TF DeepLabV3): per-class pixel fractions and optionally the label map (RLE or PNG) at source resolution.',
+  summary: 'Semantic segmentation (torchvision FCN / DeepLabV3 / LR-ASPP, TF DeepLabV3, road-segmentation-adas-0001, BodyPix person mask): per-class pixel fractions and optionally the label map (RLE or PNG) at source resolution.',
   schema: segmentSchema,
   example: { type: 'segment', id: 'scene', model: 'deeplabv3-mobilenetv2-257', every_n_frames: 5, label_map: 'png' },
   async create(config, ctx): Promise<Stage> {

@@ -55,6 +55,18 @@ export interface DetectionDecodeResult {
   detections: Detection[];
   /** The model output row of each detection (for masks / keypoints of the same row). */
   rows: number[];
+  /**
+   * Keypoints of each detection (same order, frame pixels, the manifest's keypoint order), for
+   * decoders that decode keypoints themselves (bodypix_keypoints); torchvision exports leave it
+   * unset and the stage reads the `keypoints` rows.
+   */
+  keypoints?: DecodedKeypoint[][];
+}
+export interface DecodedKeypoint {
+  x: number;
+  y: number;
+  visible: boolean;
+  score: number;
 }
 
 export interface ClassificationDecodeContext {

@@ -6,6 +6,8 @@ import { VidflowError } from '../../core/errors.js';
 import { didYouMean } from '../../core/suggest.js';
 import type { ModelTask } from '../manifest.js';
 import type { ClassificationDecoder, DecoderFamily, DecoderSpec, DetectionDecoder, SegmentationDecoder } from './decoder.js';
+import { bodypixKeypointsDecoder } from './bodypix-keypoints.js';
+import { bodypixPersonMaskDecoder } from './bodypix-person-mask.js';
 import { fastestdetDecoder } from './fastestdet.js';
 import { segmentationArgmaxDecoder } from './segmentation-argmax.js';
 import { softmaxTopkDecoder } from './softmax-topk.js';
@@ -13,7 +15,7 @@ import { torchvisionDetectionDecoder } from './torchvision-detection.js';
 import { ultrafaceDecoder } from './ultraface.js';
 import { yoloxDecoder } from './yolox.js';
 
-export const decoderSpecs: readonly DecoderSpec[] = [softmaxTopkDecoder, torchvisionDetectionDecoder, segmentationArgmaxDecoder, yoloxDecoder, fastestdetDecoder, ultrafaceDecoder];
+export const decoderSpecs: readonly DecoderSpec[] = [softmaxTopkDecoder, torchvisionDetectionDecoder, segmentationArgmaxDecoder, yoloxDecoder, fastestdetDecoder, ultrafaceDecoder, bodypixKeypointsDecoder, bodypixPersonMaskDecoder];
 
 export const DECODER_TYPES: readonly string[] = decoderSpecs.map((d) => d.type);
 
