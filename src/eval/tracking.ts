@@ -86,7 +86,7 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
   const gIds = [...gtCount.keys()], hIds = [...hypCount.keys()];
   const cost = gIds.map((g) => hIds.map((h) => {
     const n = pairCount.get(`${g}/${h}`) ?? 0;
-    return n > 0 ? -n : NaN;
+    return -n;
   }));
   let idtp = 0;
   for (const [i, j] of linearSumAssignment(cost)) idtp += -cost[i]![j]!;
