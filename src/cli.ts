@@ -34,6 +34,8 @@ commands:
   doctor [pipeline.yaml]     show which ffmpeg/ffprobe and onnxruntime are used; with a pipeline,
                              also whether each of its models loads and each Kafka broker answers
                              (exit 1 if any does not)
+  eval <pipeline.yaml> --ground-truth <dir-or-COCO-json> [--json]
+                             run a pipeline and score its records against COCO ground truth (docs/accuracy.md)
   submit --jobs T --brokers B <videos>...   queue one Kafka job per video (docs/scaling.md)
   worker --jobs T --brokers B --pipeline P  process queued jobs in a consumer group (docs/scaling.md)
 
@@ -245,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'log-level': { type: 'string' }, 'no-progress': { type: 'boolean' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' } },
+    options: { 'log-level': { type: 'string' }, 'no-progress': { type: 'boolean' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, deep: { type: 'boolean' }, json: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' }, connect: { type: 'string' }, 'ground-truth': { type: 'string' } },
   });
   const [cmd, ...rest] = positionals;
   if (values.version && !cmd) {
@@ -278,6 +280,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDashboard(values, logger);
       case 'doctor':
         return await cmdDoctor(rest[0], logger);
+      case 'eval': {
+        const { cmdEval } = await import('./eval/cli.js');
+        return await cmdEval(rest[0], values['ground-truth'] as string | undefined, Boolean(values.json), logger);
+      }
       case 'submit':
       case 'worker': {
         const { cmdScale } = await import('./scale/cli.js');
