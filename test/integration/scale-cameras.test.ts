@@ -88,9 +88,6 @@ describe('live cameras over a Kafka consumer group (real broker, real RTSP serve
     try {
       // Both instances own some cameras, and the six together deliver.
       await waitFor(() => camsIn(a.out).size > 0 && camsIn(b.out).size > 0 && has6(new Map([...camsIn(a.out), ...camsIn(b.out)])), 'records of all six cameras from both instances');
-      const both = [...camsIn(a.out).keys()].filter((c) => camsIn(b.out).has(c));
-      // A camera may overlap briefly during the first rebalance; it does not stay on both.
-
       const mark = lineCount(b.out);
       a.proc.kill('SIGKILL');
       await a.done;
@@ -110,9 +107,9 @@ describe('live cameras over a Kafka consumer group (real broker, real RTSP serve
           const all = new Map([...camsIn(a2.out, markA), ...camsIn(b.out, markB)]);
           return has6(all) && camsIn(b.out, markB).size > 0;
         }, 'all six cameras deliver from two instances after the restart');
+        // markB was taken after the survivor logged those cameras stopped (stop waits for their sinks): none of them since.
         const still = [...camsIn(b.out, markB).keys()].filter((c) => moved.includes(c));
-        assert.deepEqual(still.filter((c) => (camsIn(b.out, lineCount(b.out) - 1).get(c) ?? 0) > 0), [], 'moved cameras are not still on the survivor');
-        void both;
+        assert.deepEqual(still, [], 'moved cameras are not still on the survivor');
       } finally {
         a2.proc.kill('SIGTERM');
         await a2.done;
