@@ -38,6 +38,8 @@ commands:
                              run a pipeline and score its records against COCO ground truth (docs/accuracy.md)
   submit --jobs T --brokers B <videos>...   queue one Kafka job per video (docs/scaling.md)
   worker --jobs T --brokers B --pipeline P  process queued jobs in a consumer group (docs/scaling.md)
+  cameras --assignments T --brokers B --pipeline P  run the live cameras assigned on T (docs/scaling.md)
+  assign T <cameras.yaml> --brokers B       publish camera assignments (key = camera id)
 
 options:
   --log-level <level>        fatal|error|warn|info|debug|trace|silent (default: info, or VIDFLOW_LOG_LEVEL)
@@ -254,7 +256,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`vidflow ${packageVersion()}\n`);
     return EXIT.OK;
   }
-  if (values.help || !cmd) {
+  // submit/worker/cameras/assign print their own usage for --help.
+  if (!cmd || (values.help && !['submit', 'worker', 'cameras', 'assign'].includes(cmd))) {
     process.stdout.write(USAGE + '\n');
     return cmd || values.help ? EXIT.OK : EXIT.CONFIG;
   }
@@ -288,6 +291,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'worker': {
         const { cmdScale } = await import('./scale/cli.js');
         return await cmdScale(cmd, argv.slice(argv.indexOf(cmd) + 1), logger);
+      }
+      case 'cameras':
+      case 'assign': {
+        const { cmdCameras } = await import('./scale/cli.js');
+        return await cmdCameras(cmd, argv.slice(argv.indexOf(cmd) + 1), logger);
       }
       default:
         process.stderr.write(`error[CONFIG_INVALID]: unknown command "${cmd}"\n${USAGE}\n`);

@@ -84,3 +84,65 @@ async function runScale(cmd: 'submit' | 'worker', values: ReturnType<typeof pars
     ...(session ? { sessionTimeoutMs: session } : {}),
   });
 }
+
+export const CAMERAS_USAGE = `usage:
+  vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--instance-id ID] [--session-timeout-ms MS]
+      joins consumer group G (default vidflow.<topic>) and runs the cameras of the assignment partitions it owns
+      through the pipeline's stages and sinks (its own sources are ignored); see docs/scaling.md "Live cameras"
+  vidflow assign <topic> <cameras.yaml|json> --brokers <host:port,…> [--remove ID]...
+      one message per camera (key = id, value = the camera source entry as JSON); --remove sends a tombstone`;
+
+export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logger: Logger): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      assignments: { type: 'string' },
+      brokers: { type: 'string' },
+      pipeline: { type: 'string' },
+      group: { type: 'string' },
+      'instance-id': { type: 'string' },
+      'session-timeout-ms': { type: 'string' },
+      remove: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(CAMERAS_USAGE + '\n');
+    return EXIT.OK;
+  }
+  const brokers = required(values.brokers ?? process.env.KAFKA_BROKERS, '--brokers', cmd);
+  if (cmd === 'assign') {
+    const topic = required(positionals[0], '<topic>', cmd);
+    const cameras: Array<{ id: string; value: string | null }> = [];
+    if (positionals[1]) {
+      const { readFileSync } = await import('node:fs');
+      const { parse } = await import('yaml');
+      const doc = parse(readFileSync(positionals[1], 'utf8')) as unknown;
+      const list = Array.isArray(doc) ? doc : ((doc as { cameras?: unknown[]; sources?: unknown[] })?.cameras ?? (doc as { sources?: unknown[] })?.sources ?? [doc]);
+      for (const [i, c] of (list as Array<Record<string, unknown>>).entries()) {
+        if (typeof c?.id !== 'string' || typeof c.url !== 'string') throw new VidflowError('CONFIG_INVALID', `assign: ${positionals[1]}: camera ${i}: expected an entry with id and url`);
+        cameras.push({ id: c.id, value: JSON.stringify({ ...c, type: 'camera' }) });
+      }
+    }
+    for (const id of values.remove ?? []) cameras.push({ id, value: null });
+    if (cameras.length === 0) throw new VidflowError('CONFIG_INVALID', 'assign: expected a camera file or --remove ID');
+    const { publishAssignments } = await import('./cameras.js');
+    await publishAssignments({ topic, brokers, cameras });
+    for (const c of cameras) process.stdout.write(`${c.value === null ? 'removed' : 'assigned'} ${c.id}\n`);
+    return EXIT.OK;
+  }
+  const { runCameras } = await import('./cameras.js');
+  const session = num(values['session-timeout-ms'], '--session-timeout-ms');
+  return runCameras({
+    assignmentsTopic: required(values.assignments, '--assignments', cmd),
+    brokers,
+    pipelineFile: required(values.pipeline, '--pipeline', cmd),
+    logger,
+    ...(values.group ? { group: values.group } : {}),
+    ...(values['instance-id'] ? { instanceId: values['instance-id'] } : {}),
+    ...(session ? { sessionTimeoutMs: session } : {}),
+  });
+}
