@@ -9,7 +9,7 @@ import type { Frame } from './frame.js';
 import type { FrameOutcome, StreamHealthEvent } from './result.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { Sink, SinkContext } from '../sinks/sink.js';
+import type { Sink, SinkContext } from './sink.js';
 import type { FlowGate } from './flow-gate.js';
 
 export interface ComponentContext {
