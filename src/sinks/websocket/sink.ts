@@ -8,12 +8,12 @@
  * messages (counted as `client_slow` drops and announced to them), and ping/pong heartbeats
  * terminate dead ones.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
+import { digest, normOrigin, originAllowed, tokenAuthorized } from './auth.js';
 import { websocketSinkSchema, type WebSocketSinkConfig, type WebSocketSinkInput } from './config.js';
 import type { SinkSpec } from '../../core/component.js';
 import { VidflowError } from '../../core/errors.js';
@@ -103,14 +103,6 @@ function rawSize(data: RawData): number {
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data as ArrayBuffer).toString('utf8');
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-function normOrigin(o: string): string {
-  return o.trim().replace(/\/+$/, '').toLowerCase();
 }
 
 function escapeAttr(s: string): string {
@@ -287,26 +279,11 @@ class WebSocketSinkImpl implements WebSocketSink {
   }
 
   private authorized(req: IncomingMessage, url: URL): boolean {
-    if (!this.tokenDigest) return true;
-    const header = req.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const given = m?.[1] ?? url.searchParams.get('token');
-    if (!given) return false;
-    return timingSafeEqual(digest(given), this.tokenDigest);
+    return tokenAuthorized(req, url, this.tokenDigest);
   }
 
   private originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true; // not a browser; auth_token is what guards those
-    if (this.anyOrigin) return true;
-    const norm = normOrigin(origin);
-    if (this.origins?.has(norm)) return true;
-    // same-origin: the dashboard page served by this server
-    try {
-      return new URL(norm).host === String(req.headers.host ?? '').toLowerCase();
-    } catch {
-      return false;
-    }
+    return originAllowed(req, this.origins, this.anyOrigin);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
