@@ -15,8 +15,8 @@ import { sinkSpecs } from '../sinks/index.js';
 import { sourceSpecs } from '../sources/index.js';
 import { stageSpecs } from '../operators/index.js';
 import { interpolate } from './interpolate.js';
-import { previewSchema, type PreviewOptions } from '../runtime/preview.js';
-import { httpSchema, type HttpOptions } from '../runtime/http-options.js';
+import { previewSchema, type PreviewOptions } from './preview-options.js';
+import { httpSchema, type HttpOptions } from './http-options.js';
 
 export interface ConfigIssue {
   file: string;

@@ -9,7 +9,7 @@ import type { Frame } from './frame.js';
 import type { FrameOutcome, StreamHealthEvent } from './result.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { Sink, SinkContext } from '../sinks/sink.js';
+import type { Sink, SinkContext } from './sink.js';
 import type { FlowGate } from './flow-gate.js';
 
 export interface ComponentContext {
@@ -44,6 +44,8 @@ export interface Source {
   readonly id: string;
   /** `file` sources never drop; `live` sources drop (counted) rather than build a backlog. */
   readonly kind: 'file' | 'live';
+  /** Credits of this source's FlowGate: frames between its decoder and the sinks at most (`max_in_flight`). */
+  readonly maxInFlight: number;
   /**
    * Frames of this source. A frame is emitted only after `gate.acquire()` grants a credit
    * (file: waits; live: drops the frame when no credit is free). The runtime releases the credit

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { VidflowError } from '../core/errors.js';
 import { MODEL_TASKS } from '../core/result.js';
-import { interpolate } from '../config/interpolate.js';
+import { interpolate } from '../core/interpolate.js';
 import { resolveDecoder } from './decoders/registry.js';
 
 export const MANIFEST_VERSION = 1;

@@ -6,21 +6,14 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { z } from 'zod';
+import { previewSchema, type PreviewOptions } from '../config/preview-options.js';
 import type { Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { PreviewFrame } from '../sinks/sink.js';
+import type { PreviewFrame } from '../core/preview-frame.js';
 import { ffmpegBinaries } from '../sources/ffmpeg/binaries.js';
 
-export const previewSchema = z
-  .object({
-    fps: z.number().positive().max(60).default(2).describe('Preview frames per second of wall time, per stream.'),
-    max_width: z.number().int().min(32).max(4096).default(640).describe('Previews wider than this are downscaled.'),
-    quality: z.number().int().min(2).max(31).default(5).describe('JPEG quality scale of ffmpeg (2 best … 31 worst).'),
-  })
-  .strict();
-export type PreviewOptions = z.infer<typeof previewSchema>;
+export { previewSchema, type PreviewOptions };
 
 type EncoderProcess = ChildProcessByStdio<Writable, Readable, null>;
 

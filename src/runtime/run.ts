@@ -21,7 +21,7 @@ import type { Logger } from '../core/logger.js';
 import { Metrics, streamAccounting, type StreamAccounting } from '../core/metrics.js';
 import { healthRecord, type FrameOutcome, type ResultRecord } from '../core/result.js';
 import type { PipelineConfig } from '../config/load.js';
-import type { Sink } from '../sinks/sink.js';
+import type { Sink, SinkContext } from '../core/sink.js';
 import { PreviewEncoder, previewSchema, type PreviewOptions } from './preview.js';
 
 export interface RunSummary {
@@ -89,12 +89,13 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
   const logger = options.logger;
   const metrics = options.metrics ?? new Metrics();
   const ctx = (configPath: string): ComponentContext => ({ pipeline: config.name, configPath, baseDir: config.baseDir, logger, metrics });
-  const anyLive = config.sources.some((s) => s.spec.type === 'camera');
-  const [src, stg, snk] = await Promise.all([
+  // Sinks learn the pipeline's mode from the sources' own `kind` (created first, in parallel).
+  const [src, stg] = await Promise.all([
     settleAll(config.sources.map((c) => () => c.spec.create(c.config, ctx(c.path)))),
     settleAll(config.stages.map((c) => () => c.spec.create(c.config, ctx(c.path) satisfies StageContext))),
-    settleAll(config.sinks.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), mode: anyLive ? 'live' : 'file' }))),
   ]);
+  const mode: SinkContext['mode'] = src.values.some((s) => s.kind === 'live') ? 'live' : 'file';
+  const snk = await settleAll(config.sinks.map((c) => () => c.spec.create(c.config, { ...ctx(c.path), mode })));
   const errors = [...src.errors, ...stg.errors, ...snk.errors];
   if (errors.length > 0) {
     await Promise.allSettled([...stg.values.map((s) => s.close()), ...snk.values.map((s) => s.close())]);
@@ -109,8 +110,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   const { logger, metrics } = options;
   const stop$ = new Subject<void>();
   const gates = new Map<string, FlowGate>();
-  const maxInFlight = new Map(config.sources.map((c) => [String(c.config.id), Number(c.config.max_in_flight ?? 8)]));
-  for (const s of sources) gates.set(s.id, new FlowGate(maxInFlight.get(s.id) ?? 8));
+  for (const s of sources) gates.set(s.id, new FlowGate(s.maxInFlight));
   const stagesFor = (stream: string) => stages.filter((st) => st.streams === null || st.streams.includes(stream)).length;
   const pending = new Map<string, number>();
   const errors: string[] = [];

@@ -67,6 +67,7 @@ export function cameraInputOptions(c: Pick<CameraSourceConfig, 'url' | 'rtsp_tra
 export class CameraSource implements Source {
   readonly kind = 'live' as const;
   readonly id: string;
+  readonly maxInFlight: number;
   private readonly healthSubject = new Subject<StreamHealthEvent>();
   readonly health$: Observable<StreamHealthEvent> = this.healthSubject.asObservable();
   private state: StreamState | null = null;
@@ -77,6 +78,7 @@ export class CameraSource implements Source {
     private readonly ctx: ComponentContext,
   ) {
     this.id = config.id;
+    this.maxInFlight = config.max_in_flight;
     registerUrlSecrets(config.url);
   }
 

@@ -38,12 +38,14 @@ export interface FileSourceOptions extends Omit<FileSourceConfig, 'type'> {
 export class FileSource implements Source {
   readonly kind = 'file' as const;
   readonly id: string;
+  readonly maxInFlight: number;
   constructor(
     private readonly options: FileSourceOptions,
     readonly info: VideoInfo,
     private readonly ctx: ComponentContext,
   ) {
     this.id = options.id;
+    this.maxInFlight = options.max_in_flight;
   }
 
   frames(gate: FlowGate): Observable<Frame> {

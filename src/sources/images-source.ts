@@ -119,11 +119,13 @@ function reasonOf(err: Error, stream_id: string): string {
 export class ImagesSource implements Source {
   readonly kind = 'file' as const;
   readonly id: string;
+  readonly maxInFlight: number;
   constructor(
     private readonly options: ImagesSourceOptions,
     private readonly ctx: ComponentContext,
   ) {
     this.id = options.id;
+    this.maxInFlight = options.max_in_flight;
   }
 
   frames(gate: FlowGate): Observable<Frame> {

@@ -20,7 +20,7 @@ function fakeSink(id: string, health: () => SinkHealth | Promise<SinkHealth>, un
 }
 
 function fakeSource(id: string, kind: 'file' | 'live', state: string | null = null): Source {
-  return Object.assign({ id, kind, frames: () => EMPTY }, kind === 'live' ? { health: { state, reconnects: 0 } } : {});
+  return Object.assign({ id, kind, maxInFlight: 1, frames: () => EMPTY }, kind === 'live' ? { health: { state, reconnects: 0 } } : {});
 }
 
 const values = (text: string, name: string) => parsePrometheusTextFormat(text).find((f) => f.name === name)?.metrics.map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) })) ?? [];

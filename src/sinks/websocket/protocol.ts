@@ -9,6 +9,9 @@
  */
 import { z } from 'zod';
 import type { ResultRecord } from '../../core/result.js';
+import type { PreviewFrame } from '../../core/preview-frame.js';
+
+export type { PreviewFrame };
 
 /** Bumped on any incompatible change of the messages below. */
 export const WS_PROTOCOL_VERSION = 1;
@@ -146,18 +149,6 @@ export function filterPayload(sub: Subscription, record: ResultRecord): ResultRe
   if (!recognised) return record;
   if (kept === 0) return null;
   return { ...record, results: out };
-}
-
-/** A preview frame handed to the sink (`writeFrame`). */
-export interface PreviewFrame {
-  stream_id: string;
-  index: number;
-  /** Seconds. */
-  pts: number;
-  width: number;
-  height: number;
-  /** A complete JPEG image. */
-  jpeg: Buffer;
 }
 
 /** Encodes a preview frame as one binary WebSocket message (see the file comment). */
