@@ -1,6 +1,6 @@
 /**
  * The layer order of src/: a file may import only from its own layer or a lower one.
- *   core → models, operators → stages, sources, sinks → config → runtime → scale → cli → index
+ *   core → models, operators → stages, sources, sinks → config → runtime → scale, eval → cli → index
  * (src/cli.ts and src/index.ts are layers of their own at the top). Every relative import in
  * every .ts file under src/ is read (static `import … from`, `export … from`, side-effect
  * `import '…'` and dynamic `import('…')`), including type-only imports: a contract a lower
@@ -24,6 +24,7 @@ const LAYERS: Record<string, number> = {
   config: 3,
   runtime: 4,
   scale: 5,
+  eval: 5,
   cli: 6,
   index: 7,
 };
