@@ -80,9 +80,12 @@ function rawPreprocessFps(iterations: number): number {
   return iterations / ((performance.now() - t0) / 1000);
 }
 
+/** VIDFLOW_BENCH_EP=cuda (comma-separated list) runs the pipeline benchmarks' stages on that execution provider (bench/gpu-check.sh). */
+const BENCH_EP = process.env.VIDFLOW_BENCH_EP ? `, execution_providers: [${process.env.VIDFLOW_BENCH_EP}]` : '';
+
 async function pipelineFps(video: string, batch: number, stage = 'classify', model = 'mobilenetv2-12-int8'): Promise<{ fps: number; frames: number }> {
   const cfg = parsePipeline(
-    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: ${stage}, id: c, model: ${model}, batch_size: ${batch}, max_wait_ms: 5 }\nsinks:\n  - { type: jsonl, path: /dev/null }\n`,
+    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: ${stage}, id: c, model: ${model}, batch_size: ${batch}, max_wait_ms: 5${BENCH_EP} }\nsinks:\n  - { type: jsonl, path: /dev/null }\n`,
     'bench.yaml',
     REPO,
   );

@@ -3,7 +3,7 @@
  * providers), and `modelStage`, the operator that samples frames, batches them across streams,
  * runs a FrameModel and turns its results into one FrameOutcome per input frame.
  */
-import { defer, filter, map, merge, share, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { defer, filter, map, merge, share, tap, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { z } from 'zod';
 import type { Stage, StageContext } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
@@ -34,7 +34,8 @@ export const modelStageFields = {
   every_n_frames: z.number().int().min(1).default(1).describe('Run on every n-th frame of each stream.'),
   fps: z.number().positive().nullable().default(null).describe('Run on at most this many frames per second of video time, per stream.'),
   batch_size: z.number().int().min(1).max(256).default(1).describe('Frames per inference call, across streams (fixed-batch models use their own size).'),
-  max_wait_ms: z.number().min(0).max(60_000).default(20).describe('Run a partial batch after waiting this long for more frames.'),
+  max_wait_ms: z.number().min(0).max(60_000).default(20).describe('Run a partial batch after its oldest frame waited this long for more frames.'),
+  preferred_batch_sizes: z.array(z.number().int().min(1).max(256)).default([]).describe('Batch sizes (below batch_size) to run as soon as that many frames are queued, the largest that fits, without waiting for max_wait_ms (Triton\'s preferred_batch_size; docs/architecture.md "Dynamic batcher").'),
   ...executionSchema,
 };
 
@@ -61,6 +62,7 @@ export interface ModelStageOptions<R> {
   fps: number | null;
   batch_size: number;
   max_wait_ms: number;
+  preferred_batch_sizes?: readonly number[];
   /** Turns one frame's result into its `results` payload (null: emit no record for that frame). */
   toPayload: (result: R, frame: Frame) => unknown | null;
 }
@@ -211,7 +213,11 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const inferred = tagged.pipe(
         filter((t) => t.keep),
         map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
-        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, deps.scheduler),
+        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms, preferred_batch_sizes: model.fixed_batch === null ? (options.preferred_batch_sizes ?? []) : [] }, deps.scheduler),
+        tap((b) => {
+          deps.metrics.inc(`batch_flush.${options.stage_id}.${b.reason}`);
+          deps.metrics.observe(`batch_fill.${options.stage_id}`, b.length / batchSize);
+        }),
         inferBatches(runBatch, { admit: (item, now) => admitLive(item.frame, now, batchTime.expectedMs()) }),
         map(({ frame: item, result, error, infer_ms, infer_start_ms, infer_end_ms, dropped }): FrameOutcome => {
           const frame = item.frame;
@@ -234,7 +240,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
     });
 }
 
-type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; allow_spinning: boolean; device_id: number; workers: number };
+type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; preferred_batch_sizes?: number[]; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; allow_spinning: boolean; device_id: number; workers: number };
 
 /**
  * Opens a stage's model (checking it is one of `tasks`) and builds what the stage needs from it;
@@ -269,13 +275,13 @@ export function stageRunnerOptions(config: Pick<ModelStageConfig, 'execution_pro
 }
 
 /** The Stage around a FrameModel with the shared sampling/batching fields. */
-export function stageFor<R>(config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'>, ctx: StageContext, model: FrameModel<R>, toPayload: (r: R, frame: Frame) => unknown | null = (r) => r): Stage {
+export function stageFor<R>(config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'> & Partial<Pick<ModelStageConfig, 'preferred_batch_sizes'>>, ctx: StageContext, model: FrameModel<R>, toPayload: (r: R, frame: Frame) => unknown | null = (r) => r): Stage {
   return {
     id: config.id,
     streams: config.streams,
     operator: modelStage(
       model,
-      { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, toPayload },
+      { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, preferred_batch_sizes: config.preferred_batch_sizes ?? [], toPayload },
       { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
     ),
     close: () => model.close(),

@@ -49,6 +49,7 @@ export interface PipelineMetricsOptions {
 export const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export const INFERENCE_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+export const FILL_BUCKETS = [0.125, 0.25, 0.5, 0.75, 1];
 /** Health states of a live stream (docs/result-schema.md `stream_health`). */
 export const STREAM_STATES = ['connecting', 'live', 'stalled', 'reconnecting', 'failed'] as const;
 
@@ -90,6 +91,7 @@ export class PipelineMetrics {
   private readonly steps: Histogram<'stage' | 'step'>;
   private readonly inference: Histogram<'stage' | 'model'>;
   private readonly batch: Histogram<'stage' | 'model'>;
+  private readonly batchFill: Histogram<'stage' | 'model'>;
   private readonly stopObserving: () => void;
   private readonly fpsTimer: NodeJS.Timeout;
   private readonly fpsSamples: Array<{ at: number; decoded: Map<string, number>; processed: Map<string, number> }> = [];
@@ -210,7 +212,16 @@ export class PipelineMetrics {
     });
     this.inference = new Histogram({ name: 'vidflow_inference_seconds', help: "Inference time per frame (the batch's run divided by its size), by stage and model.", labelNames: ['stage', 'model'], buckets: INFERENCE_BUCKETS_S, registers: [r] });
     this.batch = new Histogram({ name: 'vidflow_batch_size', help: 'Frames per inference call.', labelNames: ['stage', 'model'], buckets: BATCH_BUCKETS, registers: [r] });
+    this.batchFill = new Histogram({ name: 'vidflow_batch_fill_ratio', help: "Each batch the dynamic batcher flushed: its size / the stage's batch_size.", labelNames: ['stage', 'model'], buckets: FILL_BUCKETS, registers: [r] });
+    fromCounters('vidflow_batch_flushes_total', 'Batches the dynamic batcher flushed, by reason (full, preferred, deadline, end_of_stream).', ['stage', 'reason'], (add) => {
+      for (const [k, v] of m.counterEntries()) {
+        const hit = splitId(k, 'batch_flush.', stageIds);
+        if (hit && hit.rest) add({ stage: hit.id, reason: hit.rest }, v);
+      }
+    });
     this.stopObserving = m.onObserve((name, value) => {
+      const f = splitId(name, 'batch_fill.', stageIds);
+      if (f && f.rest === '') return this.batchFill.observe({ stage: f.id, model: model(f.id) }, value);
       const inf = splitId(name, 'infer_ms.', stageIds);
       if (inf && inf.rest === '') return this.inference.observe({ stage: inf.id, model: model(inf.id) }, value / 1000);
       const b = splitId(name, 'batch_size.', stageIds);
