@@ -19,6 +19,7 @@ import type { LoadedManifest } from '../models/manifest.js';
 import { inputSize, preprocessInto } from '../models/preprocess.js';
 import { preprocessFrame } from '../models/preprocess-pool.js';
 import type { ModelRunner } from '../models/runner.js';
+import { clipBatches } from '../models/tensor-builder.js';
 import { batchFrames } from './batch.js';
 import { clipWindow } from './clip-window.js';
 import { inferBatches } from './infer.js';
@@ -116,7 +117,6 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
   const pre = clipFramePreprocessor(loaded);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
-  const per = 3 * T * pre.planeSize;
   return {
     model_id: m.name,
     clip_length: T,
@@ -125,16 +125,11 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
     fill: pre.fill,
     prepare: pre.prepare,
     async run(clips) {
-      const results: ClipResult[] = [];
-      const chunk = fixed ?? clips.length;
-      for (let s = 0; s < clips.length; s += chunk) {
-        const part = clips.slice(s, s + chunk);
-        const n = Math.max(part.length, fixed ?? 0);
-        const data = new Float32Array(n * per);
-        for (let i = 0; i < n; i++) data.set(part[i] ?? part[0]!, i * per);
-        const out = await runner.run({ [inputName]: { type: 'float32', dims: [n, 3, T, pre.height, pre.width], data } }, [logitsName]);
+      const results: ClipResult[] = new Array(clips.length);
+      for (const batch of clipBatches(clips, [3, T, pre.height, pre.width], fixed)) {
+        const out = await runner.run({ [inputName]: batch.tensor }, [logitsName]);
         const logits = out[logitsName]!;
-        part.forEach((_, i) => results.push(decoder.spec.decode({ logits }, i, { ...options, labels: loaded.labels, options: decoder.options })));
+        batch.indices.forEach((idx, j) => (results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options })));
       }
       return results;
     },
