@@ -175,7 +175,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
           ctx.metrics.inc(`errors.${options.id}`);
           ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${it.error.message}`);
-          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message })] };
+          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })] };
         }),
       );
       const clips = items.pipe(
@@ -191,7 +191,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           if (error) {
             ctx.metrics.inc(`errors.${options.id}`);
             ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on the clip ending at frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${error.message}`);
-            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message })] };
+            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })] };
           }
           return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, result, extra)] };
         }),
