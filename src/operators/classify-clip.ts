@@ -23,7 +23,7 @@ import { clipBatches } from '../models/tensor-builder.js';
 import { batchFrames } from './batch.js';
 import { clipWindow } from './clip-window.js';
 import { inferBatches } from './infer.js';
-import { makeRecord, modelStageFields, openStageModel } from './model-stage.js';
+import { failureWarner, makeRecord, modelStageFields, openStageModel } from './model-stage.js';
 import { frameSampler } from './sample.js';
 
 export const DEFAULT_CLIP_TOP_K = 5;
@@ -145,6 +145,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
     defer(() => {
       const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
       const prepare = model.prepare?.bind(model);
+      const failed = failureWarner(options.id, ctx.logger, ctx.scheduler);
       const items = source.pipe(
         clipWindow<Frame, ClipSlot, Promise<Float32Array>>({
           clip_length: model.clip_length,
@@ -174,7 +175,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
         map((it): FrameOutcome => {
           if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
           ctx.metrics.inc(`errors.${options.id}`);
-          ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${it.error.message}`);
+          failed(it.frame, it.error.message);
           return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })] };
         }),
       );
@@ -190,7 +191,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };
           if (error) {
             ctx.metrics.inc(`errors.${options.id}`);
-            ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on the clip ending at frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${error.message}`);
+            failed(it.frame, error.message, 'the clip ending at frame');
             return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })] };
           }
           return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, result, extra)] };
