@@ -19,10 +19,11 @@ import type { LoadedManifest } from '../models/manifest.js';
 import { inputSize, preprocessInto } from '../models/preprocess.js';
 import { preprocessFrame } from '../models/preprocess-pool.js';
 import type { ModelRunner } from '../models/runner.js';
+import { clipBatches } from '../models/tensor-builder.js';
 import { batchFrames } from './batch.js';
 import { clipWindow } from './clip-window.js';
 import { inferBatches } from './infer.js';
-import { makeRecord, modelStageFields, openStageModel } from './model-stage.js';
+import { failureWarner, makeRecord, modelStageFields, openStageModel } from './model-stage.js';
 import { frameSampler } from './sample.js';
 
 export const DEFAULT_CLIP_TOP_K = 5;
@@ -116,7 +117,6 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
   const pre = clipFramePreprocessor(loaded);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
-  const per = 3 * T * pre.planeSize;
   return {
     model_id: m.name,
     clip_length: T,
@@ -125,16 +125,11 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
     fill: pre.fill,
     prepare: pre.prepare,
     async run(clips) {
-      const results: ClipResult[] = [];
-      const chunk = fixed ?? clips.length;
-      for (let s = 0; s < clips.length; s += chunk) {
-        const part = clips.slice(s, s + chunk);
-        const n = Math.max(part.length, fixed ?? 0);
-        const data = new Float32Array(n * per);
-        for (let i = 0; i < n; i++) data.set(part[i] ?? part[0]!, i * per);
-        const out = await runner.run({ [inputName]: { type: 'float32', dims: [n, 3, T, pre.height, pre.width], data } }, [logitsName]);
+      const results: ClipResult[] = new Array(clips.length);
+      for (const batch of clipBatches(clips, [3, T, pre.height, pre.width], fixed)) {
+        const out = await runner.run({ [inputName]: batch.tensor }, [logitsName]);
         const logits = out[logitsName]!;
-        part.forEach((_, i) => results.push(decoder.spec.decode({ logits }, i, { ...options, labels: loaded.labels, options: decoder.options })));
+        batch.indices.forEach((idx, j) => (results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options })));
       }
       return results;
     },
@@ -150,6 +145,7 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
     defer(() => {
       const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
       const prepare = model.prepare?.bind(model);
+      const failed = failureWarner(options.id, ctx.logger, ctx.scheduler);
       const items = source.pipe(
         clipWindow<Frame, ClipSlot, Promise<Float32Array>>({
           clip_length: model.clip_length,
@@ -179,8 +175,8 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
         map((it): FrameOutcome => {
           if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
           ctx.metrics.inc(`errors.${options.id}`);
-          ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${it.error.message}`);
-          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message })] };
+          failed(it.frame, it.error.message);
+          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })] };
         }),
       );
       const clips = items.pipe(
@@ -195,8 +191,8 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };
           if (error) {
             ctx.metrics.inc(`errors.${options.id}`);
-            ctx.logger.warn({ stage: options.id, stream: it.frame.stream_id, frame: it.frame.index }, `Stage \`${options.id}\` failed on the clip ending at frame ${it.frame.index} of \`${it.frame.stream_id}\`: ${error.message}`);
-            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message })] };
+            failed(it.frame, error.message, 'the clip ending at frame');
+            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })] };
           }
           return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, result, extra)] };
         }),

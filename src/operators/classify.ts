@@ -10,6 +10,7 @@ import { decoderFor } from '../models/decoders/registry.js';
 import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { LoadedManifest } from '../models/manifest.js';
 import type { ModelRunner } from '../models/runner.js';
+import { imageBatches } from '../models/tensor-builder.js';
 import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 export const classifySchema = z
@@ -46,28 +47,12 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
       const items = await Promise.all((prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map(prepare));
       const results: ClassifyResult[] = new Array(frames.length);
       // Frames whose inputs differ in size (no crop, different streams) run separately.
-      const groups = new Map<string, number[]>();
-      items.forEach((it, i) => {
-        const key = `${it.width}x${it.height}`;
-        groups.set(key, [...(groups.get(key) ?? []), i]);
-      });
-      for (const indices of groups.values()) {
-        const chunk = fixed ?? indices.length;
-        for (let s = 0; s < indices.length; s += chunk) {
-          const part = indices.slice(s, s + chunk);
-          const first = items[part[0]!]!;
-          const n = fixed ?? part.length;
-          // One frame runs on its prepared tensor as is; a batch is assembled (one copy per frame).
-          const data = n === 1 ? first.data : new Float32Array(n * first.data.length);
-          if (n > 1) part.forEach((idx, j) => data.set(items[idx]!.data, j * first.data.length));
-          if (n > 1) for (let j = part.length; j < n; j++) data.set(first.data, j * first.data.length); // pad a fixed batch
-          const dims = layout === 'NHWC' ? [n, first.height, first.width, 3] : [n, 3, first.height, first.width];
-          const out = await runner.run({ [inputName]: { type: 'float32', dims, data } }, [logitsName]);
-          const logits = out[logitsName]!;
-          part.forEach((idx, j) => {
-            results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options });
-          });
-        }
+      for (const batch of imageBatches(items, layout, fixed)) {
+        const out = await runner.run({ [inputName]: batch.tensor }, [logitsName]);
+        const logits = out[logitsName]!;
+        batch.indices.forEach((idx, j) => {
+          results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options });
+        });
       }
       return results;
     },

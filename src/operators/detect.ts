@@ -22,6 +22,7 @@ import { outputName } from '../models/model-check.js';
 import { inputSize, preprocessInto, type Geometry } from '../models/preprocess.js';
 import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
+import { chwFeeds } from '../models/tensor-builder.js';
 import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 /** Default minimum score of a reported detection. */
@@ -120,27 +121,18 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
   if (m.input.layout === 'CHW') {
     const perCall = fixed ?? 1;
     if (m.input.names.length !== perCall) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} CHW (torchvision detection) export needs ${perCall}`);
-    type Prepared = ReturnType<typeof chwTensor>;
     return {
       model_id: m.name,
       fixed_batch: fixed,
-      prepare: (frame) => chwTensorAsync(frame, m.input),
+      prepare: (frame) => preprocessFrame(frame, m.input, 'CHW'),
       async run(frames, prepared) {
         const results: DetectorOutput[] = [];
-        const inputs = await Promise.all((prepared as Array<Prepared | Promise<Prepared>> | undefined) ?? frames.map((f) => chwTensorAsync(f, m.input)));
-        const input = (k: number): Prepared => inputs[k]!;
-        for (let s = 0; s < frames.length; s += perCall) {
-          const part = frames.slice(s, s + perCall);
-          const feeds: Record<string, Tensor> = {};
-          const geometries: Geometry[] = [];
-          for (let i = 0; i < perCall; i++) {
-            // Short fixed batches are padded with the first image (its results are discarded).
-            const { tensor, geometry } = input(s + (i < part.length ? i : 0));
-            feeds[m.input.names[i]!] = tensor;
-            geometries.push(geometry);
-          }
+        const images = await Promise.all((prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map((f) => preprocessFrame(f, m.input, 'CHW')));
+        // One `[3,H,W]` tensor per input name; a short fixed batch is padded with its first image (results discarded).
+        for (const call of chwFeeds(images, m.input.names)) {
+          const part = call.indices.map((k) => frames[k]!);
           const names = part.flatMap((_, i) => allRoles.map((r) => outputName(templates[r]!, i)));
-          const out = await runner.run(feeds, names);
+          const out = await runner.run(call.feeds, names);
           part.forEach((frame, i) => {
             const outputs: Record<string, Tensor> = {};
             for (const r of allRoles) {
@@ -148,9 +140,9 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
               if (!t) throw new Error(`model returned no output ${outputName(templates[r]!, i)}`);
               outputs[r] = t;
             }
-            const dims = feeds[m.input.names[i]!]!.dims;
-            const { detections, rows } = decode(outputs, 0, geometries[i]!, frame, dims[2]!, dims[1]!);
-            results.push({ detections, rows, geometry: geometries[i]!, outputs });
+            const dims = call.feeds[m.input.names[i]!]!.dims;
+            const { detections, rows } = decode(outputs, 0, call.geometries[i]!, frame, dims[2]!, dims[1]!);
+            results.push({ detections, rows, geometry: call.geometries[i]!, outputs });
           });
         }
         return results;

@@ -3,7 +3,7 @@
  * providers), and `modelStage`, the operator that samples frames, batches them across streams,
  * runs a FrameModel and turns its results into one FrameOutcome per input frame.
  */
-import { defer, filter, map, merge, share, tap, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, filter, map, merge, share, tap, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { z } from 'zod';
 import type { Stage, StageContext } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
@@ -167,6 +167,32 @@ function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => 
   };
 }
 
+/** How often a stage may log a summary of its failing frames. */
+export const FAILURE_WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Rate-limited warnings for failing frames: the first failure is logged in full; later ones are
+ * counted and at most one summary line (with the count and the latest message) is logged per
+ * `intervalMs` of the scheduler's clock. Nothing is logged per frame after the first.
+ */
+export function failureWarner(stage_id: string, logger: Pick<Logger, 'warn'>, scheduler: Pick<SchedulerLike, 'now'> = asyncScheduler, intervalMs = FAILURE_WARN_INTERVAL_MS): (frame: Pick<Frame, 'stream_id' | 'index'>, message: string, what?: string) => void {
+  let lastLog: number | null = null;
+  let since = 0;
+  return (frame, message, what = 'frame') => {
+    const now = scheduler.now();
+    if (lastLog === null) {
+      logger.warn({ stage: stage_id, stream: frame.stream_id, frame: frame.index }, `Stage \`${stage_id}\` failed on ${what} ${frame.index} of \`${frame.stream_id}\`: ${message}`);
+      lastLog = now;
+      return;
+    }
+    since += 1;
+    if (now - lastLog < intervalMs) return;
+    logger.warn({ stage: stage_id, failed: since }, `Stage \`${stage_id}\` failed on ${since} more frame(s) since its last warning (latest: ${what} ${frame.index} of \`${frame.stream_id}\`: ${message}); each has a record with \`error\``);
+    lastLog = now;
+    since = 0;
+  };
+}
+
 export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R>, deps: ModelStageDeps): OperatorFunction<Frame, FrameOutcome> {
   return (source) =>
     defer(() => {
@@ -183,6 +209,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
       const prepare = model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
+      const failed = failureWarner(options.stage_id, deps.logger, deps.scheduler);
       // A live frame whose result would arrive after its deadline is dropped before inference, not after.
       const batchTime = batchTimeEstimate();
       // Preparation starts as each frame arrives (off the main thread for the preprocessing
@@ -229,7 +256,7 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
           if (error) {
             deps.metrics.inc(`errors.${options.stage_id}`);
-            deps.logger.warn({ stage: options.stage_id, stream: frame.stream_id, frame: frame.index }, `Stage \`${options.stage_id}\` failed on frame ${frame.index} of \`${frame.stream_id}\`: ${error.message}`);
+            failed(frame, error.message);
             return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' }, stamps)] };
           }
           const payload = options.toPayload(result as R, frame);

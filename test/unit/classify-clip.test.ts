@@ -73,6 +73,27 @@ describe('classify_clip', () => {
     assert.deepEqual(recs.map((r) => [r.frame_index, r.pts_start]), [[2, 0], [6, 2]]);
   });
 
+  it('failure records carry error_code MODEL_RUN, for a failing frame and a failing clip', async () => {
+    const model = fakeModel(2, []);
+    const fill = model.fill.bind(model);
+    model.fill = (f, slot) => {
+      if (f.index === 1) throw new Error('bad frame');
+      fill(f, slot);
+    };
+    model.run = async () => {
+      throw new Error('bad clip');
+    };
+    const op = clipStage(model, { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null }, { metrics, logger });
+    const outcomes = await lastValueFrom(from([0, 1, 2, 3].map((i) => frame('a', i))).pipe(op, toArray()));
+    const failed = outcomes.flatMap((o) => o.records).filter((r) => r.error !== undefined);
+    assert.ok(failed.some((r) => r.error === 'bad frame'), 'the failing frame gets a record');
+    assert.ok(failed.some((r) => r.error === 'bad clip'), 'the failing clip gets a record');
+    for (const r of failed) {
+      assert.equal(r.error_code, 'MODEL_RUN');
+      assert.equal(r.results, null);
+    }
+  });
+
   it('schema defaults', () => {
     const c = classifyClipSchema.parse({ type: 'classify_clip', id: 'a', model: 'r3d_18' });
     assert.equal(c.stride_frames, null);
