@@ -42,9 +42,14 @@ function cpuSeconds(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [path.join(REPO, 'bin', 'vidflow.js'), ...args], { cwd: REPO, env: { ...process.env, VIDFLOW_FROM_SOURCE: '1', VIDFLOW_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [path.join(REPO, 'bin', 'vidflow.js'), ...args], {
+    cwd: REPO,
+    env: { ...process.env, VIDFLOW_FROM_SOURCE: '1', VIDFLOW_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
-const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('close', (c) => r(c))));
+const exited = (p: ChildProcess) =>
+  new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('close', (c) => r(c))));
 function lineOf(p: ChildProcess, re: RegExp): Promise<void> {
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -62,7 +67,25 @@ const clipsDir = path.join(dir, 'clips');
 mkdirSync(clipsDir);
 const src = sharedMedia('videos/people-one-by-one.mp4');
 for (let i = 0; i < CLIPS; i++) {
-  execFileSync(ffmpegBinaries().ffmpeg.path, ['-loglevel', 'error', '-y', '-ss', String((i * 10) % 120), '-t', String(CLIP_SECS), '-i', src, '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', path.join(clipsDir, `clip${String(i).padStart(2, '0')}.mp4`)]);
+  execFileSync(ffmpegBinaries().ffmpeg.path, [
+    '-loglevel',
+    'error',
+    '-y',
+    '-ss',
+    String((i * 10) % 120),
+    '-t',
+    String(CLIP_SECS),
+    '-i',
+    src,
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    path.join(clipsDir, `clip${String(i).padStart(2, '0')}.mp4`),
+  ]);
 }
 const broker = await startKafkaBroker();
 const kafka = new Kafka({ brokers: [broker.brokers], clientId: 'bench-jobs', logLevel: logLevel.NOTHING });
@@ -90,8 +113,27 @@ try {
     n += 1;
     const jobs = `bench.jobs.${n}`;
     const pipeline = path.join(dir, `p${n}.yaml`);
-    writeFileSync(pipeline, `name: bench-jobs\nsources:\n  - { type: file, id: video, path: ${path.join(clipsDir, 'clip00.mp4')}, fps: ${FPS} }\nstages:\n  - { type: classify, id: cls, model: mobilenetv2-12-int8, top_k: 3 }\nsinks:\n  - { type: kafka, brokers: "${broker.brokers}", topic: bench.results.${n}, linger_ms: 5 }\n`);
-    const procs = Array.from({ length: w }, (_, i) => cli(['worker', '--jobs', jobs, '--brokers', broker.brokers, '--pipeline', pipeline, '--worker-id', `b${n}-${i}`, '--session-timeout-ms', '6000']));
+    writeFileSync(
+      pipeline,
+      `name: bench-jobs\nsources:\n  - { type: file, id: video, path: ${path.join(clipsDir, 'clip00.mp4')}, fps: ` +
+        `${FPS} }\nstages:\n  - { type: classify, id: cls, model: mobilenetv2-12-int8, top_k: 3 }\nsinks:\n  - { ` +
+        `type: kafka, brokers: "${broker.brokers}", topic: bench.results.${n}, linger_ms: 5 }\n`,
+    );
+    const procs = Array.from({ length: w }, (_, i) =>
+      cli([
+        'worker',
+        '--jobs',
+        jobs,
+        '--brokers',
+        broker.brokers,
+        '--pipeline',
+        pipeline,
+        '--worker-id',
+        `b${n}-${i}`,
+        '--session-timeout-ms',
+        '6000',
+      ]),
+    );
     await Promise.all(procs.map((p) => lineOf(p, /Worker \S+ running/)));
     for (;;) {
       const g = (await admin.describeGroups([`vidflow.${jobs}`])).groups[0]!;
@@ -111,7 +153,8 @@ try {
     if ((await exited(sub)) !== 0) throw new Error('submit failed');
     const t0 = Date.now();
     while (new Set(events.filter((e) => e.event === 'completed').map((e) => e.job_id)).size < CLIPS) {
-      if (events.some((e) => e.event === 'failed')) throw new Error(`a job failed: ${JSON.stringify(events.filter((e) => e.event === 'failed'))}`);
+      if (events.some((e) => e.event === 'failed'))
+        throw new Error(`a job failed: ${JSON.stringify(events.filter((e) => e.event === 'failed'))}`);
       await sleep(20);
     }
     const seconds = (Date.now() - t0) / 1000;
@@ -122,7 +165,18 @@ try {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map(exited));
     const frames = events.filter((e) => e.event === 'completed').reduce((a, e) => a + (e.frames ?? 0), 0);
-    const r: Run = { workers: w, jobs: CLIPS, frames, seconds: Number(seconds.toFixed(2)), jobs_per_min: Number(((CLIPS / seconds) * 60).toFixed(1)), frames_per_s: Number((frames / seconds).toFixed(1)), load_mean: Number((loads.reduce((a, b) => a + b, loadStart) / (loads.length + 1)).toFixed(2)), load_start: Number(loadStart.toFixed(2)), load_end: Number(loadEnd.toFixed(2)), cpu_ms_per_frame: Number(((cpu * 1000) / frames).toFixed(1)) };
+    const r: Run = {
+      workers: w,
+      jobs: CLIPS,
+      frames,
+      seconds: Number(seconds.toFixed(2)),
+      jobs_per_min: Number(((CLIPS / seconds) * 60).toFixed(1)),
+      frames_per_s: Number((frames / seconds).toFixed(1)),
+      load_mean: Number((loads.reduce((a, b) => a + b, loadStart) / (loads.length + 1)).toFixed(2)),
+      load_start: Number(loadStart.toFixed(2)),
+      load_end: Number(loadEnd.toFixed(2)),
+      cpu_ms_per_frame: Number(((cpu * 1000) / frames).toFixed(1)),
+    };
     runs.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   }
@@ -132,12 +186,21 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`jobs: ${CLIPS} clips x ${CLIP_SECS} s (768x432), classify mobilenetv2-12-int8 at ${FPS} fps; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})`);
-console.log('| workers | run | seconds | jobs/min | frames/s | worker CPU ms/frame | load avg (1 min) during: mean, start -> end |');
+console.log(
+  `jobs: ${CLIPS} clips x ${CLIP_SECS} s (768x432), classify mobilenetv2-12-int8 at ${FPS} fps; ${os.cpus().length} ` +
+    `cores (${os.cpus()[0]?.model ?? '?'})`,
+);
+console.log(
+  '| workers | run | seconds | jobs/min | frames/s | worker CPU ms/frame | load avg (1 min) during: mean, start -> ' +
+    'end |',
+);
 console.log('|---|---|---|---|---|---|---|');
 const seen = new Map<number, number>();
 for (const r of runs) {
   seen.set(r.workers, (seen.get(r.workers) ?? 0) + 1);
-  console.log(`| ${r.workers} | ${seen.get(r.workers)} | ${r.seconds} | ${r.jobs_per_min} | ${r.frames_per_s} | ${r.cpu_ms_per_frame} | ${r.load_mean}, ${r.load_start} -> ${r.load_end} |`);
+  console.log(
+    `| ${r.workers} | ${seen.get(r.workers)} | ${r.seconds} | ${r.jobs_per_min} | ${r.frames_per_s} | ` +
+      `${r.cpu_ms_per_frame} | ${r.load_mean}, ${r.load_start} -> ${r.load_end} |`,
+  );
 }
 for (const r of runs) console.log(JSON.stringify(r));

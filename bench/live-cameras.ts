@@ -30,7 +30,10 @@ import { CameraSource, cameraSourceSchema } from '../src/sources/camera-source.j
 import { startRtspServer } from '../test/support/rtsp-server.js';
 import { REPO } from '../test/support/media.js';
 
-const COUNTS = (process.env.VIDFLOW_BENCH_LIVE_CAMERAS ?? '1,4,8,16').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const COUNTS = (process.env.VIDFLOW_BENCH_LIVE_CAMERAS ?? '1,4,8,16')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
 const SECONDS = Number(process.env.VIDFLOW_BENCH_LIVE_SECONDS ?? 60);
 const SERVER_FPS = Number(process.env.VIDFLOW_BENCH_LIVE_SERVER_FPS ?? 30);
 const CAMERA_FPS = Number(process.env.VIDFLOW_BENCH_LIVE_FPS ?? 5);
@@ -39,10 +42,17 @@ const MAX_IN_FLIGHT = 2;
 const WINDOW_S = SECONDS >= 120 ? 60 : SECONDS / 2;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 const lat = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
-  return { n: s.length, p50: Math.round(pct(s, 50)), p95: Math.round(pct(s, 95)), p99: Math.round(pct(s, 99)), max: Math.round(s[s.length - 1] ?? Number.NaN) };
+  return {
+    n: s.length,
+    p50: Math.round(pct(s, 50)),
+    p95: Math.round(pct(s, 95)),
+    p99: Math.round(pct(s, 99)),
+    max: Math.round(s[s.length - 1] ?? Number.NaN),
+  };
 };
 
 interface Row {
@@ -63,7 +73,8 @@ interface Row {
   load1: number;
   /** Share of decoded frames dropped (any reason). */
   dropped_share: number;
-  /** This process's RSS (main thread + inference/preprocess workers; not the ffmpeg children), MB, median over each window. */
+  /** This process's RSS (main thread + inference/preprocess workers; not the ffmpeg children), MB, median over each
+   * window. */
   rss_first_mb: number;
   rss_last_mb: number;
 }
@@ -73,16 +84,30 @@ async function runCount(n: number, url: string): Promise<Row> {
   const metrics = new Metrics();
   const ids = Array.from({ length: n }, (_, i) => `cam${String(i + 1).padStart(2, '0')}`);
   const sources = ids.map(
-    (id, i) => new CameraSource(cameraSourceSchema.parse({ type: 'camera', id, url, fps: CAMERA_FPS, max_in_flight: MAX_IN_FLIGHT }), { pipeline: 'bench-live', configPath: `sources[${i}]`, baseDir: '/', logger, metrics }),
+    (id, i) =>
+      new CameraSource(
+        cameraSourceSchema.parse({ type: 'camera', id, url, fps: CAMERA_FPS, max_in_flight: MAX_IN_FLIGHT }),
+        { pipeline: 'bench-live', configPath: `sources[${i}]`, baseDir: '/', logger, metrics },
+      ),
   );
-  const stage = await detectSpec.create(detectSchema.parse({ type: 'detect', id: 'det', model: 'yolox-nano', workers: 1 }), { pipeline: 'bench-live', configPath: 'stages[0]', baseDir: REPO, logger, metrics });
+  const stage = await detectSpec.create(
+    detectSchema.parse({ type: 'detect', id: 'det', model: 'yolox-nano', workers: 1 }),
+    { pipeline: 'bench-live', configPath: 'stages[0]', baseDir: REPO, logger, metrics },
+  );
   const results: Array<{ at: number; r: ResultRecord }> = [];
   const live = new Set<string>();
   let t0 = 0;
   let allLive: () => void = () => undefined;
   const allLiveP = new Promise<void>((r) => (allLive = r));
   const p = assemble(
-    { name: 'bench-live', sources: ids.map((id, i) => ({ spec: {} as never, config: { type: 'camera', id, max_in_flight: MAX_IN_FLIGHT }, path: `sources[${i}]` })) },
+    {
+      name: 'bench-live',
+      sources: ids.map((id, i) => ({
+        spec: {} as never,
+        config: { type: 'camera', id, max_in_flight: MAX_IN_FLIGHT },
+        path: `sources[${i}]`,
+      })),
+    },
     sources,
     [stage],
     [],
@@ -168,19 +193,45 @@ try {
 }
 
 const win = WINDOW_S === 60 ? ['minute 1', 'last minute'] : [`first ${WINDOW_S} s`, `last ${WINDOW_S} s`];
-const fmtDrops = (d: Record<string, number>) => Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-console.log(`\nbench:live — ${SECONDS} s per count, RTSP ${WIDTH}x${HEIGHT} @ ${SERVER_FPS} fps, camera fps ${CAMERA_FPS}, max_in_flight ${MAX_IN_FLIGHT}, detect yolox-nano workers 1; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-console.log(`| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | dropped share (by reason) | latency ${win[0]} p50 / p99 / max | latency ${win[1]} p50 / p99 / max | RSS ${win[0]} → ${win[1]} | infer mean | load avg (1 min) |`);
+const fmtDrops = (d: Record<string, number>) =>
+  Object.entries(d)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none';
+console.log(
+  `\nbench:live — ${SECONDS} s per count, RTSP ${WIDTH}x${HEIGHT} @ ${SERVER_FPS} fps, camera fps ${CAMERA_FPS}, ` +
+    `max_in_flight ${MAX_IN_FLIGHT}, detect yolox-nano workers 1; ${os.cpus().length} CPUs ` +
+    `(${os.cpus()[0]?.model ?? '?'}), load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+);
+console.log(
+  `| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | dropped share (by reason) | ` +
+    `` +
+    `` +
+    `` +
+    `latency ${win[0]} p50 / p99 / max | latency ${win[1]} p50 / p99 / max | RSS ${win[0]} → ${win[1]} | infer mean | ` +
+    `` +
+    `` +
+    `load avg (1 min) |`,
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.cameras} | ${r.offered_per_s} | ${r.records_per_s} (${r.slowest_camera_per_s}) | ${r.decoded} = ${r.processed} + ${r.decoded - r.processed}${r.exact ? '' : ' (NOT EXACT)'} | ${(r.dropped_share * 100).toFixed(1)} % (${fmtDrops(r.dropped)}) | ${r.first.p50} / ${r.first.p99} / ${r.first.max} ms | ${r.last.p50} / ${r.last.p99} / ${r.last.max} ms | ${r.rss_first_mb} → ${r.rss_last_mb} MB | ${r.infer_ms_mean ?? '—'} ms | ${r.load1} |`,
+    `| ${r.cameras} | ${r.offered_per_s} | ${r.records_per_s} (${r.slowest_camera_per_s}) | ${r.decoded} = ` +
+      `${r.processed} + ${r.decoded - r.processed}${r.exact ? '' : ' (NOT EXACT)'} | ` +
+      `${(r.dropped_share * 100).toFixed(1)} % (${fmtDrops(r.dropped)}) | ${r.first.p50} / ${r.first.p99} / ` +
+      `${r.first.max} ms | ${r.last.p50} / ${r.last.p99} / ${r.last.max} ms | ${r.rss_first_mb} → ${r.rss_last_mb} MB ` +
+      `| ${r.infer_ms_mean ?? '—'} ms | ${r.load1} |`,
   );
 }
 console.log('');
 // The capacity headline: the most cameras whose every stream kept ≥ 90 % of its fps with p99 < 1 s in the last window.
 const held = rows.filter((r) => r.slowest_camera_per_s >= 0.9 * CAMERA_FPS && r.last.p99 < 1000).map((r) => r.cameras);
-console.log(`capacity: ${held.length > 0 ? Math.max(...held) : 0} camera(s) held at ${CAMERA_FPS} fps each with p99 capture-to-result latency < 1 s (of the counts measured: ${COUNTS.join(', ')})`);
+console.log(
+  `capacity: ${held.length > 0 ? Math.max(...held) : 0} camera(s) held at ${CAMERA_FPS} fps each with p99 ` +
+    `capture-to-result latency < 1 s (of the counts measured: ${COUNTS.join(', ')})`,
+);
 console.log('');
 for (const r of rows) console.log(JSON.stringify(r));
 process.exit(0);

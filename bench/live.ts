@@ -19,7 +19,10 @@ const RUN_MS = 12_000;
 const server = await startRtspServer({ fps: 25 });
 const metrics = new Metrics();
 const logger = silentLogger();
-const src = new CameraSource(cameraSourceSchema.parse({ type: 'camera', id: 'cam', url: server.url(), max_in_flight: 2 }), { pipeline: 'live', configPath: 'sources[0]', baseDir: '/', logger, metrics });
+const src = new CameraSource(
+  cameraSourceSchema.parse({ type: 'camera', id: 'cam', url: server.url(), max_in_flight: 2 }),
+  { pipeline: 'live', configPath: 'sources[0]', baseDir: '/', logger, metrics },
+);
 const slow = slowStage('live', STAGE_MS);
 const latencies: Array<{ at: number; ms: number }> = [];
 const sink: Sink = {
@@ -29,13 +32,36 @@ const sink: Sink = {
   close: async () => undefined,
   health: async () => ({ ok: true, detail: '' }),
 };
-const p = assemble({ name: 'live', sources: [{ spec: {} as never, config: { type: 'camera', id: 'cam', max_in_flight: 2 }, path: 'sources[0]' }] }, [src], [slow], [sink], { logger, metrics });
+const p = assemble(
+  {
+    name: 'live',
+    sources: [{ spec: {} as never, config: { type: 'camera', id: 'cam', max_in_flight: 2 }, path: 'sources[0]' }],
+  },
+  [src],
+  [slow],
+  [sink],
+  { logger, metrics },
+);
 const t0 = Date.now();
 const done = p.run();
 await new Promise((r) => setTimeout(r, RUN_MS));
 p.stop('bench over');
 await done;
 await server.stop();
-const late = latencies.filter((l) => l.at - t0 > RUN_MS / 2).map((l) => l.ms).sort((a, b) => a - b);
+const late = latencies
+  .filter((l) => l.at - t0 > RUN_MS / 2)
+  .map((l) => l.ms)
+  .sort((a, b) => a - b);
 const q = (f: number) => late[Math.min(late.length - 1, Math.floor(f * late.length))] ?? NaN;
-console.log(JSON.stringify({ stage_ms: STAGE_MS, results: latencies.length, dropped: metrics.get('dropped.cam.live_busy'), decoded: metrics.get('frames.decoded.cam') + metrics.get('dropped.cam.live_busy'), p50: q(0.5), p95: q(0.95), max: late[late.length - 1] ?? NaN, seconds: RUN_MS / 1000 }));
+console.log(
+  JSON.stringify({
+    stage_ms: STAGE_MS,
+    results: latencies.length,
+    dropped: metrics.get('dropped.cam.live_busy'),
+    decoded: metrics.get('frames.decoded.cam') + metrics.get('dropped.cam.live_busy'),
+    p50: q(0.5),
+    p95: q(0.95),
+    max: late[late.length - 1] ?? NaN,
+    seconds: RUN_MS / 1000,
+  }),
+);

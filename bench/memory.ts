@@ -33,7 +33,19 @@ const passthrough = passthroughStage('bench');
 
 const metrics = new Metrics();
 const ctx = { pipeline: 'bench', configPath: 'sources[0]', baseDir: process.cwd(), logger: silentLogger(), metrics };
-const src = await createFileSource({ id: 'm', path: video!, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: maxInFlight, realtime: false }, ctx);
+const src = await createFileSource(
+  {
+    id: 'm',
+    path: video!,
+    fps: null,
+    start_secs: null,
+    end_secs: null,
+    loop: false,
+    max_in_flight: maxInFlight,
+    realtime: false,
+  },
+  ctx,
+);
 const base = process.memoryUsage().rss;
 let peak = base;
 let peakFirstHalf = base;
@@ -44,7 +56,25 @@ const timer = setInterval(() => {
   if ((sinkRef?.count ?? 0) < 750) peakFirstHalf = Math.max(peakFirstHalf, rss);
 }, 20);
 const t0 = performance.now();
-const built = assemble({ name: 'bench', sources: [{ spec: {} as never, config: { type: 'file', id: 'm', max_in_flight: maxInFlight }, path: 'sources[0]' }] }, [src], [passthrough], [(sinkRef = new SlowSink())], { logger: silentLogger(), metrics });
+const built = assemble(
+  {
+    name: 'bench',
+    sources: [{ spec: {} as never, config: { type: 'file', id: 'm', max_in_flight: maxInFlight }, path: 'sources[0]' }],
+  },
+  [src],
+  [passthrough],
+  [(sinkRef = new SlowSink())],
+  { logger: silentLogger(), metrics },
+);
 const summary = await built.run();
 clearInterval(timer);
-console.log(JSON.stringify({ baseMB: base / 2 ** 20, peakMB: peak / 2 ** 20, peakFirstHalfMB: peakFirstHalf / 2 ** 20, frames: summary.records, seconds: (performance.now() - t0) / 1000, dropped: summary.dropped }));
+console.log(
+  JSON.stringify({
+    baseMB: base / 2 ** 20,
+    peakMB: peak / 2 ** 20,
+    peakFirstHalfMB: peakFirstHalf / 2 ** 20,
+    frames: summary.records,
+    seconds: (performance.now() - t0) / 1000,
+    dropped: summary.dropped,
+  }),
+);

@@ -39,8 +39,26 @@ async function rawDecodeFps(file: string): Promise<{ fps: number; frames: number
 }
 
 async function vidflowDecodeFps(file: string): Promise<number> {
-  const ctx = { pipeline: 'bench', configPath: 'sources[0]', baseDir: REPO, logger: silentLogger(), metrics: new Metrics() };
-  const src = await createFileSource({ id: 'b', path: file, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: 8, realtime: false }, ctx);
+  const ctx = {
+    pipeline: 'bench',
+    configPath: 'sources[0]',
+    baseDir: REPO,
+    logger: silentLogger(),
+    metrics: new Metrics(),
+  };
+  const src = await createFileSource(
+    {
+      id: 'b',
+      path: file,
+      fps: null,
+      start_secs: null,
+      end_secs: null,
+      loop: false,
+      max_in_flight: 8,
+      realtime: false,
+    },
+    ctx,
+  );
   const gate = new FlowGate(8);
   let n = 0;
   const t0 = performance.now();
@@ -73,19 +91,35 @@ async function rawInferFps(modelPath: string, batch: number, iterations: number,
 function rawPreprocessFps(iterations: number): number {
   const data = new Uint8Array(640 * 360 * 3).map((_, i) => (i * 7) & 255);
   const out = new Float32Array(3 * 224 * 224);
-  const spec = { resize: { mode: 'shorter_side' as const, size: 256 }, crop: { width: 224, height: 224 }, scale: 1 / 255, mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number], color: 'RGB' as const, interpolation: 'bilinear_antialias' as const };
+  const spec = {
+    resize: { mode: 'shorter_side' as const, size: 256 },
+    crop: { width: 224, height: 224 },
+    scale: 1 / 255,
+    mean: [0.485, 0.456, 0.406] as [number, number, number],
+    std: [0.229, 0.224, 0.225] as [number, number, number],
+    color: 'RGB' as const,
+    interpolation: 'bilinear_antialias' as const,
+  };
   for (let i = 0; i < 10; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
   const t0 = performance.now();
   for (let i = 0; i < iterations; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
   return iterations / ((performance.now() - t0) / 1000);
 }
 
-/** VIDFLOW_BENCH_EP=cuda (comma-separated list) runs the pipeline benchmarks' stages on that execution provider (bench/gpu-check.sh). */
+/** VIDFLOW_BENCH_EP=cuda (comma-separated list) runs the pipeline benchmarks' stages on that execution provider
+ * (bench/gpu-check.sh). */
 const BENCH_EP = process.env.VIDFLOW_BENCH_EP ? `, execution_providers: [${process.env.VIDFLOW_BENCH_EP}]` : '';
 
-async function pipelineFps(video: string, batch: number, stage = 'classify', model = 'mobilenetv2-12-int8'): Promise<{ fps: number; frames: number }> {
+async function pipelineFps(
+  video: string,
+  batch: number,
+  stage = 'classify',
+  model = 'mobilenetv2-12-int8',
+): Promise<{ fps: number; frames: number }> {
   const cfg = parsePipeline(
-    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: ${stage}, id: c, model: ${model}, batch_size: ${batch}, max_wait_ms: 5${BENCH_EP} }\nsinks:\n  - { type: jsonl, path: /dev/null }\n`,
+    `name: bench\nsources:\n  - { type: file, id: b, path: ${video}, max_in_flight: 16 }\nstages:\n  - { type: ` +
+      `${stage}, id: c, model: ${model}, batch_size: ${batch}, max_wait_ms: 5${BENCH_EP} }\nsinks:\n  - { type: ` +
+      `jsonl, path: /dev/null }\n`,
     'bench.yaml',
     REPO,
   );
@@ -96,8 +130,15 @@ async function pipelineFps(video: string, batch: number, stage = 'classify', mod
 }
 
 /** Runs bench/memory.ts in a fresh process so its RSS baseline is clean. */
-function memoryUnderSlowSink(video: string, maxInFlight: number): { baseMB: number; peakMB: number; peakFirstHalfMB: number; frames: number; seconds: number; dropped: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'memory.ts'), video, String(maxInFlight)], { encoding: 'utf8' });
+function memoryUnderSlowSink(
+  video: string,
+  maxInFlight: number,
+): { baseMB: number; peakMB: number; peakFirstHalfMB: number; frames: number; seconds: number; dropped: number } {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO, 'bench', 'memory.ts'), video, String(maxInFlight)],
+    { encoding: 'utf8' },
+  );
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -105,7 +146,13 @@ async function main() {
   const video10 = media.testsrc(10, '640x360', 25);
   const rawDec = await rawDecodeFps(video10);
   const vfDec = await vidflowDecodeFps(video10);
-  rows.push({ bench: 'decode 640×360 H.264 → RGB', raw: `${rawDec.fps.toFixed(0)} fps (ffmpeg alone)`, vidflow: `${vfDec.toFixed(0)} fps (file source)`, ratio: (vfDec / rawDec.fps).toFixed(2), note: `${rawDec.frames} frames` });
+  rows.push({
+    bench: 'decode 640×360 H.264 → RGB',
+    raw: `${rawDec.fps.toFixed(0)} fps (ffmpeg alone)`,
+    vidflow: `${vfDec.toFixed(0)} fps (file source)`,
+    ratio: (vfDec / rawDec.fps).toFixed(2),
+    note: `${rawDec.frames} frames`,
+  });
 
   const model = sharedModel('classification/mobilenetv2_12_int8.onnx');
   const rawInf = await rawInferFps(model, 4, 25);
@@ -114,8 +161,22 @@ async function main() {
   // The pipeline must decode, preprocess and infer every frame: done one after the other on the
   // same cores, the three raw steps measured alone give this rate.
   const serial = 1 / (1 / rawDec.fps + 1 / rawPre + 1 / rawInf);
-  rows.push({ bench: 'preprocess 640×360 → 3×224×224 (resize 256, crop, normalize)', raw: '—', vidflow: `${rawPre.toFixed(0)} fps (${(1000 / rawPre).toFixed(2)} ms/frame, one thread)`, ratio: '—', note: 'torchvision-exact antialiased resize' });
-  rows.push({ bench: 'classify mobilenetv2-int8, batch 4: whole pipeline', raw: `${rawInf.toFixed(0)} fps (session.run alone); ${serial.toFixed(0)} fps (decode + preprocess + infer alone, serial)`, vidflow: `${pipe.fps.toFixed(0)} fps (file → ffmpeg → classify → JSONL)`, ratio: `${(pipe.fps / serial).toFixed(2)} of serial; ${(pipe.fps / rawInf).toFixed(2)} of inference alone`, note: `${pipe.frames} frames` });
+  rows.push({
+    bench: 'preprocess 640×360 → 3×224×224 (resize 256, crop, normalize)',
+    raw: '—',
+    vidflow: `${rawPre.toFixed(0)} fps (${(1000 / rawPre).toFixed(2)} ms/frame, one thread)`,
+    ratio: '—',
+    note: 'torchvision-exact antialiased resize',
+  });
+  rows.push({
+    bench: 'classify mobilenetv2-int8, batch 4: whole pipeline',
+    raw:
+      `${rawInf.toFixed(0)} fps (session.run alone); ${serial.toFixed(0)} fps (decode + preprocess + infer alone, ` +
+      `serial)`,
+    vidflow: `${pipe.fps.toFixed(0)} fps (file → ffmpeg → classify → JSONL)`,
+    ratio: `${(pipe.fps / serial).toFixed(2)} of serial; ${(pipe.fps / rawInf).toFixed(2)} of inference alone`,
+    note: `${pipe.frames} frames`,
+  });
 
   // Detection with the shared YOLOX-nano (letterbox 416, BGR, decode + NMS in vidflow).
   const yolox = sharedModel('detection/yolox_nano.onnx');
@@ -124,35 +185,84 @@ async function main() {
   const letterboxMs = (() => {
     const data = new Uint8Array(640 * 360 * 3).map((_, i) => (i * 7) & 255);
     const out = new Float32Array(3 * 416 * 416);
-    const spec = { resize: { mode: 'letterbox' as const, width: 416, height: 416, pad_value: 114, align: 'top_left' as const }, crop: null, scale: 1, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], color: 'BGR' as const, interpolation: 'bilinear' as const };
+    const spec = {
+      resize: { mode: 'letterbox' as const, width: 416, height: 416, pad_value: 114, align: 'top_left' as const },
+      crop: null,
+      scale: 1,
+      mean: [0, 0, 0] as [number, number, number],
+      std: [1, 1, 1] as [number, number, number],
+      color: 'BGR' as const,
+      interpolation: 'bilinear' as const,
+    };
     for (let i = 0; i < 5; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
     const t0 = performance.now();
     for (let i = 0; i < 50; i++) preprocessInto(data, 640, 360, spec, out, 0, 'NCHW');
     return (performance.now() - t0) / 50;
   })();
   const detSerial = 1 / (1 / rawDec.fps + letterboxMs / 1000 + 1 / rawDet);
-  rows.push({ bench: 'detect yolox-nano 416², batch 1: whole pipeline', raw: `${rawDet.toFixed(0)} fps (session.run alone); ${detSerial.toFixed(0)} fps (decode + letterbox + infer alone, serial)`, vidflow: `${det.fps.toFixed(0)} fps (file → ffmpeg → detect → JSONL)`, ratio: `${(det.fps / detSerial).toFixed(2)} of serial; ${(det.fps / rawDet).toFixed(2)} of inference alone`, note: `${det.frames} frames; letterbox ${letterboxMs.toFixed(1)} ms/frame` });
+  rows.push({
+    bench: 'detect yolox-nano 416², batch 1: whole pipeline',
+    raw:
+      `${rawDet.toFixed(0)} fps (session.run alone); ${detSerial.toFixed(0)} fps (decode + letterbox + infer ` +
+      `alone, serial)`,
+    vidflow: `${det.fps.toFixed(0)} fps (file → ffmpeg → detect → JSONL)`,
+    ratio: `${(det.fps / detSerial).toFixed(2)} of serial; ${(det.fps / rawDet).toFixed(2)} of inference alone`,
+    note: `${det.frames} frames; letterbox ${letterboxMs.toFixed(1)} ms/frame`,
+  });
 
   const video60 = media.testsrc(60, '640x360', 25);
   const maxInFlight = 8;
   const mem = memoryUnderSlowSink(video60, maxInFlight);
   const frameMB = (640 * 360 * 3) / 2 ** 20;
   const growth = mem.peakMB - mem.baseMB;
-  rows.push({ bench: '60 s 640×360 video, sink 10 ms/record', raw: `${frameMB.toFixed(2)} MB per frame`, vidflow: `RSS +${growth.toFixed(1)} MB (peak ${mem.peakMB.toFixed(0)} MB; first half ${mem.peakFirstHalfMB.toFixed(0)} MB)`, ratio: (growth / frameMB).toFixed(1) + ' frames', note: `${mem.frames} of 1500 frames in ${mem.seconds.toFixed(1)} s, max_in_flight ${maxInFlight}, ${mem.dropped} dropped; buffering all would need ${(1500 * frameMB).toFixed(0)} MB` });
+  rows.push({
+    bench: '60 s 640×360 video, sink 10 ms/record',
+    raw: `${frameMB.toFixed(2)} MB per frame`,
+    vidflow:
+      `RSS +${growth.toFixed(1)} MB (peak ${mem.peakMB.toFixed(0)} MB; first half ` +
+      `${mem.peakFirstHalfMB.toFixed(0)} MB)`,
+    ratio: `${(growth / frameMB).toFixed(1)} frames`,
+    note:
+      `${mem.frames} of 1500 frames in ${mem.seconds.toFixed(1)} s, max_in_flight ${maxInFlight}, ${mem.dropped} ` +
+      `dropped; buffering all would need ${(1500 * frameMB).toFixed(0)} MB`,
+  });
 
   // Live camera latency under a stage 3× slower than the camera (bench/live.ts, own process).
   try {
-    const live = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'live.ts')], { encoding: 'utf8', timeout: 90_000 }).trim().split('\n').pop()!);
-    rows.push({ bench: 'live RTSP 25 fps → stage 120 ms/frame, max_in_flight 2', raw: `${live.stage_ms} ms (the stage's own time per frame)`, vidflow: `latency p50 ${live.p50} ms, p95 ${live.p95} ms, max ${live.max} ms (second half of ${live.seconds} s)`, ratio: `${(live.p95 / live.stage_ms).toFixed(2)} × stage time (bound: max_in_flight = 2)`, note: `${live.results} results, ${live.dropped} of ${live.decoded} decoded frames dropped (counted); no backlog` });
+    const live = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench', 'live.ts')], {
+        encoding: 'utf8',
+        timeout: 90_000,
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
+    rows.push({
+      bench: 'live RTSP 25 fps → stage 120 ms/frame, max_in_flight 2',
+      raw: `${live.stage_ms} ms (the stage's own time per frame)`,
+      vidflow: `latency p50 ${live.p50} ms, p95 ${live.p95} ms, max ${live.max} ms (second half of ${live.seconds} s)`,
+      ratio: `${(live.p95 / live.stage_ms).toFixed(2)} × stage time (bound: max_in_flight = 2)`,
+      note: `${live.results} results, ${live.dropped} of ${live.decoded} decoded frames dropped (counted); no backlog`,
+    });
   } catch (err) {
-    rows.push({ bench: 'live RTSP latency', raw: '—', vidflow: 'not run', ratio: '—', note: `needs GStreamer's RTSP server (see .ci/run): ${(err as Error).message.split('\n')[0]}` });
+    rows.push({
+      bench: 'live RTSP latency',
+      raw: '—',
+      vidflow: 'not run',
+      ratio: '—',
+      note: `needs GStreamer's RTSP server (see .ci/run): ${(err as Error).message.split('\n')[0]}`,
+    });
   }
 
   const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
   console.log(`vidflow bench (${cpu} cores, ffmpeg ${ffmpegBinaries().ffmpeg.source})`);
   console.log('| bench | raw limit | vidflow | ratio | note |\n|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.bench} | ${r.raw} | ${r.vidflow} | ${r.ratio} | ${r.note} |`);
-  writeFileSync(path.join(REPO, 'bench', 'results.json'), JSON.stringify({ date: new Date().toISOString(), cores: Number(cpu), rows }, null, 2) + '\n');
+  writeFileSync(
+    path.join(REPO, 'bench', 'results.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), cores: Number(cpu), rows }, null, 2)}\n`,
+  );
 }
 
 await main();

@@ -20,7 +20,8 @@ sources:
   - { type: file, id: store-aisle, path: ${shared}/media/videos/store-aisle.mp4, realtime: true, loop: true }
   - { type: file, id: parking, path: ${shared}/media/videos/parking-person-bike-car.mp4, realtime: true, loop: true }
 stages:
-  - { type: track, id: people, model: yolox-nano, streams: [store-aisle], classes: [person], score_threshold: 0.35, min_hits: 2 }
+  - { type: track, id: people, model: yolox-nano, streams: [store-aisle], classes: [person], score_threshold: 0.35, ` +
+    `min_hits: 2 }
   - { type: detect, id: objects, model: yolox-nano, streams: [parking], score_threshold: 0.3 }
 sinks:
   - { type: websocket, port: 0 }
@@ -31,7 +32,19 @@ sinks:
 const pipeline = await buildPipeline(cfg, { logger: silentLogger() });
 const sink = pipeline.sinks[0] as WebSocketSink;
 const done = pipeline.run();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
 const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
 await page.goto(sink.dashboardUrl!);
 await page.waitForTimeout(6000);

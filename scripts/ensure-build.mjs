@@ -13,7 +13,9 @@ import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'no
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(process.env.VIDFLOW_BUILD_ROOT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const root = path.resolve(
+  process.env.VIDFLOW_BUILD_ROOT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'),
+);
 const stamp = path.join(root, 'dist', '.build-stamp');
 
 /** The newest input file and its mtime. */
@@ -31,7 +33,8 @@ function newestInput() {
     }
   };
   walk(path.join(root, 'src'));
-  for (const f of ['tsconfig.json', 'tsconfig.build.json']) if (existsSync(path.join(root, f))) consider(path.join(root, f));
+  for (const f of ['tsconfig.json', 'tsconfig.build.json'])
+    if (existsSync(path.join(root, f))) consider(path.join(root, f));
   return newest;
 }
 
@@ -41,7 +44,11 @@ if (existsSync(stamp) && statSync(stamp).mtimeMs >= input.mtimeMs) {
   process.stderr.write(`vidflow: build up to date (dist built after the newest source, ${rel(input.file)})\n`);
   process.exit(0);
 }
-process.stderr.write(`vidflow: building dist (${existsSync(stamp) ? `${rel(input.file)} changed since the last build` : 'no previous build'}) ...\n`);
+process.stderr.write(
+  `vidflow: building dist (${
+    existsSync(stamp) ? `${rel(input.file)} changed since the last build` : 'no previous ' + 'build'
+  }) ...\n`,
+);
 const started = Date.now();
 const tsc = process.env.VIDFLOW_TSC ?? path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 // Stamp with the time the build started: a source edited during the build triggers the next one.

@@ -13,7 +13,7 @@ import { sinkSpecs } from '../src/sinks/index.js';
 import { sourceSpecs } from '../src/sources/index.js';
 
 function unwrap(s: z.ZodTypeAny): { inner: z.ZodTypeAny; def: unknown; optional: boolean } {
-  let def: unknown = undefined;
+  let def: unknown;
   let optional = false;
   let cur = s;
   for (;;) {
@@ -53,7 +53,13 @@ function description(s: z.ZodTypeAny): string {
   while (cur) {
     if (cur.description) return cur.description;
     const next: z.ZodTypeAny | undefined =
-      cur instanceof z.ZodDefault ? cur._def.innerType : cur instanceof z.ZodOptional || cur instanceof z.ZodNullable ? cur.unwrap() : cur instanceof z.ZodEffects ? cur.innerType() : undefined;
+      cur instanceof z.ZodDefault
+        ? cur._def.innerType
+        : cur instanceof z.ZodOptional || cur instanceof z.ZodNullable
+          ? cur.unwrap()
+          : cur instanceof z.ZodEffects
+            ? cur.innerType()
+            : undefined;
     cur = next;
   }
   return '';
@@ -73,12 +79,21 @@ function table(schema: z.ZodTypeAny): string {
 
 function section(kind: string, specs: ReadonlyArray<SourceSpec | StageSpec | SinkSpec>): string {
   return specs
-    .map((s) => `### ${kind} \`${s.type}\`\n\n${s.summary}\n\n${table(s.schema)}\n\nExample:\n\n\`\`\`yaml\n${toYaml(s.example)}\`\`\``)
+    .map(
+      (s) =>
+        `### ${kind} \`${s.type}\`\n\n${s.summary}\n\n${table(s.schema)}\n\nExample:\n\n\`\`\`yaml\n${toYaml(s.example)}\`\`\``,
+    )
     .join('\n\n');
 }
 
 function toYaml(obj: Record<string, unknown>): string {
-  return '- ' + Object.entries(obj).map(([k, v], i) => `${i === 0 ? '' : '  '}${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n';
+  return (
+    '- ' +
+    Object.entries(obj)
+      .map(([k, v], i) => `${i === 0 ? '' : '  '}${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join('\n') +
+    '\n'
+  );
 }
 
 export function renderPipelineDoc(): string {

@@ -18,5 +18,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.VIDFLOW_TEST_CONCURRENCY ?? '1';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

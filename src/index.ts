@@ -26,7 +26,14 @@ export {
   type PipelineConfig,
 } from './config/load.js';
 export { validatePipeline, type ValidateResult } from './config/validate.js';
-export { buildPipeline, assemble, type BuildOptions, type BuiltPipeline, type RunSummary, type SinkReport } from './runtime/run.js';
+export {
+  buildPipeline,
+  assemble,
+  type BuildOptions,
+  type BuiltPipeline,
+  type RunSummary,
+  type SinkReport,
+} from './runtime/run.js';
 
 // ---- registries: every source, stage and sink type, listed explicitly ---------------------------
 export { sourceSpecs } from './sources/index.js';
@@ -34,7 +41,17 @@ export { stageSpecs } from './operators/index.js';
 export { sinkSpecs } from './sinks/index.js';
 
 // ---- contracts ---------------------------------------------------------------------------------
-export type { CheckContext, CheckFn, ComponentContext, Source, SourceSpec, Stage, StageContext, StageSpec, SinkSpec } from './core/component.js';
+export type {
+  CheckContext,
+  CheckFn,
+  ComponentContext,
+  Source,
+  SourceSpec,
+  Stage,
+  StageContext,
+  StageSpec,
+  SinkSpec,
+} from './core/component.js';
 export type { Sink, SinkContext, SinkHealth } from './sinks/sink.js';
 export type { Frame } from './core/frame.js';
 export { FlowGate } from './core/flow-gate.js';
@@ -54,10 +71,24 @@ export {
 } from './core/result.js';
 
 // ---- errors, logging, metrics ------------------------------------------------------------------
-export { VidflowError, ERROR_CODES, EXIT, isVidflowError, exitCodeFor, type ErrorCode, type ErrorKind } from './core/errors.js';
+export {
+  VidflowError,
+  ERROR_CODES,
+  EXIT,
+  isVidflowError,
+  exitCodeFor,
+  type ErrorCode,
+  type ErrorKind,
+} from './core/errors.js';
 export { createLogger, silentLogger, LOG_LEVELS, type Logger, type LogLevel } from './core/logger.js';
 export { Metrics, streamAccounting, type DropReason, type StreamAccounting } from './core/metrics.js';
 
 // ---- models ------------------------------------------------------------------------------------
-export { loadManifest, ManifestSchema, type LoadedManifest, type ModelManifest, type ModelTask } from './models/manifest.js';
+export {
+  loadManifest,
+  ManifestSchema,
+  type LoadedManifest,
+  type ModelManifest,
+  type ModelTask,
+} from './models/manifest.js';
 export { listManifests, modelSearchDirs, resolveModelRef } from './models/model-store.js';

@@ -26,7 +26,8 @@ export interface ConfigIssue {
   path: string;
   message: string;
   severity: 'error' | 'warning';
-  /** CONFIG_PARSE (syntax), CONFIG_ENV_MISSING (unset variable), CONFIG_INVALID (the default), or the code of a `validate` check (MODEL_NOT_FOUND, SINK_PATH, …). */
+  /** CONFIG_PARSE (syntax), CONFIG_ENV_MISSING (unset variable), CONFIG_INVALID (the default), or the code of a
+   * `validate` check (MODEL_NOT_FOUND, SINK_PATH, …). */
   code?: ErrorCode;
 }
 
@@ -41,31 +42,71 @@ export const MAX_PRINTED_ISSUES = 50;
 
 /** The lines the CLI prints for issues: `error[CODE]: file(l,c) path: message`, capped at `max`. */
 export function formatIssueLines(issues: readonly ConfigIssue[], max = MAX_PRINTED_ISSUES): string[] {
-  const shown = issues.slice(0, max).map((i) => (i.severity === 'error' ? `error[${i.code ?? 'CONFIG_INVALID'}]: ` : 'warning: ') + formatIssue(i));
+  const shown = issues
+    .slice(0, max)
+    .map((i) => (i.severity === 'error' ? `error[${i.code ?? 'CONFIG_INVALID'}]: ` : 'warning: ') + formatIssue(i));
   if (issues.length > max) {
     const rest = issues.slice(max);
     const errs = rest.filter((i) => i.severity === 'error').length;
-    shown.push(`error[${issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID'}]: ${issues[0]!.file}: and ${rest.length} more problem(s) (${errs} error(s), ${rest.length - errs} warning(s)) not shown`);
+    shown.push(
+      `error[${issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID'}]: ${issues[0]!.file}: and ` +
+        `${rest.length} more problem(s) (${errs} error(s), ${rest.length - errs} warning(s)) not shown`,
+    );
   }
   return shown;
 }
 
 export class ConfigError extends VidflowError {
   constructor(readonly issues: ConfigIssue[]) {
-    super(issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID', formatIssueLines(issues.filter((i) => i.severity === 'error'), 5).join('\n'));
+    super(
+      issues.find((i) => i.severity === 'error')?.code ?? 'CONFIG_INVALID',
+      formatIssueLines(
+        issues.filter((i) => i.severity === 'error'),
+        5,
+      ).join('\n'),
+    );
   }
 }
 
 export const pipelineSchema = z
   .object({
-    name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, `_`, `.` or `-`').optional().describe('Pipeline name carried by every record (default: the file name).'),
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9_.-]+$/, 'expected letters, digits, `_`, `.` or `-`')
+      .optional()
+      .describe('Pipeline name carried by every record (default: the file name).'),
     description: z.string().optional().describe('Free text for people reading the file.'),
-    sources: z.array(z.unknown()).min(1, 'expected at least one source').describe('Where frames come from (see Sources).'),
-    stages: z.array(z.unknown()).min(1, 'expected at least one stage').describe('What runs on the frames (see Stages).'),
+    sources: z
+      .array(z.unknown())
+      .min(1, 'expected at least one source')
+      .describe('Where frames come from (see Sources).'),
+    stages: z
+      .array(z.unknown())
+      .min(1, 'expected at least one stage')
+      .describe('What runs on the frames (see Stages).'),
     sinks: z.array(z.unknown()).min(1, 'expected at least one sink').describe('Where results go (see Sinks).'),
-    shutdown_timeout_ms: z.number().int().min(0).default(10_000).describe('On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush. After it the sinks stop waiting and report (Kafka: spill) what they could not deliver, and the run exits 1. A second signal ends the process at once.'),
-    preview: previewSchema.default({}).describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
-    http: httpSchema.nullable().default(null).describe('The operators\' HTTP endpoint of `vidflow run`: `{ host, port }` serves Prometheus `/metrics`, `/healthz` and `/readyz` (docs/operations.md). Default `null`: off. `--http-port` / `--http-host` override it.'),
+    shutdown_timeout_ms: z
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'On SIGINT/SIGTERM, how long in-flight frames and sink buffers may take to flush. After it the sinks stop ' +
+          'waiting and report (Kafka: spill) what they could not deliver, and the run exits 1. A second signal ends ' +
+          'the process at once.',
+      ),
+    preview: previewSchema
+      .default({})
+      .describe('JPEG previews for sinks that show video (the WebSocket dashboard): `fps`, `max_width`, `quality`.'),
+    http: httpSchema
+      .nullable()
+      .default(null)
+      .describe(
+        "The operators' HTTP endpoint of `vidflow run`: `{ host, port }` serves Prometheus `/metrics`, `/healthz` " +
+          'and ' +
+          '`/readyz` (docs/operations.md). Default `null`: off. `--http-port` / `--http-host` override it.',
+      ),
   })
   .strict();
 
@@ -113,7 +154,7 @@ function describeValue(v: unknown): string {
   if (typeof v === 'string') {
     // Redact URL credentials before shortening: a cut URL would hide its `@` from redactUrl.
     const r = redactUrl(v);
-    return `"${r.length > 40 ? r.slice(0, 37) + '...' : r}"`;
+    return `"${r.length > 40 ? `${r.slice(0, 37)}...` : r}"`;
   }
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
@@ -130,23 +171,45 @@ function getAt(root: unknown, p: readonly PathSeg[]): unknown {
 }
 
 /** Zod issue → one message that says what was found and what was expected. */
-function issueMessage(issue: ZodIssue, data: unknown, shapeKeys: (p: readonly PathSeg[]) => string[]): { path: PathSeg[]; message: string }[] {
+function issueMessage(
+  issue: ZodIssue,
+  data: unknown,
+  shapeKeys: (p: readonly PathSeg[]) => string[],
+): { path: PathSeg[]; message: string }[] {
   const found = getAt(data, issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((k) => ({ path: [...issue.path, k], message: `unknown key "${k}"${didYouMean(k, shapeKeys(issue.path))}` }));
+      return issue.keys.map((k) => ({
+        path: [...issue.path, k],
+        message: `unknown key "${k}"${didYouMean(k, shapeKeys(issue.path))}`,
+      }));
     case 'invalid_type':
-      if (found === undefined) return [{ path: issue.path, message: `missing required field, expected ${issue.expected}` }];
+      if (found === undefined)
+        return [{ path: issue.path, message: `missing required field, expected ${issue.expected}` }];
       return [{ path: issue.path, message: `found ${describeValue(found)}, expected ${issue.expected}` }];
     case 'invalid_enum_value': {
       const opts = issue.options.map(String);
-      return [{ path: issue.path, message: `found ${describeValue(found)}, expected one of ${opts.join(', ')}${typeof found === 'string' ? didYouMean(found, opts) : ''}` }];
+      return [
+        {
+          path: issue.path,
+          message:
+            `found ${describeValue(found)}, expected one of ` +
+            `${opts.join(', ')}${typeof found === 'string' ? didYouMean(found, opts) : ''}`,
+        },
+      ];
     }
     case 'invalid_literal':
-      return [{ path: issue.path, message: `found ${describeValue(found)}, expected ${JSON.stringify(issue.expected)}` }];
+      return [
+        { path: issue.path, message: `found ${describeValue(found)}, expected ${JSON.stringify(issue.expected)}` },
+      ];
     case 'too_small':
     case 'too_big':
-      return [{ path: issue.path, message: `${issue.message.replace(/^(String|Number|Array) must/, 'must')} (found ${describeValue(found)})` }];
+      return [
+        {
+          path: issue.path,
+          message: `${issue.message.replace(/^(String|Number|Array) must/, 'must')} (found ${describeValue(found)})`,
+        },
+      ];
     default:
       return [{ path: issue.path, message: `${issue.message} (found ${describeValue(found)})` }];
   }
@@ -156,8 +219,18 @@ function issueMessage(issue: ZodIssue, data: unknown, shapeKeys: (p: readonly Pa
 function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
   let s: z.ZodTypeAny | undefined = schema;
   for (const seg of p) {
-    while (s instanceof z.ZodEffects || s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) {
-      s = s instanceof z.ZodEffects ? s.innerType() : s instanceof z.ZodDefault ? s._def.innerType : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
+    while (
+      s instanceof z.ZodEffects ||
+      s instanceof z.ZodOptional ||
+      s instanceof z.ZodDefault ||
+      s instanceof z.ZodNullable
+    ) {
+      s =
+        s instanceof z.ZodEffects
+          ? s.innerType()
+          : s instanceof z.ZodDefault
+            ? s._def.innerType
+            : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
     }
     if (s instanceof z.ZodObject) s = s.shape[seg as string];
     else if (s instanceof z.ZodArray) s = s.element;
@@ -165,8 +238,18 @@ function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
     else return [];
     if (!s) return [];
   }
-  while (s instanceof z.ZodEffects || s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) {
-    s = s instanceof z.ZodEffects ? s.innerType() : s instanceof z.ZodDefault ? s._def.innerType : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
+  while (
+    s instanceof z.ZodEffects ||
+    s instanceof z.ZodOptional ||
+    s instanceof z.ZodDefault ||
+    s instanceof z.ZodNullable
+  ) {
+    s =
+      s instanceof z.ZodEffects
+        ? s.innerType()
+        : s instanceof z.ZodDefault
+          ? s._def.innerType
+          : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
   }
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
@@ -197,7 +280,9 @@ class Locator {
         let byKey = this.index.get(node);
         if (!byKey) {
           byKey = new Map();
-          for (const it of node.items) if (isPair(it) && isScalar(it.key) && !byKey.has(String(it.key.value))) byKey.set(String(it.key.value), { key: it.key as YamlNode, value: it.value });
+          for (const it of node.items)
+            if (isPair(it) && isScalar(it.key) && !byKey.has(String(it.key.value)))
+              byKey.set(String(it.key.value), { key: it.key as YamlNode, value: it.value });
           this.index.set(node, byKey);
         }
         const pair = byKey.get(String(seg));
@@ -210,12 +295,16 @@ class Locator {
       } else return null;
     }
     const target = (key && keyNode ? keyNode : node) as YamlNode | null;
-    return target && target.range ? target.range[0] : null;
+    return target?.range ? target.range[0] : null;
   }
 }
 
 /** Reports keys that appear twice in one mapping (linear: one Set per mapping). */
-function findDuplicateKeys(node: unknown, p: PathSeg[], onDup: (node: YamlNode, p: PathSeg[], key: string) => void): void {
+function findDuplicateKeys(
+  node: unknown,
+  p: PathSeg[],
+  onDup: (node: YamlNode, p: PathSeg[], key: string) => void,
+): void {
   if (isMap(node)) {
     const seen = new Set<string>();
     for (const item of node.items) {
@@ -233,9 +322,16 @@ function findDuplicateKeys(node: unknown, p: PathSeg[], onDup: (node: YamlNode, 
 }
 
 /** Replaces `${VAR}` in every string scalar, reporting unset variables at their position and path. */
-function interpolateDocument(node: unknown, p: PathSeg[], env: NodeJS.ProcessEnv, onMissing: (node: YamlNode, p: PathSeg[], variable: string) => void): void {
+function interpolateDocument(
+  node: unknown,
+  p: PathSeg[],
+  env: NodeJS.ProcessEnv,
+  onMissing: (node: YamlNode, p: PathSeg[], variable: string) => void,
+): void {
   if (isMap(node)) {
-    for (const item of node.items) if (isPair(item)) interpolateDocument(item.value, [...p, isScalar(item.key) ? String(item.key.value) : '?'], env, onMissing);
+    for (const item of node.items)
+      if (isPair(item))
+        interpolateDocument(item.value, [...p, isScalar(item.key) ? String(item.key.value) : '?'], env, onMissing);
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => interpolateDocument(item, [...p, i], env, onMissing));
   } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
@@ -249,9 +345,15 @@ export interface LoadOptions {
 
 export function loadPipelineFile(file: string, options: LoadOptions = {}): PipelineConfig {
   const shown = path.relative(process.cwd(), path.resolve(file)) || file;
-  if (!existsSync(file) || statSync(file).isDirectory()) throw new VidflowError('CONFIG_NOT_FOUND', `${shown}: pipeline file does not exist`);
+  if (!existsSync(file) || statSync(file).isDirectory())
+    throw new VidflowError('CONFIG_NOT_FOUND', `${shown}: pipeline file does not exist`);
   const size = statSync(file).size;
-  if (size > MAX_PIPELINE_BYTES) throw new VidflowError('CONFIG_INVALID', `${shown}: pipeline file is ${(size / (1 << 20)).toFixed(1)} MB; expected at most ${MAX_PIPELINE_BYTES / (1 << 20)} MB (a pipeline file is a few kB)`);
+  if (size > MAX_PIPELINE_BYTES)
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `${shown}: pipeline file is ${(size / (1 << 20)).toFixed(1)} MB; expected at most ` +
+        `${MAX_PIPELINE_BYTES / (1 << 20)} MB (a pipeline file is a few kB)`,
+    );
   const text = readFileSync(file, 'utf8');
   return parsePipeline(text, shown, path.dirname(path.resolve(file)), options);
 }
@@ -262,31 +364,67 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   // yaml's own uniqueKeys check is quadratic in the keys of a mapping: duplicates are found below.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const issues: ConfigIssue[] = [];
-  const add = (pos: { line: number; col: number }, p: readonly PathSeg[], message: string, severity: 'error' | 'warning' = 'error') =>
-    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message, severity });
+  const add = (
+    pos: { line: number; col: number },
+    p: readonly PathSeg[],
+    message: string,
+    severity: 'error' | 'warning' = 'error',
+  ) => issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message, severity });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0] ?? (Array.isArray(e.pos) ? lines.linePos(e.pos[0]) : { line: 1, col: 1 });
-      issues.push({ file: shown, line: pos.line, col: pos.col, path: '', message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`, severity: 'error', code: 'CONFIG_PARSE' });
+      issues.push({
+        file: shown,
+        line: pos.line,
+        col: pos.col,
+        path: '',
+        message: `not valid YAML/JSON: ${e.message.split('\n')[0]}`,
+        severity: 'error',
+        code: 'CONFIG_PARSE',
+      });
     }
     throw new ConfigError(issues);
   }
   findDuplicateKeys(doc.contents, [], (node, p, key) => {
     const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `duplicate key "${key}" (each key may appear once)`, severity: 'error', code: 'CONFIG_PARSE' });
+    issues.push({
+      file: shown,
+      line: pos.line,
+      col: pos.col,
+      path: formatPath(p),
+      message: `duplicate key "${key}" (each key may appear once)`,
+      severity: 'error',
+      code: 'CONFIG_PARSE',
+    });
   });
   if (issues.length > 0) throw new ConfigError(issues);
   const locate = new Locator(doc, lines);
   interpolateDocument(doc.contents, [], env, (node, p, variable) => {
     const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-    issues.push({ file: shown, line: pos.line, col: pos.col, path: formatPath(p), message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`, severity: 'error', code: 'CONFIG_ENV_MISSING' });
+    issues.push({
+      file: shown,
+      line: pos.line,
+      col: pos.col,
+      path: formatPath(p),
+      message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
+      severity: 'error',
+      code: 'CONFIG_ENV_MISSING',
+    });
   });
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
   } catch (err) {
     // yaml refuses alias bombs ("Excessive alias count …"): a parse error of this file, not a bug.
-    issues.push({ file: shown, line: 1, col: 1, path: '', message: `not usable YAML: ${(err as Error).message.split('\n')[0]}`, severity: 'error', code: 'CONFIG_PARSE' });
+    issues.push({
+      file: shown,
+      line: 1,
+      col: 1,
+      path: '',
+      message: `not usable YAML: ${(err as Error).message.split('\n')[0]}`,
+      severity: 'error',
+      code: 'CONFIG_PARSE',
+    });
     throw new ConfigError(issues);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
@@ -296,11 +434,16 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   const top = pipelineSchema.safeParse(data);
   if (!top.success) {
     for (const issue of top.error.issues) {
-      for (const m of issueMessage(issue, data, (p) => keysOf(pipelineSchema, p))) add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
+      for (const m of issueMessage(issue, data, (p) => keysOf(pipelineSchema, p)))
+        add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
     }
   }
   const raw = data as Record<string, unknown>;
-  const validateList = <S extends { type: string; schema: z.ZodTypeAny }>(listKey: 'sources' | 'stages' | 'sinks', specs: readonly S[], noun: string): Array<ComponentConfig<S>> => {
+  const validateList = <S extends { type: string; schema: z.ZodTypeAny }>(
+    listKey: 'sources' | 'stages' | 'sinks',
+    specs: readonly S[],
+    noun: string,
+  ): Array<ComponentConfig<S>> => {
     const list = raw[listKey];
     if (!Array.isArray(list)) return [];
     const out: Array<ComponentConfig<S>> = [];
@@ -313,19 +456,29 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
       const type = (item as Record<string, unknown>).type;
       const types = specs.map((s) => s.type);
       if (typeof type !== 'string') {
-        add(locate.at([...p, 'type']), [...p, 'type'], `${type === undefined ? 'missing required field' : `found ${describeValue(type)}`}, expected a ${noun} type: one of ${types.join(', ')}`);
+        add(
+          locate.at([...p, 'type']),
+          [...p, 'type'],
+          `${type === undefined ? 'missing required field' : `found ${describeValue(type)}`}, expected a ${noun} ` +
+            `type: one of ${types.join(', ')}`,
+        );
         return;
       }
       const spec = specs.find((s) => s.type === type);
       if (!spec) {
-        add(locate.at([...p, 'type']), [...p, 'type'], `unknown ${noun} type "${type}", expected one of ${types.join(', ')}${didYouMean(type, types)}`);
+        add(
+          locate.at([...p, 'type']),
+          [...p, 'type'],
+          `unknown ${noun} type "${type}", expected one of ${types.join(', ')}${didYouMean(type, types)}`,
+        );
         return;
       }
       const parsed = spec.schema.safeParse(item);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const full: ZodIssue = { ...issue, path: [...p, ...issue.path] };
-          for (const m of issueMessage(full, data, (q) => keysOf(spec.schema, q.slice(2)))) add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
+          for (const m of issueMessage(full, data, (q) => keysOf(spec.schema, q.slice(2))))
+            add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
         }
         return;
       }
@@ -342,7 +495,13 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   const seen = new Map<string, string>();
   for (const c of [...sources, ...stages]) {
     const id = String(c.config.id);
-    const p = [...c.path.replace(/\[(\d+)\]/, '.$1').split('.').map((x) => (/^\d+$/.test(x) ? Number(x) : x)), 'id'];
+    const p = [
+      ...c.path
+        .replace(/\[(\d+)\]/, '.$1')
+        .split('.')
+        .map((x) => (/^\d+$/.test(x) ? Number(x) : x)),
+      'id',
+    ];
     if (seen.has(id)) add(locate.at(p), p, `duplicate id "${id}" (already used by ${seen.get(id)})`);
     else seen.set(id, c.path);
   }
@@ -353,7 +512,11 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
       if (!sourceIds.includes(s)) {
         const idx = Number(/\[(\d+)\]/.exec(st.path)![1]);
         const p: PathSeg[] = ['stages', idx, 'streams', j];
-        add(locate.at(p), p, `no source with id "${s}"; expected one of ${sourceIds.join(', ')}${didYouMean(s, sourceIds)}`);
+        add(
+          locate.at(p),
+          p,
+          `no source with id "${s}"; expected one of ${sourceIds.join(', ')}${didYouMean(s, sourceIds)}`,
+        );
       }
     });
   }
@@ -363,15 +526,26 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
     const batch = st.config.batch_size as number | undefined;
     if (typeof batch !== 'number' || batch <= 1) return;
     const streams = (st.config.streams as string[] | null | undefined) ?? sourceIds;
-    const credits = sources.filter((s) => streams.includes(String(s.config.id))).reduce((sum, s) => sum + Number(s.config.max_in_flight ?? 8), 0);
+    const credits = sources
+      .filter((s) => streams.includes(String(s.config.id)))
+      .reduce((sum, s) => sum + Number(s.config.max_in_flight ?? 8), 0);
     if (credits > 0 && batch > credits) {
       const p: PathSeg[] = ['stages', idx, 'batch_size'];
-      add(locate.at(p), p, `batch_size ${batch} is more than the ${credits} frame(s) its source(s) may have in flight (max_in_flight), so no batch can fill and each waits max_wait_ms (${String(st.config.max_wait_ms ?? '?')} ms); raise the sources' max_in_flight to at least ${batch} or lower batch_size`, 'warning');
+      add(
+        locate.at(p),
+        p,
+        `batch_size ${batch} is more than the ${credits} frame(s) its source(s) may have in flight (max_in_flight), ` +
+          `so no batch can fill and each waits max_wait_ms (${String(st.config.max_wait_ms ?? '?')} ms); raise the ` +
+          `sources' max_in_flight to at least ${batch} or lower batch_size`,
+        'warning',
+      );
     }
   });
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new ConfigError(issues);
-  const t = top.success ? top.data : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}), http: null };
+  const t = top.success
+    ? top.data
+    : { name: undefined, shutdown_timeout_ms: 10_000, preview: previewSchema.parse({}), http: null };
   return {
     file: shown,
     baseDir,
@@ -386,4 +560,3 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
     locate: (configPath: string) => locate.at(parseConfigPath(configPath)),
   };
 }
-

@@ -28,7 +28,11 @@ export interface ValidateResult {
 const CONFIG_PATH_PREFIX = /^((?:sources|stages|sinks)\[\d+\](?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*): /;
 
 /** An error thrown by a check or create → issues (one per error in `all`). */
-export function errorToIssues(err: unknown, config: Pick<PipelineConfig, 'file' | 'locate'>, fallbackPath: string): ConfigIssue[] {
+export function errorToIssues(
+  err: unknown,
+  config: Pick<PipelineConfig, 'file' | 'locate'>,
+  fallbackPath: string,
+): ConfigIssue[] {
   const all = (err as { all?: unknown[] }).all;
   if (Array.isArray(all) && all.length > 0) return all.flatMap((e) => errorToIssues(e, config, fallbackPath));
   const code: ErrorCode = err instanceof VidflowError ? err.code : 'INTERNAL';
@@ -37,14 +41,34 @@ export function errorToIssues(err: unknown, config: Pick<PipelineConfig, 'file' 
   const where = (err instanceof VidflowError ? err.where : undefined) ?? prefix?.[1] ?? fallbackPath;
   if (message.startsWith(`${where}: `)) message = message.slice(where.length + 2);
   const pos = config.locate(where);
-  return [{ file: config.file, line: pos.line, col: pos.col, path: where, message, severity: 'error', code: code as ConfigIssue['code'] }];
+  return [
+    {
+      file: config.file,
+      line: pos.line,
+      col: pos.col,
+      path: where,
+      message,
+      severity: 'error',
+      code: code as ConfigIssue['code'],
+    },
+  ];
 }
 
-export async function validatePipeline(config: PipelineConfig, options: { deep: boolean; logger: Logger }): Promise<ValidateResult> {
+export async function validatePipeline(
+  config: PipelineConfig,
+  options: { deep: boolean; logger: Logger },
+): Promise<ValidateResult> {
   const issues: ConfigIssue[] = [...config.warnings];
   const report: string[] = [];
   const metrics = new Metrics();
-  const ctx = (c: ComponentConfig<unknown>): CheckContext => ({ pipeline: config.name, configPath: c.path, baseDir: config.baseDir, logger: options.logger, metrics, deep: options.deep });
+  const ctx = (c: ComponentConfig<unknown>): CheckContext => ({
+    pipeline: config.name,
+    configPath: c.path,
+    baseDir: config.baseDir,
+    logger: options.logger,
+    metrics,
+    deep: options.deep,
+  });
   const anyLive = config.sources.some((s) => s.spec.type === 'camera');
   const guard = async (c: ComponentConfig<unknown>, fn: () => Promise<void>) => {
     try {
@@ -73,7 +97,12 @@ export async function validatePipeline(config: PipelineConfig, options: { deep: 
         const classes = c.config.classes as string[] | null | undefined;
         const exclude = c.config.exclude_classes as string[] | undefined;
         if (!options.deep && (Array.isArray(classes) || (Array.isArray(exclude) && exclude.length > 0))) {
-          resolveClassFilter(loadManifest(manifestPath, `${c.path}.model`).labels, classes ?? null, exclude ?? [], c.path);
+          resolveClassFilter(
+            loadManifest(manifestPath, `${c.path}.model`).labels,
+            classes ?? null,
+            exclude ?? [],
+            c.path,
+          );
         }
       }
       if (options.deep) {
@@ -96,7 +125,10 @@ export async function validatePipeline(config: PipelineConfig, options: { deep: 
       try {
         const h = await sink.health();
         report.push(`sink ${id}: ${h.ok ? 'ok' : 'NOT OK'} (${redactUrl(h.detail)})`);
-        if (!h.ok) throw new VidflowError('SINK_CONNECT', `${c.path}: sink \`${id}\` is not healthy: ${h.detail}`, { where: c.path });
+        if (!h.ok)
+          throw new VidflowError('SINK_CONNECT', `${c.path}: sink \`${id}\` is not healthy: ${h.detail}`, {
+            where: c.path,
+          });
       } finally {
         await sink.close();
       }

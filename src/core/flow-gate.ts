@@ -10,7 +10,8 @@ export class FlowGate {
   private closed = false;
 
   constructor(readonly maxInFlight: number) {
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`max_in_flight must be a positive integer, got ${maxInFlight}`);
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
+      throw new RangeError(`max_in_flight must be a positive integer, got ${maxInFlight}`);
   }
 
   get size(): number {

@@ -5,7 +5,8 @@
 export interface Frame {
   /** Stream id from the pipeline file (`sources[i].id`). */
   readonly stream_id: string;
-  /** 0-based index among the frames the source decoded (after its `fps` sampling). File sources never drop, so indices are contiguous; a live source's dropped frames show as gaps. */
+  /** 0-based index among the frames the source decoded (after its `fps` sampling). File sources never drop, so
+   * indices are contiguous; a live source's dropped frames show as gaps. */
   readonly index: number;
   /** Presentation timestamp in seconds, from the container (not index / fps). */
   readonly pts: number;

@@ -38,7 +38,7 @@ export function globToRegExp(glob: string): RegExp {
       if (end < 0) re += '\\[';
       else {
         let body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
-        if (body.startsWith('!')) body = '^' + body.slice(1);
+        if (body.startsWith('!')) body = `^${body.slice(1)}`;
         re += `[${body}]`;
         i = end;
       }

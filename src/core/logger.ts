@@ -19,7 +19,10 @@ export function createLogger(options: { level?: string; pretty?: boolean } = {})
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
     });
   }
-  return pino({ level, base: undefined, hooks: redactingHooks, formatters: { log: redactFields } }, pino.destination({ fd: 2, sync: true }));
+  return pino(
+    { level, base: undefined, hooks: redactingHooks, formatters: { log: redactFields } },
+    pino.destination({ fd: 2, sync: true }),
+  );
 }
 
 /** Whether createLogger(options) writes pretty lines (stderr a TTY) rather than JSON. */
@@ -75,7 +78,8 @@ export function registerUrlSecrets(url: string): void {
 function redactValue(v: unknown, depth: number): unknown {
   if (typeof v === 'string') return redactUrl(v);
   if (depth > 3 || v === null || typeof v !== 'object') return v;
-  if (v instanceof Error) return { type: v.name, message: redactUrl(v.message), ...(v.stack ? { stack: redactUrl(v.stack) } : {}) };
+  if (v instanceof Error)
+    return { type: v.name, message: redactUrl(v.message), ...(v.stack ? { stack: redactUrl(v.stack) } : {}) };
   if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = redactValue(x, depth + 1);
@@ -90,6 +94,9 @@ export function redactFields(obj: Record<string, unknown>): Record<string, unkno
 /** pino hooks: redacts the message (and format arguments) of every log call. */
 export const redactingHooks = {
   logMethod(this: pino.Logger, args: unknown[], method: (...a: unknown[]) => void) {
-    method.apply(this, args.map((a) => (typeof a === 'string' ? redactUrl(a) : a)));
+    method.apply(
+      this,
+      args.map((a) => (typeof a === 'string' ? redactUrl(a) : a)),
+    );
   },
 };

@@ -2,7 +2,14 @@
  * Counters and gauges for a pipeline run: frames in/out per stream, drops with a reason,
  * inference time. Cheap enough to update per frame; reported at the end and by health.
  */
-export type DropReason = 'live_busy' | 'late_read' | 'stale' | 'sink_overflow' | 'decode_error' | 'client_slow' | string;
+export type DropReason =
+  | 'live_busy'
+  | 'late_read'
+  | 'stale'
+  | 'sink_overflow'
+  | 'decode_error'
+  | 'client_slow'
+  | string;
 
 export class Metrics {
   private readonly counters = new Map<string, number>();
@@ -31,7 +38,8 @@ export class Metrics {
     for (const o of this.observers) o(name, ms);
   }
 
-  /** Calls `fn` with every later `observe` (the Prometheus endpoint feeds histograms from it). Returns the unsubscribe. */
+  /** Calls `fn` with every later `observe` (the Prometheus endpoint feeds histograms from it). Returns the
+   * unsubscribe. */
   onObserve(fn: (name: string, value: number) => void): () => void {
     this.observers.push(fn);
     return () => {
@@ -45,10 +53,14 @@ export class Metrics {
     return this.counters.entries();
   }
 
-  snapshot(): { counters: Record<string, number>; timings: Record<string, { count: number; mean_ms: number; max_ms: number }> } {
+  snapshot(): {
+    counters: Record<string, number>;
+    timings: Record<string, { count: number; mean_ms: number; max_ms: number }>;
+  } {
     const counters = Object.fromEntries([...this.counters.entries()].sort());
     const timings: Record<string, { count: number; mean_ms: number; max_ms: number }> = {};
-    for (const [k, t] of this.timings) timings[k] = { count: t.count, mean_ms: +(t.total / t.count).toFixed(3), max_ms: +t.max.toFixed(3) };
+    for (const [k, t] of this.timings)
+      timings[k] = { count: t.count, mean_ms: +(t.total / t.count).toFixed(3), max_ms: +t.max.toFixed(3) };
     return { counters, timings };
   }
 
@@ -77,9 +89,14 @@ export function streamAccounting(metrics: Metrics, streams: readonly string[]): 
   for (const id of streams) {
     const dropped: Record<string, number> = {};
     const prefix = `dropped.${id}.`;
-    for (const [k, v] of Object.entries(counters)) if (k.startsWith(prefix) && !k.slice(prefix.length).includes('.')) dropped[k.slice(prefix.length)] = v;
+    for (const [k, v] of Object.entries(counters))
+      if (k.startsWith(prefix) && !k.slice(prefix.length).includes('.')) dropped[k.slice(prefix.length)] = v;
     const stageDropped = dropped.stale ?? 0;
-    out[id] = { decoded: counters[`frames.decoded.${id}`] ?? 0, processed: (counters[`frames.done.${id}`] ?? 0) - stageDropped, dropped };
+    out[id] = {
+      decoded: counters[`frames.decoded.${id}`] ?? 0,
+      processed: (counters[`frames.done.${id}`] ?? 0) - stageDropped,
+      dropped,
+    };
   }
   return out;
 }

@@ -1,4 +1,5 @@
-/** The preview-frame contract: a JPEG of one decoded frame, made by the runtime (runtime/preview.ts) for sinks that show video. */
+/** The preview-frame contract: a JPEG of one decoded frame, made by the runtime (runtime/preview.ts) for sinks that
+ * show video. */
 
 /** A preview frame handed to the sink (`writeFrame`). */
 export interface PreviewFrame {

@@ -5,7 +5,14 @@
 export const RESULT_SCHEMA_VERSION = 1;
 
 /** The tasks a model manifest can declare. */
-export const MODEL_TASKS = ['classification', 'detection', 'instance_segmentation', 'keypoint_detection', 'semantic_segmentation', 'video_classification'] as const;
+export const MODEL_TASKS = [
+  'classification',
+  'detection',
+  'instance_segmentation',
+  'keypoint_detection',
+  'semantic_segmentation',
+  'video_classification',
+] as const;
 
 /** Every task a result record can carry (model tasks, `tracking`, and `stream_health` events). */
 export const TASKS = [...MODEL_TASKS, 'tracking', 'stream_health'] as const;
@@ -71,7 +78,11 @@ export interface StreamHealthEvent {
  * The record sinks receive for a health event: `task: "stream_health"`, `stage_id: "source"`,
  * `frame_index` the last frame index the source emitted (-1 before the first), `results` the event.
  */
-export function healthRecord(pipeline: string, e: StreamHealthEvent, last: { index: number; pts: number; width: number; height: number } | null): ResultRecord {
+export function healthRecord(
+  pipeline: string,
+  e: StreamHealthEvent,
+  last: { index: number; pts: number; width: number; height: number } | null,
+): ResultRecord {
   return {
     schema_version: RESULT_SCHEMA_VERSION,
     pipeline,

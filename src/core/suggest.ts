@@ -25,7 +25,13 @@ export function closest(word: string, candidates: readonly string[]): string | n
     }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  if (best !== null && (bestD <= limit || best.toLowerCase().startsWith(word.toLowerCase()) || word.toLowerCase().startsWith(best.toLowerCase()))) return best;
+  if (
+    best !== null &&
+    (bestD <= limit ||
+      best.toLowerCase().startsWith(word.toLowerCase()) ||
+      word.toLowerCase().startsWith(best.toLowerCase()))
+  )
+    return best;
   return null;
 }
 

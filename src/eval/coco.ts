@@ -44,7 +44,9 @@ export interface DetAnnotation {
 }
 
 /** COCO's per-keypoint sigmas for the 17 person keypoints (nose … right_ankle). */
-export const COCO_KEYPOINT_SIGMAS = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map((s) => s / 10);
+export const COCO_KEYPOINT_SIGMAS = [
+  0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
+].map((s) => s / 10);
 
 /** numpy.linspace(start, stop, num). */
 function linspace(start: number, stop: number, num: number): number[] {
@@ -113,11 +115,15 @@ export function oks(dk: readonly number[], g: GtAnnotation, sigmas: readonly num
   let k1 = 0;
   for (let i = 0; i < n; i++) if (gk[3 * i + 2]! > 0) k1++;
   const [bx, by, bw, bh] = g.bbox;
-  const x0 = bx - bw, x1 = bx + bw * 2, y0 = by - bh, y1 = by + bh * 2;
+  const x0 = bx - bw,
+    x1 = bx + bw * 2,
+    y0 = by - bh,
+    y1 = by + bh * 2;
   let sum = 0;
   let count = 0;
   for (let i = 0; i < n; i++) {
-    const xd = dk[3 * i]!, yd = dk[3 * i + 1]!;
+    const xd = dk[3 * i]!,
+      yd = dk[3 * i + 1]!;
     let dx: number, dy: number;
     if (k1 > 0) {
       if (!(gk[3 * i + 2]! > 0)) continue;
@@ -156,15 +162,28 @@ function byScore(scores: number[]): number[] {
   return scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
 }
 
-export function cocoAp(gts: GtAnnotation[], dts: DetAnnotation[], iouType: IouType, options: { imageIds?: number[]; categoryIds?: number[]; maxDets?: number; sigmas?: number[] } = {}): ApResult {
+export function cocoAp(
+  gts: GtAnnotation[],
+  dts: DetAnnotation[],
+  iouType: IouType,
+  options: { imageIds?: number[]; categoryIds?: number[]; maxDets?: number; sigmas?: number[] } = {},
+): ApResult {
   const maxDets = options.maxDets ?? (iouType === 'keypoints' ? 20 : 100);
   const imageIds = options.imageIds ?? [...new Set(gts.map((g) => g.image_id))];
   const catIds = [...(options.categoryIds ?? new Set(gts.map((g) => g.category_id)))].sort((a, b) => a - b);
   const key = (i: number, c: number) => `${i}/${c}`;
   const G = new Map<string, GtAnnotation[]>();
   const D = new Map<string, DetAnnotation[]>();
-  for (const g of gts) (G.get(key(g.image_id, g.category_id)) ?? G.set(key(g.image_id, g.category_id), []).get(key(g.image_id, g.category_id))!).push(g);
-  for (const d of dts) (D.get(key(d.image_id, d.category_id)) ?? D.set(key(d.image_id, d.category_id), []).get(key(d.image_id, d.category_id))!).push(d);
+  for (const g of gts)
+    (
+      G.get(key(g.image_id, g.category_id)) ??
+      G.set(key(g.image_id, g.category_id), []).get(key(g.image_id, g.category_id))!
+    ).push(g);
+  for (const d of dts)
+    (
+      D.get(key(d.image_id, d.category_id)) ??
+      D.set(key(d.image_id, d.category_id), []).get(key(d.image_id, d.category_id))!
+    ).push(d);
   const masks = new Map<object, Uint8Array>();
   const maskOf = (r: Rle): Uint8Array => {
     let m = masks.get(r);
@@ -177,21 +196,31 @@ export function cocoAp(gts: GtAnnotation[], dts: DetAnnotation[], iouType: IouTy
   const precisionAll: number[][][] = []; // [k][t][r]
   for (const c of catIds) {
     const evals: ImgEval[] = [];
-    let nGt = 0, nDt = 0;
+    let nGt = 0,
+      nDt = 0;
     for (const img of imageIds) {
       const gAll = G.get(key(img, c)) ?? [];
       const dAll = D.get(key(img, c)) ?? [];
       nGt += gAll.length;
       nDt += dAll.length;
       if (gAll.length === 0 && dAll.length === 0) continue;
-      const ignoreOf = (g: GtAnnotation) => Boolean(g.ignore || g.iscrowd) || (iouType === 'keypoints' && (g.num_keypoints ?? 0) === 0) || g.area < 0 || g.area > 1e10;
-      const gOrder = gAll.map((_, i) => i).sort((a, b) => Number(ignoreOf(gAll[a]!)) - Number(ignoreOf(gAll[b]!)) || a - b);
+      const ignoreOf = (g: GtAnnotation) =>
+        Boolean(g.ignore || g.iscrowd) ||
+        (iouType === 'keypoints' && (g.num_keypoints ?? 0) === 0) ||
+        g.area < 0 ||
+        g.area > 1e10;
+      const gOrder = gAll
+        .map((_, i) => i)
+        .sort((a, b) => Number(ignoreOf(gAll[a]!)) - Number(ignoreOf(gAll[b]!)) || a - b);
       const g = gOrder.map((i) => gAll[i]!);
       const gIg = g.map(ignoreOf);
-      const d = byScore(dAll.map((x) => x.score)).slice(0, maxDets).map((i) => dAll[i]!);
+      const d = byScore(dAll.map((x) => x.score))
+        .slice(0, maxDets)
+        .map((i) => dAll[i]!);
       const iou = (dd: DetAnnotation, gg: GtAnnotation): number => {
         if (iouType === 'bbox') return boxIou(dd.bbox!, gg.bbox, Boolean(gg.iscrowd));
-        if (iouType === 'segm') return maskIouCrowd(maskOf(dd.segmentation!), maskOf(gg.segmentation!), Boolean(gg.iscrowd));
+        if (iouType === 'segm')
+          return maskIouCrowd(maskOf(dd.segmentation!), maskOf(gg.segmentation!), Boolean(gg.iscrowd));
         return oks(dd.keypoints!, gg, options.sigmas);
       };
       const ious = d.map((dd) => g.map((gg) => iou(dd, gg)));
@@ -230,7 +259,8 @@ export function cocoAp(gts: GtAnnotation[], dts: DetAnnotation[], iouType: IouTy
       const ign = evals.flatMap((e) => e.dtIgnore[ti]!);
       const rc: number[] = [];
       const pr: number[] = [];
-      let tp = 0, fp = 0;
+      let tp = 0,
+        fp = 0;
       for (const i of order) {
         if (ign[i]) {
           // neither tp nor fp: cumsum repeats the previous value

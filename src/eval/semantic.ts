@@ -26,8 +26,10 @@ export class SemanticAccumulator {
 
   result(): SemanticResult {
     const classes = new Set<number>();
-    let total = 0, correct = 0;
-    const gtSum = new Map<number, number>(), predSum = new Map<number, number>();
+    let total = 0,
+      correct = 0;
+    const gtSum = new Map<number, number>(),
+      predSum = new Map<number, number>();
     for (const [g, row] of this.conf) {
       for (const [p, n] of row) {
         classes.add(g).add(p);
@@ -43,6 +45,10 @@ export class SemanticAccumulator {
       per[c] = inter / ((gtSum.get(c) ?? 0) + (predSum.get(c) ?? 0) - inter);
     }
     const ious = Object.values(per);
-    return { miou: ious.length ? ious.reduce((s, x) => s + x, 0) / ious.length : 0, pixel_accuracy: total ? correct / total : 0, per_class_iou: per };
+    return {
+      miou: ious.length ? ious.reduce((s, x) => s + x, 0) / ious.length : 0,
+      pixel_accuracy: total ? correct / total : 0,
+      per_class_iou: per,
+    };
   }
 }

@@ -45,21 +45,33 @@ function iou(a: readonly number[], b: readonly number[]): number {
 export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): TrackingResult {
   const maxDist = 1 - minIou;
   const last = new Map<number, number>(); // gt id -> hyp id of its last match
-  let objects = 0, preds = 0, misses = 0, fps = 0, switches = 0, matches = 0;
+  let objects = 0,
+    preds = 0,
+    misses = 0,
+    fps = 0,
+    switches = 0,
+    matches = 0;
   // For IDF1: frames each gt/hyp id appears, and frames each (gt, hyp) pair is within distance.
-  const gtCount = new Map<number, number>(), hypCount = new Map<number, number>(), pairCount = new Map<string, number>();
+  const gtCount = new Map<number, number>(),
+    hypCount = new Map<number, number>(),
+    pairCount = new Map<string, number>();
   for (const f of frames) {
     objects += f.gt.length;
     preds += f.hyp.length;
-    const dist = f.gt.map((g) => f.hyp.map((h) => {
-      const d = 1 - iou(g.box, h.box);
-      return d > maxDist ? NaN : d;
-    }));
+    const dist = f.gt.map((g) =>
+      f.hyp.map((h) => {
+        const d = 1 - iou(g.box, h.box);
+        return d > maxDist ? NaN : d;
+      }),
+    );
     for (const g of f.gt) gtCount.set(g.id, (gtCount.get(g.id) ?? 0) + 1);
     for (const h of f.hyp) hypCount.set(h.id, (hypCount.get(h.id) ?? 0) + 1);
-    f.gt.forEach((g, i) => f.hyp.forEach((h, j) => {
-      if (Number.isFinite(dist[i]![j]!)) pairCount.set(`${g.id}/${h.id}`, (pairCount.get(`${g.id}/${h.id}`) ?? 0) + 1);
-    }));
+    f.gt.forEach((g, i) =>
+      f.hyp.forEach((h, j) => {
+        if (Number.isFinite(dist[i]![j]!))
+          pairCount.set(`${g.id}/${h.id}`, (pairCount.get(`${g.id}/${h.id}`) ?? 0) + 1);
+      }),
+    );
     const gUsed = new Array<boolean>(f.gt.length).fill(false);
     const hUsed = new Array<boolean>(f.hyp.length).fill(false);
     if (f.gt.length && f.hyp.length) {
@@ -72,7 +84,8 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
       });
       const d = dist.map((row, i) => row.map((v, j) => (gUsed[i] || hUsed[j] ? NaN : v)));
       for (const [i, j] of linearSumAssignment(d)) {
-        const g = f.gt[i]!, h = f.hyp[j]!;
+        const g = f.gt[i]!,
+          h = f.hyp[j]!;
         if (last.has(g.id) && last.get(g.id) !== h.id) switches++;
         else matches++;
         last.set(g.id, h.id);
@@ -83,16 +96,25 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
     fps += hUsed.filter((x) => !x).length;
   }
   // Global ID assignment: maximise frames where matched pairs are within distance.
-  const gIds = [...gtCount.keys()], hIds = [...hypCount.keys()];
-  const cost = gIds.map((g) => hIds.map((h) => {
-    const n = pairCount.get(`${g}/${h}`) ?? 0;
-    return -n;
-  }));
+  const gIds = [...gtCount.keys()],
+    hIds = [...hypCount.keys()];
+  const cost = gIds.map((g) =>
+    hIds.map((h) => {
+      const n = pairCount.get(`${g}/${h}`) ?? 0;
+      return -n;
+    }),
+  );
   let idtp = 0;
   for (const [i, j] of linearSumAssignment(cost)) idtp += -cost[i]![j]!;
   return {
     mota: objects ? 1 - (misses + fps + switches) / objects : 0,
     idf1: objects + preds ? (2 * idtp) / (objects + preds) : 0,
-    num_objects: objects, num_predictions: preds, num_misses: misses, num_false_positives: fps, num_switches: switches, num_matches: matches, idtp,
+    num_objects: objects,
+    num_predictions: preds,
+    num_misses: misses,
+    num_false_positives: fps,
+    num_switches: switches,
+    num_matches: matches,
+    idtp,
   };
 }

@@ -35,12 +35,24 @@ export function prepareImage(frame: Frame, spec: ModelInputSpec): Promise<Prepar
  * the same values as `buildImageBatch` on their frames. A single image is used without a copy.
  */
 export function stackImages(images: readonly PreparedImage[], spec: ModelInputSpec, padTo?: number): ImageBatch {
-  const padded = fixedChunks(images.map((_, i) => i), padTo !== undefined && padTo > images.length ? padTo : null)[0]!.padded;
-  return { tensor: stackImageTensor(padded.map((i) => images[i]!), batchLayout(spec)), geometries: images.map((im) => im.geometry) };
+  const padded = fixedChunks(
+    images.map((_, i) => i),
+    padTo !== undefined && padTo > images.length ? padTo : null,
+  )[0]!.padded;
+  return {
+    tensor: stackImageTensor(
+      padded.map((i) => images[i]!),
+      batchLayout(spec),
+    ),
+    geometries: images.map((im) => im.geometry),
+  };
 }
 
 /** Groups frames by the input size their preprocessing yields, keeping their order within groups. */
-export function groupBySize(frames: readonly Frame[], spec: ModelInputSpec): Array<{ indices: number[]; frames: Frame[] }> {
+export function groupBySize(
+  frames: readonly Frame[],
+  spec: ModelInputSpec,
+): Array<{ indices: number[]; frames: Frame[] }> {
   return groupByKey(frames, (f) => {
     const s = inputSize(f.width, f.height, spec);
     return `${s.width}x${s.height}`;
@@ -65,7 +77,10 @@ export async function runImageBatches<R>(
   const images = await Promise.all(prepared ?? frames.map((f) => prepareImage(f, spec)));
   const results: R[] = new Array(frames.length);
   for (const run of imageBatches(images, batchLayout(spec), fixedBatch)) {
-    const out = await runBatch(run.indices.map((i) => frames[i]!), { tensor: run.tensor, geometries: run.geometries });
+    const out = await runBatch(
+      run.indices.map((i) => frames[i]!),
+      { tensor: run.tensor, geometries: run.geometries },
+    );
     out.forEach((r, k) => (results[run.indices[k]!] = r));
   }
   return results;

@@ -37,7 +37,9 @@ export interface InferenceWorkerData {
 }
 
 /** Message to a worker. `crash` is a test hook: the worker throws an uncaught error. */
-export type InferenceRequest = { type: 'run'; id: number; feeds: Record<string, Tensor>; outputNames?: readonly string[] } | { type: 'crash' };
+export type InferenceRequest =
+  | { type: 'run'; id: number; feeds: Record<string, Tensor>; outputNames?: readonly string[] }
+  | { type: 'crash' };
 
 /** Message from a worker. */
 export type InferenceReply =
@@ -77,7 +79,14 @@ function isShared(data: Tensor['data']): boolean {
 
 /** The workers (and their sessions) of one model configuration. */
 export class InferencePool {
-  readonly stats = { sessions_created: 0, runs: 0, worker_restarts: 0, transferred_inputs: 0, copied_inputs: 0, shared_inputs: 0 };
+  readonly stats = {
+    sessions_created: 0,
+    runs: 0,
+    worker_restarts: 0,
+    transferred_inputs: 0,
+    copied_inputs: 0,
+    shared_inputs: 0,
+  };
   /** Open `WorkerRunner` handles. */
   handles = 0;
   private readonly slots: Slot[] = [];
@@ -122,7 +131,10 @@ export class InferencePool {
     while (this.slots.length < this.target) this.spawn();
     if (this.io) return;
     await new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject })).catch((err: Error) => {
-      throw new VidflowError('MODEL_NOT_FOUND', `${where ? where + ': ' : ''}${err.message}`, { cause: err, ...(where ? { where } : {}) });
+      throw new VidflowError('MODEL_NOT_FOUND', `${where ? `${where}: ` : ''}${err.message}`, {
+        cause: err,
+        ...(where ? { where } : {}),
+      });
     });
   }
 
@@ -170,7 +182,8 @@ export class InferencePool {
     await Promise.all(
       this.slots.splice(0).map(async (s) => {
         s.gone = true;
-        if (s.busy) await new Promise<void>((resolve) => s.worker.once('message', () => resolve()).once('exit', () => resolve()));
+        if (s.busy)
+          await new Promise<void>((resolve) => s.worker.once('message', () => resolve()).once('exit', () => resolve()));
         s.busy?.reject(err);
         s.busy = null;
         await s.worker.terminate();
@@ -185,7 +198,12 @@ export class InferencePool {
       const job = this.queue.shift()!;
       slot.busy = job;
       slot.worker.ref();
-      const msg: InferenceRequest = { type: 'run', id: job.id, feeds: job.feeds, ...(job.outputNames ? { outputNames: job.outputNames } : {}) };
+      const msg: InferenceRequest = {
+        type: 'run',
+        id: job.id,
+        feeds: job.feeds,
+        ...(job.outputNames ? { outputNames: job.outputNames } : {}),
+      };
       try {
         slot.worker.postMessage(msg, job.transfer);
       } catch (err) {
@@ -197,7 +215,10 @@ export class InferencePool {
 
   private spawn(): void {
     const data: InferenceWorkerData = { modelPath: this.modelPath, options: this.options };
-    const worker = new Worker(workerEntryUrl(import.meta.url, 'inference-worker'), { name: 'vidflow-inference', workerData: data });
+    const worker = new Worker(workerEntryUrl(import.meta.url, 'inference-worker'), {
+      name: 'vidflow-inference',
+      workerData: data,
+    });
     const slot: Slot = { worker, ready: false, busy: null, gone: false };
     this.slots.push(slot);
     worker.on('message', (reply: InferenceReply) => {
@@ -316,8 +337,13 @@ export class WorkerRunner implements ModelRunner {
   }
 }
 
-/** The runner a model stage gets: worker threads, or in-thread with `workers: 0` (blocks the event loop; for comparison). */
-export function createRunner(modelPath: string, options: Partial<RunnerOptions> = {}, where?: string): Promise<ModelRunner> {
+/** The runner a model stage gets: worker threads, or in-thread with `workers: 0` (blocks the event loop; for
+ * comparison). */
+export function createRunner(
+  modelPath: string,
+  options: Partial<RunnerOptions> = {},
+  where?: string,
+): Promise<ModelRunner> {
   const workers = options.workers ?? DEFAULT_RUNNER_OPTIONS.workers;
   return workers === 0 ? OnnxRunner.create(modelPath, options, where) : WorkerRunner.create(modelPath, options, where);
 }

@@ -54,7 +54,13 @@ async function main(): Promise<void> {
         if (crashNext) throw new Error('inference worker crashed on request (test hook)');
         const outputs: Record<string, Tensor> = {};
         for (const [name, t] of Object.entries(raw)) outputs[name] = ownBuffer(t);
-        const reply: InferenceReply = { type: 'result', id: job.id, outputs, infer_start_ms: started, infer_end_ms: Date.now() };
+        const reply: InferenceReply = {
+          type: 'result',
+          id: job.id,
+          outputs,
+          infer_start_ms: started,
+          infer_end_ms: Date.now(),
+        };
         const transfer = [...new Set(Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer))];
         try {
           port!.postMessage(reply, transfer);
@@ -65,7 +71,11 @@ async function main(): Promise<void> {
       },
       (err: unknown) => {
         if (crashNext) throw err;
-        port!.postMessage({ type: 'run_error', id: job.id, message: err instanceof Error ? err.message : String(err) } satisfies InferenceReply);
+        port!.postMessage({
+          type: 'run_error',
+          id: job.id,
+          message: err instanceof Error ? err.message : String(err),
+        } satisfies InferenceReply);
       },
     );
   });

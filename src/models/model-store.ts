@@ -52,17 +52,32 @@ export function resolveModelRef(ref: string, baseDir: string, where: string): st
     const abs = path.resolve(baseDir, ref);
     if (ref.endsWith('.onnx')) {
       const beside = abs.replace(/\.onnx$/, '.manifest.json');
-      if (!existsSync(abs)) throw new VidflowError('MODEL_NOT_FOUND', `${where}: model file ${ref} does not exist (resolved to ${abs})`, { where });
-      if (!existsSync(beside)) throw new VidflowError('MODEL_MANIFEST_INVALID', `${where}: model ${ref} has no manifest; expected ${path.basename(beside)} beside it (docs/manifest.md)`, { where });
+      if (!existsSync(abs))
+        throw new VidflowError('MODEL_NOT_FOUND', `${where}: model file ${ref} does not exist (resolved to ${abs})`, {
+          where,
+        });
+      if (!existsSync(beside))
+        throw new VidflowError(
+          'MODEL_MANIFEST_INVALID',
+          `${where}: model ${ref} has no manifest; expected ${path.basename(beside)} beside it (docs/manifest.md)`,
+          { where },
+        );
       return beside;
     }
-    if (!existsSync(abs)) throw new VidflowError('MODEL_NOT_FOUND', `${where}: model manifest ${ref} does not exist (resolved to ${abs})`, { where });
+    if (!existsSync(abs))
+      throw new VidflowError('MODEL_NOT_FOUND', `${where}: model manifest ${ref} does not exist (resolved to ${abs})`, {
+        where,
+      });
     return abs;
   }
   const all = listManifests();
   const hit = all.get(ref);
   if (!hit) {
-    throw new VidflowError('MODEL_NOT_FOUND', `${where}: model "${ref}" not found in ${modelSearchDirs().join(', ')}${didYouMean(ref, [...all.keys()])}`, { where });
+    throw new VidflowError(
+      'MODEL_NOT_FOUND',
+      `${where}: model "${ref}" not found in ${modelSearchDirs().join(', ')}${didYouMean(ref, [...all.keys()])}`,
+      { where },
+    );
   }
   return hit;
 }
@@ -73,15 +88,32 @@ export interface OpenModel {
 }
 
 /** Resolves, loads and checks a model; `tasks` are the tasks the calling stage accepts. */
-export async function openModel(ref: string, opts: { baseDir: string; where: string; tasks: readonly ModelTask[]; runner: Partial<RunnerOptions>; stageType: string }): Promise<OpenModel> {
+export async function openModel(
+  ref: string,
+  opts: {
+    baseDir: string;
+    where: string;
+    tasks: readonly ModelTask[];
+    runner: Partial<RunnerOptions>;
+    stageType: string;
+  },
+): Promise<OpenModel> {
   const manifestPath = resolveModelRef(ref, opts.baseDir, opts.where);
   const loaded = loadManifest(manifestPath, opts.where);
   if (!opts.tasks.includes(loaded.manifest.task)) {
-    throw new VidflowError('MODEL_TASK_MISMATCH', `${opts.where}: model "${loaded.manifest.name}" is a ${loaded.manifest.task} model; stage type \`${opts.stageType}\` needs ${opts.tasks.join(' or ')}`, { where: opts.where });
+    throw new VidflowError(
+      'MODEL_TASK_MISMATCH',
+      `${opts.where}: model "${loaded.manifest.name}" is a ${loaded.manifest.task} model; stage type ` +
+        `\`${opts.stageType}\` needs ${opts.tasks.join(' or ')}`,
+      { where: opts.where },
+    );
   }
   // A missing GPU provider is its own error (EP_UNAVAILABLE at `<stage>.execution_providers`), checked
   // here in this thread: the worker threads would report it as a model that cannot be loaded.
-  await assertExecutionProviders({ ...DEFAULT_RUNNER_OPTIONS, ...opts.runner }, opts.where.replace(/\.model$/, '.execution_providers'));
+  await assertExecutionProviders(
+    { ...DEFAULT_RUNNER_OPTIONS, ...opts.runner },
+    opts.where.replace(/\.model$/, '.execution_providers'),
+  );
   const runner = await createRunner(loaded.modelPath, opts.runner, opts.where);
   try {
     checkModelAgainstManifest(loaded, runner, opts.where);

@@ -25,13 +25,25 @@ function providerList(opts: RunnerOptions): ort.InferenceSession.ExecutionProvid
 }
 
 /** A 78-byte ONNX model (one Identity, opset 13) to find out whether a provider really loads. */
-const PROBE_MODEL = Buffer.from('CAgSB3ZpZGZsb3c6OwoQCgF4EgF5IghJZGVudGl0eRIFcHJvYmVaDwoBeBIKCggIARIECgIIAWIPCgF5EgoKCAgBEgQKAggBQgQKABAN', 'base64');
+const PROBE_MODEL = Buffer.from(
+  'CAgSB3ZpZGZsb3c6OwoQCgF4EgF5IghJZGVudGl0eRIFcHJvYmVaDwoBeBIKCggIARIECgIIAWIPCgF5EgoKCAgBEgQKAggBQgQKABAN',
+  'base64',
+);
 
 /** Where onnxruntime-node keeps its native libraries (the CUDA/TensorRT providers go here when installed). */
-const ORT_BIN_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+const ORT_BIN_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')),
+  'bin',
+  'napi-v6',
+  process.platform,
+  process.arch,
+);
 
 /** How to get the GPU providers, for messages (README "GPU"). */
-export const GPU_INSTALL_HINT = 'install the GPU build: `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` on a machine with CUDA 12 and cuDNN 9 (README "GPU")';
+export const GPU_INSTALL_HINT =
+  'install the GPU build: `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` on ' +
+  'a ' +
+  'machine with CUDA 12 and cuDNN 9 (README "GPU")';
 
 export interface ProviderStatus {
   name: ExecutionProvider;
@@ -52,7 +64,9 @@ export function probeExecutionProvider(ep: ExecutionProvider, deviceId = 0): Pro
   const key = `${ep}:${deviceId}`;
   let p = probes.get(key);
   if (!p) {
-    const listed = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.();
+    const listed = (
+      ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }
+    ).listSupportedBackends?.();
     const bundled = listed?.find((b) => b.name === ep)?.bundled;
     const config: ort.InferenceSession.ExecutionProviderConfig = ep === 'cpu' ? 'cpu' : { name: ep, deviceId };
     p = ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [config], logSeverityLevel: 4 }).then(
@@ -63,7 +77,10 @@ export function probeExecutionProvider(ep: ExecutionProvider, deviceId = 0): Pro
       (err: Error) => {
         let reason = err.message.split('\n')[0]!.trim();
         const lib = path.join(ORT_BIN_DIR, `libonnxruntime_providers_${ep}.so`);
-        if (ep !== 'cpu' && process.platform === 'linux' && !existsSync(lib)) reason += ` (${lib} is not installed${bundled === false ? ': this onnxruntime-node package does not bundle it' : ''})`;
+        if (ep !== 'cpu' && process.platform === 'linux' && !existsSync(lib))
+          reason += ` (${lib} is not installed${
+            bundled === false ? ': this onnxruntime-node package does not bundle ' + 'it' : ''
+          })`;
         return { name: ep, available: false, reason, ...(bundled !== undefined ? { bundled } : {}) };
       },
     );
@@ -81,16 +98,23 @@ export function probeExecutionProviders(deviceId = 0): Promise<ProviderStatus[]>
  * Throws EP_UNAVAILABLE when a requested provider does not load here, naming the ones that do and
  * how to install the GPU build (rather than failing later as "cannot load ONNX model").
  */
-export async function assertExecutionProviders(opts: Pick<RunnerOptions, 'execution_providers' | 'device_id'>, where?: string): Promise<void> {
+export async function assertExecutionProviders(
+  opts: Pick<RunnerOptions, 'execution_providers' | 'device_id'>,
+  where?: string,
+): Promise<void> {
   const wanted = opts.execution_providers.filter((ep) => ep !== 'cpu');
   if (wanted.length === 0) return;
-  const missing = (await Promise.all(wanted.map((ep) => probeExecutionProvider(ep, opts.device_id)))).filter((s) => !s.available);
+  const missing = (await Promise.all(wanted.map((ep) => probeExecutionProvider(ep, opts.device_id)))).filter(
+    (s) => !s.available,
+  );
   if (missing.length === 0) return;
   const available = (await probeExecutionProviders(opts.device_id)).filter((s) => s.available).map((s) => s.name);
   const what = missing.map((s) => `"${s.name}" (${s.reason})`).join(', ');
   throw new VidflowError(
     'EP_UNAVAILABLE',
-    `${where ? where + ': ' : ''}execution provider ${what} is not available in this onnxruntime-node ${ort.env.versions?.common ?? ''} install; it has: ${available.join(', ') || 'none'}. Use \`execution_providers: [cpu]\`, or ${GPU_INSTALL_HINT}`,
+    `${where ? `${where}: ` : ''}execution provider ${what} is not available in this onnxruntime-node ` +
+      `${ort.env.versions?.common ?? ''} install; it has: ${available.join(', ') || 'none'}. Use ` +
+      `\`execution_providers: [cpu]\`, or ${GPU_INSTALL_HINT}`,
     where ? { where } : {},
   );
 }
@@ -101,7 +125,10 @@ function ioInfo(names: readonly string[], meta: readonly unknown[] | undefined):
     return {
       name,
       type: m?.isTensor ? String(m.type ?? 'unknown') : 'unknown',
-      shape: m?.isTensor && Array.isArray(m.shape) ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)) : null,
+      shape:
+        m?.isTensor && Array.isArray(m.shape)
+          ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null))
+          : null,
     };
   });
 }
@@ -118,7 +145,8 @@ export function sessionOptionsFor(opts: RunnerOptions): ort.InferenceSession.Ses
     logSeverityLevel: 3,
   };
   if (opts.intra_op_threads > 0) sessionOptions.intraOpNumThreads = opts.intra_op_threads;
-  if (opts.allow_spinning !== undefined) sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
+  if (opts.allow_spinning !== undefined)
+    sessionOptions.extra = { session: { intra_op: { allow_spinning: opts.allow_spinning ? '1' : '0' } } };
   return sessionOptions;
 }
 
@@ -140,14 +168,21 @@ export class OnnxRunner implements ModelRunner {
       return new OnnxRunner(session);
     } catch (err) {
       const msg = (err as Error).message.split('\n')[0];
-      throw new VidflowError('MODEL_NOT_FOUND', `${where ? where + ': ' : ''}cannot load ONNX model ${modelPath}: ${msg}`, { cause: err, ...(where ? { where } : {}) });
+      throw new VidflowError(
+        'MODEL_NOT_FOUND',
+        `${where ? `${where}: ` : ''}cannot load ONNX model ${modelPath}: ${msg}`,
+        { cause: err, ...(where ? { where } : {}) },
+      );
     }
   }
 
   async run(feeds: Record<string, Tensor>, outputNames?: readonly string[]): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data as never, t.dims as number[]);
-    const out = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
+    for (const [name, t] of Object.entries(feeds))
+      ortFeeds[name] = new ort.Tensor(t.type, t.data as never, t.dims as number[]);
+    const out = outputNames
+      ? await this.session.run(ortFeeds, outputNames as string[])
+      : await this.session.run(ortFeeds);
     const result: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(out)) {
       result[name] = { type: t.type as Tensor['type'], dims: t.dims, data: t.data as Tensor['data'] };

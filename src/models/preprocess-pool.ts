@@ -19,7 +19,10 @@ import type { ModelInputSpec } from './manifest.js';
 import { inputSize, preprocessInto, type Geometry } from './preprocess.js';
 import { workerEntryUrl } from './worker-entry.js';
 
-export type PreprocessSpec = Pick<ModelInputSpec, 'resize' | 'crop' | 'scale' | 'mean' | 'std' | 'color' | 'interpolation'>;
+export type PreprocessSpec = Pick<
+  ModelInputSpec,
+  'resize' | 'crop' | 'scale' | 'mean' | 'std' | 'color' | 'interpolation'
+>;
 export type TensorLayout = 'NCHW' | 'NHWC' | 'CHW';
 
 /** One preprocessed image: a 3×H×W (or H×W×3) float32 tensor and its frame mapping. */
@@ -41,7 +44,9 @@ export interface PreprocessJob {
 }
 
 /** Message from a worker. */
-export type PreprocessReply = { id: number; data: Float32Array; geometry: Geometry; error?: undefined } | { id: number; error: string };
+export type PreprocessReply =
+  | { id: number; data: Float32Array; geometry: Geometry; error?: undefined }
+  | { id: number; error: string };
 
 export interface PreprocessPoolOptions {
   /** Worker threads (0: preprocess in-thread). Default: `defaultPreprocessThreads()`. */
@@ -67,7 +72,11 @@ export function sharedPixels(byteLength: number): Uint8Array {
 }
 
 /** Preprocesses in the calling thread (the reference the pool must match). */
-export function preprocessInThread(frame: Pick<Frame, 'data' | 'width' | 'height'>, spec: PreprocessSpec, layout: TensorLayout): PreparedImage {
+export function preprocessInThread(
+  frame: Pick<Frame, 'data' | 'width' | 'height'>,
+  spec: PreprocessSpec,
+  layout: TensorLayout,
+): PreparedImage {
   const { width, height } = inputSize(frame.width, frame.height, spec);
   const data = new Float32Array(3 * width * height);
   const geometry = preprocessInto(frame.data, frame.width, frame.height, spec, data, 0, layout);
@@ -99,7 +108,8 @@ export class PreprocessPool {
 
   constructor(options: PreprocessPoolOptions = {}) {
     const threads = options.threads ?? defaultPreprocessThreads();
-    if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`preprocess threads must be a whole number ≥ 0, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 0)
+      throw new RangeError(`preprocess threads must be a whole number ≥ 0, got ${threads}`);
     this.threads = threads;
   }
 
@@ -109,7 +119,11 @@ export class PreprocessPool {
   }
 
   /** Preprocesses one frame; resolves with its tensor (rejects with the worker's error). */
-  preprocess(frame: Pick<Frame, 'data' | 'width' | 'height'>, spec: PreprocessSpec, layout: TensorLayout): Promise<PreparedImage> {
+  preprocess(
+    frame: Pick<Frame, 'data' | 'width' | 'height'>,
+    spec: PreprocessSpec,
+    layout: TensorLayout,
+  ): Promise<PreparedImage> {
     if (this.closed) return Promise.reject(new Error('the preprocessing pool is closed'));
     if (this.broken) return Promise.reject(this.broken);
     this.stats.jobs += 1;
@@ -128,7 +142,15 @@ export class PreprocessPool {
       data,
       width: frame.width,
       height: frame.height,
-      spec: { resize: spec.resize, crop: spec.crop, scale: spec.scale, mean: spec.mean, std: spec.std, color: spec.color, interpolation: spec.interpolation },
+      spec: {
+        resize: spec.resize,
+        crop: spec.crop,
+        scale: spec.scale,
+        mean: spec.mean,
+        std: spec.std,
+        color: spec.color,
+        interpolation: spec.interpolation,
+      },
       layout,
     };
     return new Promise<PreparedImage>((resolve, reject) => {
@@ -172,7 +194,13 @@ export class PreprocessPool {
       slot.replied = true;
       if (p && p.job.id === reply.id) {
         if (reply.error !== undefined) p.reject(new Error(reply.error));
-        else p.resolve({ data: reply.data, width: reply.geometry.width, height: reply.geometry.height, geometry: reply.geometry });
+        else
+          p.resolve({
+            data: reply.data,
+            width: reply.geometry.width,
+            height: reply.geometry.height,
+            geometry: reply.geometry,
+          });
       }
       if (this.queue.length > 0) this.pump();
       else if (!slot.busy) worker.unref();
@@ -207,7 +235,11 @@ export function preprocessThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   const raw = env[PREPROCESS_THREADS_ENV];
   if (raw === undefined || raw.trim() === '') return defaultPreprocessThreads();
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${PREPROCESS_THREADS_ENV}: expected a whole number of threads ≥ 0 (0: preprocess on the main thread), got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(
+      `${PREPROCESS_THREADS_ENV}: expected a whole number of threads ≥ 0 (0: preprocess on the main thread), got ` +
+        `"${raw}"`,
+    );
   return n;
 }
 
@@ -218,6 +250,10 @@ export function sharedPreprocessPool(): PreprocessPool {
 }
 
 /** Preprocesses a frame on the shared pool. */
-export function preprocessFrame(frame: Pick<Frame, 'data' | 'width' | 'height'>, spec: PreprocessSpec, layout: TensorLayout): Promise<PreparedImage> {
+export function preprocessFrame(
+  frame: Pick<Frame, 'data' | 'width' | 'height'>,
+  spec: PreprocessSpec,
+  layout: TensorLayout,
+): Promise<PreparedImage> {
   return sharedPreprocessPool().preprocess(frame, spec, layout);
 }

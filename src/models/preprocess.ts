@@ -123,7 +123,7 @@ function roundByte(v: number): number {
   const f = Math.fround(v);
   let r = Math.round(f);
   if (r - f === 0.5 && r % 2 !== 0) r -= 1;
-  return r < 0 ? 0 : r > 255 ? 255 : r;
+  return r < 0 ? 0 : Math.min(r, 255);
 }
 
 export interface Window {
@@ -137,11 +137,23 @@ export interface Window {
  * Resizes packed RGB24 `src` (sw×sh) to a dw×dh grid and returns only `win` of it, packed RGB24.
  * Horizontal pass first into float32, then vertical, then one rounding to uint8.
  */
-export function resizeRgb(src: Uint8Array, sw: number, sh: number, dw: number, dh: number, interp: Interpolation, win: Window = { x: 0, y: 0, width: dw, height: dh }): Uint8Array {
+export function resizeRgb(
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  dw: number,
+  dh: number,
+  interp: Interpolation,
+  win: Window = { x: 0, y: 0, width: dw, height: dh },
+): Uint8Array {
   if (sw === dw && sh === dh) {
     if (win.x === 0 && win.y === 0 && win.width === sw && win.height === sh) return src;
     const out = new Uint8Array(win.width * win.height * 3);
-    for (let y = 0; y < win.height; y++) out.set(src.subarray(((y + win.y) * sw + win.x) * 3, ((y + win.y) * sw + win.x + win.width) * 3), y * win.width * 3);
+    for (let y = 0; y < win.height; y++)
+      out.set(
+        src.subarray(((y + win.y) * sw + win.x) * 3, ((y + win.y) * sw + win.x + win.width) * 3),
+        y * win.width * 3,
+      );
     return out;
   }
   const hx = computeTaps(sw, dw, interp);
@@ -211,7 +223,8 @@ export function normalizationTable(scale: number, mean: readonly number[], std: 
   let t = lutCache.get(key);
   if (!t) {
     t = new Float32Array(768);
-    for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) t[c * 256 + v] = (Math.fround(v * scale) - mean[c]!) / std[c]!;
+    for (let c = 0; c < 3; c++)
+      for (let v = 0; v < 256; v++) t[c * 256 + v] = (Math.fround(v * scale) - mean[c]!) / std[c]!;
     if (lutCache.size > 64) lutCache.clear();
     lutCache.set(key, t);
   }
@@ -232,7 +245,11 @@ export interface Geometry {
 }
 
 /** Size of the tensor `spec` produces for a frame of this size. */
-export function inputSize(width: number, height: number, spec: Pick<ModelInputSpec, 'resize' | 'crop'>): { width: number; height: number } {
+export function inputSize(
+  width: number,
+  height: number,
+  spec: Pick<ModelInputSpec, 'resize' | 'crop'>,
+): { width: number; height: number } {
   if (spec.crop) return { width: spec.crop.width, height: spec.crop.height };
   if (spec.resize.mode === 'letterbox') return { width: spec.resize.width, height: spec.resize.height };
   return resizedSize(width, height, spec.resize);

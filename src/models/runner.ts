@@ -39,10 +39,16 @@ export interface RunnerOptions {
   intra_op_threads: number;
   /** GPU index for CUDA / TensorRT. */
   device_id: number;
-  /** Inference worker threads, each with its own session (0: run on the calling thread, which blocks its event loop). */
+  /** Inference worker threads, each with its own session (0: run on the calling thread, which blocks its event
+   * loop). */
   workers: number;
   /** onnxruntime's `session.intra_op.allow_spinning` (undefined: onnxruntime's default, spinning on). */
   allow_spinning?: boolean;
 }
 
-export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0, workers: 1 };
+export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
+  execution_providers: ['cpu'],
+  intra_op_threads: 0,
+  device_id: 0,
+  workers: 1,
+};

@@ -16,7 +16,10 @@ import type { Tensor } from './runner.js';
  * run of everything; a fixed batch gives runs of that size, each padded to it with the run's
  * first position. `indices`: the real positions; `padded`: the positions to feed (length n).
  */
-export function fixedChunks(indices: readonly number[], fixed: number | null): Array<{ indices: number[]; padded: number[] }> {
+export function fixedChunks(
+  indices: readonly number[],
+  fixed: number | null,
+): Array<{ indices: number[]; padded: number[] }> {
   const chunk = fixed ?? Math.max(indices.length, 1);
   const out: Array<{ indices: number[]; padded: number[] }> = [];
   for (let s = 0; s < indices.length; s += chunk) {
@@ -72,7 +75,14 @@ export function imageBatches(images: readonly PreparedImage[], layout: ImageLayo
   const runs: ImageRun[] = [];
   for (const group of groupByKey(images, (im) => `${im.width}x${im.height}`)) {
     for (const { indices, padded } of fixedChunks(group, fixed)) {
-      runs.push({ indices, tensor: stackImageTensor(padded.map((i) => images[i]!), layout), geometries: indices.map((i) => images[i]!.geometry) });
+      runs.push({
+        indices,
+        tensor: stackImageTensor(
+          padded.map((i) => images[i]!),
+          layout,
+        ),
+        geometries: indices.map((i) => images[i]!.geometry),
+      });
     }
   }
   return runs;
@@ -107,7 +117,11 @@ export interface ClipRun {
 }
 
 /** Clips (each C×T×H×W, all the same shape `[3,T,H,W]`) stacked into `[N,3,T,H,W]` runs. */
-export function clipBatches(clips: readonly Float32Array[], clipDims: readonly [number, number, number, number], fixed: number | null): ClipRun[] {
+export function clipBatches(
+  clips: readonly Float32Array[],
+  clipDims: readonly [number, number, number, number],
+  fixed: number | null,
+): ClipRun[] {
   const all = clips.map((_, i) => i);
   return fixedChunks(all, fixed).map(({ indices, padded }) => {
     // A clip is copied even alone: the runner may keep its buffer, and clips are assembled per run.

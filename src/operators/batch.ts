@@ -24,11 +24,23 @@ export type FlushReason = (typeof FLUSH_REASONS)[number];
 export const batchSchema = z
   .object({
     batch_size: z.number().int().min(1).max(256).default(1).describe('Items per batch.'),
-    max_wait_ms: z.number().min(0).max(60_000).default(20).describe('Emit a partial batch this long after its oldest item arrived.'),
-    preferred_batch_sizes: z.array(z.number().int().min(1).max(256)).default([]).describe('Batch sizes to run as soon as the queue holds one (the largest that fits), without waiting for max_wait_ms.'),
+    max_wait_ms: z
+      .number()
+      .min(0)
+      .max(60_000)
+      .default(20)
+      .describe('Emit a partial batch this long after its oldest item arrived.'),
+    preferred_batch_sizes: z
+      .array(z.number().int().min(1).max(256))
+      .default([])
+      .describe(
+        'Batch sizes to run as soon as the queue holds one (the largest that fits), without waiting for max_wait_ms.',
+      ),
   })
   .strict();
-export type BatchOptions = Pick<z.infer<typeof batchSchema>, 'batch_size' | 'max_wait_ms'> & { preferred_batch_sizes?: readonly number[] };
+export type BatchOptions = Pick<z.infer<typeof batchSchema>, 'batch_size' | 'max_wait_ms'> & {
+  preferred_batch_sizes?: readonly number[];
+};
 
 /** A batch: the items, in arrival order, and why it was flushed (non-enumerable). */
 export type Batch<T> = T[] & { readonly reason: FlushReason };
@@ -37,7 +49,10 @@ function makeBatch<T>(items: T[], reason: FlushReason): Batch<T> {
   return Object.defineProperty(items, 'reason', { value: reason, enumerable: false }) as Batch<T>;
 }
 
-export function batchFrames<T>(options: BatchOptions, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T, Batch<T>> {
+export function batchFrames<T>(
+  options: BatchOptions,
+  scheduler: SchedulerLike = asyncScheduler,
+): OperatorFunction<T, Batch<T>> {
   const max = options.batch_size;
   // Preferred sizes ≥ max are the same as `full`; largest first.
   const preferred = [...new Set(options.preferred_batch_sizes ?? [])].filter((p) => p < max).sort((a, b) => b - a);
@@ -69,7 +84,8 @@ export function batchFrames<T>(options: BatchOptions, scheduler: SchedulerLike =
         for (;;) {
           if (items.length >= max) emit(max, 'full');
           else if (items.length >= minPreferred) emit(preferred.find((p) => p <= items.length)!, 'preferred');
-          else if (items.length > 0 && (timedOut || arrived[0]! + options.max_wait_ms <= scheduler.now())) emit(items.length, 'deadline');
+          else if (items.length > 0 && (timedOut || arrived[0]! + options.max_wait_ms <= scheduler.now()))
+            emit(items.length, 'deadline');
           else break;
           timedOut = false;
         }

@@ -32,12 +32,23 @@ export const classifyClipSchema = z
   .object({
     type: z.literal('classify_clip'),
     ...modelStageFields,
-    stride_frames: z.number().int().min(1).nullable().default(null).describe('Sampled frames between the ends of consecutive clips (null: the clip length, i.e. non-overlapping clips).'),
+    stride_frames: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'Sampled frames between the ends of consecutive clips (null: the clip length, i.e. non-overlapping clips).',
+      ),
     top_k: z.number().int().min(1).max(400).default(DEFAULT_CLIP_TOP_K).describe('Classes reported per clip.'),
     min_score: z.number().min(0).max(1).default(0).describe('Drop classes scoring below this probability.'),
   })
   .strict()
-  .describe('`every_n_frames` / `fps` set the rate at which frames enter the clip window; `batch_size` batches clips across streams.');
+  .describe(
+    '`every_n_frames` / `fps` set the rate at which frames enter the clip window; `batch_size` batches clips across ' +
+      'streams.',
+  );
 export type ClassifyClipConfig = z.infer<typeof classifyClipSchema>;
 
 export interface ClipResult {
@@ -48,17 +59,39 @@ export interface ClipResult {
 export type FrameMeta = Omit<Frame, 'data'> & { data: Uint8Array };
 const NO_PIXELS = new Uint8Array(0);
 function meta(f: Frame): FrameMeta {
-  return { stream_id: f.stream_id, index: f.index, pts: f.pts, width: f.width, height: f.height, decoded_at_ms: f.decoded_at_ms, captured_at_ms: f.captured_at_ms, ...(f.deadline_ms !== undefined ? { deadline_ms: f.deadline_ms } : {}), data: NO_PIXELS };
+  return {
+    stream_id: f.stream_id,
+    index: f.index,
+    pts: f.pts,
+    width: f.width,
+    height: f.height,
+    decoded_at_ms: f.decoded_at_ms,
+    captured_at_ms: f.captured_at_ms,
+    ...(f.deadline_ms !== undefined ? { deadline_ms: f.deadline_ms } : {}),
+    data: NO_PIXELS,
+  };
 }
 
-/** The per-frame preprocessing of a video manifest (C×H×W planes): in this thread (`fill`) or on the pool (`prepare`). */
-export function clipFramePreprocessor(loaded: LoadedManifest): { planeSize: number; width: number; height: number; fill(frame: Frame, slot: Float32Array): void; prepare(frame: Frame): Promise<Float32Array> } {
+/** The per-frame preprocessing of a video manifest (C×H×W planes): in this thread (`fill`) or on the pool
+ * (`prepare`). */
+export function clipFramePreprocessor(loaded: LoadedManifest): {
+  planeSize: number;
+  width: number;
+  height: number;
+  fill(frame: Frame, slot: Float32Array): void;
+  prepare(frame: Frame): Promise<Float32Array>;
+} {
   const spec = loaded.manifest.input;
   const size = spec.crop ?? (spec.resize.mode === 'exact' || spec.resize.mode === 'letterbox' ? spec.resize : null);
-  if (!size) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs a fixed input size (input.crop, or an exact/letterbox resize)`);
+  if (!size)
+    throw new VidflowError(
+      'MODEL_MANIFEST_INVALID',
+      `${loaded.manifestPath}: a video model needs a fixed input size (input.crop, or an exact/letterbox resize)`,
+    );
   const check = (frame: Frame) => {
     const s = inputSize(frame.width, frame.height, spec);
-    if (s.width !== size.width || s.height !== size.height) throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
+    if (s.width !== size.width || s.height !== size.height)
+      throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
   };
   return {
     planeSize: size.width * size.height,
@@ -66,7 +99,8 @@ export function clipFramePreprocessor(loaded: LoadedManifest): { planeSize: numb
     height: size.height,
     fill(frame, slot) {
       check(frame);
-      if (slot.length !== 3 * size.width * size.height) throw new Error(`clip slot holds ${slot.length} values, the clip needs 3x${size.width}x${size.height}`);
+      if (slot.length !== 3 * size.width * size.height)
+        throw new Error(`clip slot holds ${slot.length} values, the clip needs 3x${size.width}x${size.height}`);
       preprocessInto(frame.data, frame.width, frame.height, spec, slot, 0, 'CHW');
     },
     prepare(frame) {
@@ -87,7 +121,8 @@ export function assembleClip(slots: readonly Float32Array[], planeSize: number):
   const T = slots.length;
   const clip = new Float32Array(3 * T * planeSize);
   for (let c = 0; c < 3; c++) {
-    for (let t = 0; t < T; t++) clip.set(slots[t]!.subarray(c * planeSize, (c + 1) * planeSize), (c * T + t) * planeSize);
+    for (let t = 0; t < T; t++)
+      clip.set(slots[t]!.subarray(c * planeSize, (c + 1) * planeSize), (c * T + t) * planeSize);
   }
   return clip;
 }
@@ -99,20 +134,31 @@ export interface ClipModel {
   readonly planeSize: number;
   /** Preprocesses a frame into a C×H×W slot in this thread. */
   fill(frame: Frame, slot: Float32Array): void;
-  /** Preprocesses a frame off the main thread (the stage uses this when present); throws at once on a frame of the wrong size. */
+  /** Preprocesses a frame off the main thread (the stage uses this when present); throws at once on a frame of the
+   * wrong size. */
   prepare?(frame: Frame): Promise<Float32Array>;
   /** Classifies clips (each C×T×H×W). */
   run(clips: Float32Array[]): Promise<ClipResult[]>;
   close(): Promise<void>;
 }
 
-export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: { top_k: number; min_score: number }): ClipModel {
+export function clipModel(
+  loaded: LoadedManifest,
+  runner: ModelRunner,
+  options: { top_k: number; min_score: number },
+): ClipModel {
   const m = loaded.manifest;
-  if (m.input.layout !== 'NCTHW') throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.layout NCTHW, got ${m.input.layout}`);
+  if (m.input.layout !== 'NCTHW')
+    throw new VidflowError(
+      'MODEL_MANIFEST_INVALID',
+      `${loaded.manifestPath}: a video model needs input.layout NCTHW, got ${m.input.layout}`,
+    );
   const T = m.input.clip_length;
-  if (T === undefined) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.clip_length`);
+  if (T === undefined)
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: a video model needs input.clip_length`);
   const logitsName = m.outputs.logits;
-  if (!logitsName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: video manifest needs outputs.logits`);
+  if (!logitsName)
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: video manifest needs outputs.logits`);
   const decoder = decoderFor('classification', m, loaded.manifestPath);
   const pre = clipFramePreprocessor(loaded);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
@@ -129,7 +175,14 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
       for (const batch of clipBatches(clips, [3, T, pre.height, pre.width], fixed)) {
         const out = await runner.run({ [inputName]: batch.tensor }, [logitsName]);
         const logits = out[logitsName]!;
-        batch.indices.forEach((idx, j) => (results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options })));
+        batch.indices.forEach(
+          (idx, j) =>
+            (results[idx] = decoder.spec.decode({ logits }, j, {
+              ...options,
+              labels: loaded.labels,
+              options: decoder.options,
+            })),
+        );
       }
       return results;
     },
@@ -138,8 +191,20 @@ export function clipModel(loaded: LoadedManifest, runner: ModelRunner, options: 
 }
 
 /** The stage operator: window → batch clips across streams → classify; one outcome per frame. */
-export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'> & { pipeline: string }, ctx: Pick<StageContext, 'metrics' | 'logger' | 'scheduler'>): OperatorFunction<Frame, FrameOutcome> {
-  const base = { pipeline: options.pipeline, stage_id: options.id, model_id: model.model_id, task: 'video_classification' as const };
+export function clipStage(
+  model: ClipModel,
+  options: Pick<
+    ClassifyClipConfig,
+    'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'
+  > & { pipeline: string },
+  ctx: Pick<StageContext, 'metrics' | 'logger' | 'scheduler'>,
+): OperatorFunction<Frame, FrameOutcome> {
+  const base = {
+    pipeline: options.pipeline,
+    stage_id: options.id,
+    model_id: model.model_id,
+    task: 'video_classification' as const,
+  };
   const batchSize = model.fixed_batch ?? options.batch_size;
   return (source) =>
     defer(() => {
@@ -161,8 +226,16 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           },
           assemble: (slots) => {
             // In-thread slots are reused at once: copy now. Pool slots: wait for this clip's frames.
-            if (!prepare) return Promise.resolve(assembleClip(slots.map((s) => s.data!), model.planeSize));
-            const clip = Promise.all(slots.map((s) => s.pending!)).then((planes) => assembleClip(planes, model.planeSize));
+            if (!prepare)
+              return Promise.resolve(
+                assembleClip(
+                  slots.map((s) => s.data!),
+                  model.planeSize,
+                ),
+              );
+            const clip = Promise.all(slots.map((s) => s.pending!)).then((planes) =>
+              assembleClip(planes, model.planeSize),
+            );
             clip.catch(() => undefined);
             return clip;
           },
@@ -176,12 +249,19 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
           ctx.metrics.inc(`errors.${options.id}`);
           failed(it.frame, it.error.message);
-          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })] };
+          return {
+            stream_id: it.frame.stream_id,
+            frame_index: it.frame.index,
+            records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })],
+          };
         }),
       );
       const clips = items.pipe(
         filter((it) => it.clip !== null),
-        batchFrames<{ frame: FrameMeta; clip: Promise<Float32Array> | null; pts_start: number | null }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms }, ctx.scheduler),
+        batchFrames<{ frame: FrameMeta; clip: Promise<Float32Array> | null; pts_start: number | null }>(
+          { batch_size: batchSize, max_wait_ms: options.max_wait_ms },
+          ctx.scheduler,
+        ),
         inferBatches(async (batch) => {
           ctx.metrics.observe(`batch_size.${options.id}`, batch.length);
           return model.run(await Promise.all(batch.map((b) => b.clip!)));
@@ -192,9 +272,17 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
           if (error) {
             ctx.metrics.inc(`errors.${options.id}`);
             failed(it.frame, error.message, 'the clip ending at frame');
-            return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })] };
+            return {
+              stream_id: it.frame.stream_id,
+              frame_index: it.frame.index,
+              records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })],
+            };
           }
-          return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [makeRecord(base, it.frame, result, extra)] };
+          return {
+            stream_id: it.frame.stream_id,
+            frame_index: it.frame.index,
+            records: [makeRecord(base, it.frame, result, extra)],
+          };
         }),
       );
       return merge(noClip, clips);
@@ -203,11 +291,15 @@ export function clipStage(model: ClipModel, options: Pick<ClassifyClipConfig, 'i
 
 export const classifyClipSpec: StageSpec<ClassifyClipConfig> = {
   type: 'classify_clip',
-  summary: 'Video (action) classification over sliding clips (torchvision r3d_18 / mc3_18 / r2plus1d_18, Kinetics-400): top-k labels per clip with pts_start / pts_end.',
+  summary:
+    'Video (action) classification over sliding clips (torchvision r3d_18 / mc3_18 / r2plus1d_18, Kinetics-400): ' +
+    'top-k labels per clip with pts_start / pts_end.',
   schema: classifyClipSchema,
   example: { type: 'classify_clip', id: 'action', model: 'r3d_18', every_n_frames: 2, stride_frames: 8, top_k: 3 },
   async create(config, ctx): Promise<Stage> {
-    const model = await openStageModel(config, ctx, ['video_classification'], 'classify_clip', (loaded, runner) => clipModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }));
+    const model = await openStageModel(config, ctx, ['video_classification'], 'classify_clip', (loaded, runner) =>
+      clipModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }),
+    );
     return {
       id: config.id,
       streams: config.streams,

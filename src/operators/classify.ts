@@ -28,7 +28,11 @@ export interface ClassifyResult {
 }
 
 /** A FrameModel over any classification manifest. */
-export function classificationModel(loaded: LoadedManifest, runner: ModelRunner, options: { top_k: number; min_score: number }): FrameModel<ClassifyResult> {
+export function classificationModel(
+  loaded: LoadedManifest,
+  runner: ModelRunner,
+  options: { top_k: number; min_score: number },
+): FrameModel<ClassifyResult> {
   const m = loaded.manifest;
   const logitsName = m.outputs.logits;
   if (!logitsName) throw new Error(`${loaded.manifestPath}: classification manifest needs outputs.logits`);
@@ -44,14 +48,20 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
     fixed_batch: fixed,
     prepare,
     async run(frames: Frame[], prepared?: unknown[]): Promise<ClassifyResult[]> {
-      const items = await Promise.all((prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map(prepare));
+      const items = await Promise.all(
+        (prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map(prepare),
+      );
       const results: ClassifyResult[] = new Array(frames.length);
       // Frames whose inputs differ in size (no crop, different streams) run separately.
       for (const batch of imageBatches(items, layout, fixed)) {
         const out = await runner.run({ [inputName]: batch.tensor }, [logitsName]);
         const logits = out[logitsName]!;
         batch.indices.forEach((idx, j) => {
-          results[idx] = decoder.spec.decode({ logits }, j, { ...options, labels: loaded.labels, options: decoder.options });
+          results[idx] = decoder.spec.decode({ logits }, j, {
+            ...options,
+            labels: loaded.labels,
+            options: decoder.options,
+          });
         });
       }
       return results;
@@ -62,11 +72,14 @@ export function classificationModel(loaded: LoadedManifest, runner: ModelRunner,
 
 export const classifySpec: StageSpec<ClassifyConfig> = {
   type: 'classify',
-  summary: 'Image classification (torchvision classifiers and any manifest of task `classification`): top-k labels per frame.',
+  summary:
+    'Image classification (torchvision classifiers and any manifest of task `classification`): top-k labels per frame.',
   schema: classifySchema,
   example: { type: 'classify', id: 'scene', model: 'mobilenetv2-12-int8', top_k: 3, batch_size: 4 },
   async create(config, ctx): Promise<Stage> {
-    const model = await openStageModel(config, ctx, ['classification'], 'classify', (loaded, runner) => classificationModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }));
+    const model = await openStageModel(config, ctx, ['classification'], 'classify', (loaded, runner) =>
+      classificationModel(loaded, runner, { top_k: config.top_k, min_score: config.min_score }),
+    );
     return stageFor(config, ctx, model);
   },
 };

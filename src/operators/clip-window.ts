@@ -49,11 +49,14 @@ interface WindowState<S> {
   seen: number;
 }
 
-export function clipWindow<F extends { pts: number }, S, C>(options: ClipWindowOptions<F, S, C>): OperatorFunction<F, ClipWindowItem<F, C>> {
+export function clipWindow<F extends { pts: number }, S, C>(
+  options: ClipWindowOptions<F, S, C>,
+): OperatorFunction<F, ClipWindowItem<F, C>> {
   const L = options.clip_length;
   const stride = options.stride_frames;
   if (!(Number.isInteger(L) && L >= 1)) throw new RangeError(`clip_length must be a positive integer, got ${L}`);
-  if (!(Number.isInteger(stride) && stride >= 1)) throw new RangeError(`stride_frames must be a positive integer, got ${stride}`);
+  if (!(Number.isInteger(stride) && stride >= 1))
+    throw new RangeError(`stride_frames must be a positive integer, got ${stride}`);
   return (source) =>
     new Observable<ClipWindowItem<F, C>>((subscriber) => {
       const windows = new Map<string, WindowState<S>>();

@@ -32,12 +32,43 @@ export const DEFAULT_MAX_DETECTIONS = 100;
 
 /** Detection options shared by `detect`, `segment_instances`, `detect_keypoints` and `track`. */
 export const detectOptionFields = {
-  score_threshold: z.number().min(0).max(1).default(DEFAULT_SCORE_THRESHOLD).describe('Drop detections scoring below this (0..1).'),
-  classes: z.array(z.string().min(1)).min(1).nullable().default(null).describe('Allow list of class names from the model\'s label set (null: every class).'),
-  exclude_classes: z.array(z.string().min(1)).default([]).describe('Deny list of class names from the model\'s label set.'),
-  max_detections: z.number().int().min(1).max(1000).default(DEFAULT_MAX_DETECTIONS).describe('At most this many detections per frame, best first.'),
-  min_box_area: z.number().min(0).default(0).describe('Drop boxes smaller than this area, in source-frame pixels² (after mapping back to the frame).'),
-  nms_iou: z.number().min(0).max(1).optional().describe('IoU threshold of the NMS for decoders without NMS in the graph; unset: the decoder\'s own (yolox 0.45, fastestdet 0.45, ultraface 0.3). torchvision exports do NMS in the graph.'),
+  score_threshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(DEFAULT_SCORE_THRESHOLD)
+    .describe('Drop detections scoring below this (0..1).'),
+  classes: z
+    .array(z.string().min(1))
+    .min(1)
+    .nullable()
+    .default(null)
+    .describe("Allow list of class names from the model's label set (null: every class)."),
+  exclude_classes: z
+    .array(z.string().min(1))
+    .default([])
+    .describe("Deny list of class names from the model's label set."),
+  max_detections: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(DEFAULT_MAX_DETECTIONS)
+    .describe('At most this many detections per frame, best first.'),
+  min_box_area: z
+    .number()
+    .min(0)
+    .default(0)
+    .describe('Drop boxes smaller than this area, in source-frame pixels² (after mapping back to the frame).'),
+  nms_iou: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe(
+      "IoU threshold of the NMS for decoders without NMS in the graph; unset: the decoder's own (yolox 0.45, " +
+        'fastestdet 0.45, ultraface 0.3). torchvision exports do NMS in the graph.',
+    ),
 };
 
 export const detectSchema = z
@@ -48,7 +79,9 @@ export const detectSchema = z
   })
   .strict();
 export type DetectConfig = z.infer<typeof detectSchema>;
-export type DetectOptions = Pick<DetectConfig, 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou'> & { filter: Pick<DetectionFilter, 'allow' | 'deny'> };
+export type DetectOptions = Pick<DetectConfig, 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou'> & {
+  filter: Pick<DetectionFilter, 'allow' | 'deny'>;
+};
 
 export interface DetectResult {
   detections: Detection[];
@@ -82,12 +115,18 @@ function chwFromImage(im: PreparedImage): { tensor: Tensor; geometry: Geometry }
 }
 
 /** Preprocesses one frame into a `[3,H,W]` tensor on the preprocessing pool. */
-export async function chwTensorAsync(frame: Frame, spec: LoadedManifest['manifest']['input']): Promise<{ tensor: Tensor; geometry: Geometry }> {
+export async function chwTensorAsync(
+  frame: Frame,
+  spec: LoadedManifest['manifest']['input'],
+): Promise<{ tensor: Tensor; geometry: Geometry }> {
   return chwFromImage(await preprocessFrame(frame, spec, 'CHW'));
 }
 
 /** Preprocesses one frame into a `[3,H,W]` tensor in this thread (torchvision detection input). */
-export function chwTensor(frame: Frame, spec: LoadedManifest['manifest']['input']): { tensor: Tensor; geometry: Geometry } {
+export function chwTensor(
+  frame: Frame,
+  spec: LoadedManifest['manifest']['input'],
+): { tensor: Tensor; geometry: Geometry } {
   const { width, height } = inputSize(frame.width, frame.height, spec);
   const data = new Float32Array(3 * width * height);
   const geometry = preprocessInto(frame.data, frame.width, frame.height, spec, data, 0, 'CHW');
@@ -101,33 +140,77 @@ export function chwTensor(frame: Frame, spec: LoadedManifest['manifest']['input'
  * stacked NCHW/NHWC batches and the decoder picks its image by index. `roles`: extra output
  * roles to fetch (masks, keypoints), which the decoder must offer.
  */
-export function createDetector(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions, roles: readonly string[] = []): Detector {
+export function createDetector(
+  loaded: LoadedManifest,
+  runner: ModelRunner,
+  options: DetectOptions,
+  roles: readonly string[] = [],
+): Detector {
   const m = loaded.manifest;
   const decoder = decoderFor('detection', m, loaded.manifestPath);
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
-  const filter: DetectionFilter = { score_threshold: options.score_threshold, max_detections: options.max_detections, min_box_area: options.min_box_area, allow: options.filter.allow, deny: options.filter.deny };
+  const filter: DetectionFilter = {
+    score_threshold: options.score_threshold,
+    max_detections: options.max_detections,
+    min_box_area: options.min_box_area,
+    allow: options.filter.allow,
+    deny: options.filter.deny,
+  };
   const need = (role: string): string => {
     const t = m.outputs[role];
-    if (!t) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: outputs.${role} is missing (decoder ${m.decoder.type})`);
+    if (!t)
+      throw new VidflowError(
+        'MODEL_MANIFEST_INVALID',
+        `${loaded.manifestPath}: outputs.${role} is missing (decoder ${m.decoder.type})`,
+      );
     return t;
   };
   const extra = roles.filter((r) => !decoder.spec.roles.includes(r));
   const unsupported = extra.filter((r) => !(decoder.spec.optionalRoles ?? []).includes(r));
-  if (unsupported.length > 0) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: decoder ${m.decoder.type} has no ${unsupported.join(', ')} outputs`);
+  if (unsupported.length > 0)
+    throw new VidflowError(
+      'MODEL_MANIFEST_INVALID',
+      `${loaded.manifestPath}: decoder ${m.decoder.type} has no ${unsupported.join(', ')} outputs`,
+    );
   const allRoles = [...decoder.spec.roles, ...extra];
   const templates = Object.fromEntries(allRoles.map((r) => [r, need(r)]));
-  const decode = (outputs: Record<string, Tensor>, index: number, geometry: Geometry, frame: Frame, inputWidth: number, inputHeight: number) =>
-    decoder.spec.decode(outputs, index, { labels: loaded.labels, geometry, frameWidth: frame.width, frameHeight: frame.height, inputWidth, inputHeight, filter, nmsIou: options.nms_iou, options: decoder.options });
+  const decode = (
+    outputs: Record<string, Tensor>,
+    index: number,
+    geometry: Geometry,
+    frame: Frame,
+    inputWidth: number,
+    inputHeight: number,
+  ) =>
+    decoder.spec.decode(outputs, index, {
+      labels: loaded.labels,
+      geometry,
+      frameWidth: frame.width,
+      frameHeight: frame.height,
+      inputWidth,
+      inputHeight,
+      filter,
+      nmsIou: options.nms_iou,
+      options: decoder.options,
+    });
   if (m.input.layout === 'CHW') {
     const perCall = fixed ?? 1;
-    if (m.input.names.length !== perCall) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} CHW (torchvision detection) export needs ${perCall}`);
+    if (m.input.names.length !== perCall)
+      throw new VidflowError(
+        'MODEL_MANIFEST_INVALID',
+        `${loaded.manifestPath}: input.names has ${m.input.names.length} names; a ` +
+          `${fixed === null ? 'dynamic' : `fixed batch ${fixed}`} CHW (torchvision detection) export needs ${perCall}`,
+      );
     return {
       model_id: m.name,
       fixed_batch: fixed,
       prepare: (frame) => preprocessFrame(frame, m.input, 'CHW'),
       async run(frames, prepared) {
         const results: DetectorOutput[] = [];
-        const images = await Promise.all((prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ?? frames.map((f) => preprocessFrame(f, m.input, 'CHW')));
+        const images = await Promise.all(
+          (prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined) ??
+            frames.map((f) => preprocessFrame(f, m.input, 'CHW')),
+        );
         // One `[3,H,W]` tensor per input name; a short fixed batch is padded with its first image (results discarded).
         for (const call of chwFeeds(images, m.input.names)) {
           const part = call.indices.map((k) => frames[k]!);
@@ -157,41 +240,90 @@ export function createDetector(loaded: LoadedManifest, runner: ModelRunner, opti
     fixed_batch: fixed,
     prepare: (frame) => prepareImage(frame, m.input),
     async run(frames, prepared) {
-      return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
-        const out = await runner.run({ [inputName]: tensor }, names);
-        const outputs: Record<string, Tensor> = {};
-        for (const r of allRoles) {
-          const t = out[templates[r]!];
-          if (!t) throw new Error(`model returned no output ${templates[r]!}`);
-          outputs[r] = t;
-        }
-        const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
-        const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
-        // Batched outputs hold every image of the run: `outputs` stays empty (no per-image tensors).
-        return part.map((frame, i): DetectorOutput => ({ ...decode(outputs, i, geometries[i]!, frame, inW, inH), geometry: geometries[i]!, outputs: {} }));
-      }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
+      return runImageBatches(
+        frames,
+        m.input,
+        fixed,
+        async (part, { tensor, geometries }) => {
+          const out = await runner.run({ [inputName]: tensor }, names);
+          const outputs: Record<string, Tensor> = {};
+          for (const r of allRoles) {
+            const t = out[templates[r]!];
+            if (!t) throw new Error(`model returned no output ${templates[r]!}`);
+            outputs[r] = t;
+          }
+          const inW = tensor.dims[m.input.layout === 'NHWC' ? 2 : 3]!;
+          const inH = tensor.dims[m.input.layout === 'NHWC' ? 1 : 2]!;
+          // Batched outputs hold every image of the run: `outputs` stays empty (no per-image tensors).
+          return part.map(
+            (frame, i): DetectorOutput => ({
+              ...decode(outputs, i, geometries[i]!, frame, inW, inH),
+              geometry: geometries[i]!,
+              outputs: {},
+            }),
+          );
+        },
+        prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined,
+      );
     },
     close: () => runner.close(),
   };
 }
 
 /** A FrameModel of task `detection` (also the base of `track`). */
-export function detectionModel(loaded: LoadedManifest, runner: ModelRunner, options: DetectOptions): FrameModel<DetectResult> {
+export function detectionModel(
+  loaded: LoadedManifest,
+  runner: ModelRunner,
+  options: DetectOptions,
+): FrameModel<DetectResult> {
   return detectorModel(createDetector(loaded, runner, options), 'detection', (o) => ({ detections: o.detections }));
 }
 
-type DetectLikeConfig = Pick<DetectConfig, 'model' | 'classes' | 'exclude_classes' | 'score_threshold' | 'max_detections' | 'min_box_area' | 'nms_iou' | 'execution_providers' | 'intra_op_threads' | 'allow_spinning' | 'device_id' | 'workers'>;
+type DetectLikeConfig = Pick<
+  DetectConfig,
+  | 'model'
+  | 'classes'
+  | 'exclude_classes'
+  | 'score_threshold'
+  | 'max_detections'
+  | 'min_box_area'
+  | 'nms_iou'
+  | 'execution_providers'
+  | 'intra_op_threads'
+  | 'allow_spinning'
+  | 'device_id'
+  | 'workers'
+>;
 
 /** Opens the stage's model (checking its task) and resolves the class filter; config errors name `ctx.configPath`. */
-export async function openDetector(config: DetectLikeConfig, ctx: StageContext, tasks: readonly ModelTask[], stageType: string): Promise<{ loaded: LoadedManifest; runner: ModelRunner; options: DetectOptions }> {
+export async function openDetector(
+  config: DetectLikeConfig,
+  ctx: StageContext,
+  tasks: readonly ModelTask[],
+  stageType: string,
+): Promise<{ loaded: LoadedManifest; runner: ModelRunner; options: DetectOptions }> {
   return openStageModel(config, ctx, tasks, stageType, (loaded, runner) => {
     const filter = resolveClassFilter(loaded.labels, config.classes, config.exclude_classes, ctx.configPath);
-    return { loaded, runner, options: { score_threshold: config.score_threshold, max_detections: config.max_detections, min_box_area: config.min_box_area, nms_iou: config.nms_iou, filter } };
+    return {
+      loaded,
+      runner,
+      options: {
+        score_threshold: config.score_threshold,
+        max_detections: config.max_detections,
+        min_box_area: config.min_box_area,
+        nms_iou: config.nms_iou,
+        filter,
+      },
+    };
   });
 }
 
 /** Wraps a Detector as a FrameModel of `task`, decoding each frame with `decode`. */
-export function detectorModel<R>(det: Detector, task: Task, decode: (o: DetectorOutput, frame: Frame) => R): FrameModel<R> {
+export function detectorModel<R>(
+  det: Detector,
+  task: Task,
+  decode: (o: DetectorOutput, frame: Frame) => R,
+): FrameModel<R> {
   const model: FrameModel<R> = {
     model_id: det.model_id,
     task,
@@ -208,7 +340,9 @@ export function detectorModel<R>(det: Detector, task: Task, decode: (o: Detector
 
 export const detectSpec: StageSpec<DetectConfig> = {
   type: 'detect',
-  summary: 'Object detection (torchvision Faster R-CNN / RetinaNet exports, YOLOX, FastestDet, UltraFace faces): boxes in source-frame pixels with COCO labels and scores.',
+  summary:
+    'Object detection (torchvision Faster R-CNN / RetinaNet exports, YOLOX, FastestDet, UltraFace faces): boxes in ' +
+    'source-frame pixels with COCO labels and scores.',
   schema: detectSchema,
   example: { type: 'detect', id: 'people', model: 'yolox-nano', classes: ['person'], score_threshold: 0.4 },
   async create(config, ctx): Promise<Stage> {

@@ -8,4 +8,12 @@ import { segmentSpec } from './segment.js';
 import { segmentInstancesSpec } from './segment-instances.js';
 import { trackSpec } from './track.js';
 
-export const stageSpecs: readonly StageSpec[] = [classifySpec, detectSpec, segmentInstancesSpec, detectKeypointsSpec, segmentSpec, classifyClipSpec, trackSpec];
+export const stageSpecs: readonly StageSpec[] = [
+  classifySpec,
+  detectSpec,
+  segmentInstancesSpec,
+  detectKeypointsSpec,
+  segmentSpec,
+  classifyClipSpec,
+  trackSpec,
+];

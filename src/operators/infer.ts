@@ -23,14 +23,27 @@ export interface Inferred<F, R> {
   dropped?: true;
 }
 
-export function inferBatches<F, R>(run: (batch: F[]) => Promise<R[]>, options: { admit?: (item: F, now_ms: number) => boolean } = {}): OperatorFunction<F[], Inferred<F, R>> {
+export function inferBatches<F, R>(
+  run: (batch: F[]) => Promise<R[]>,
+  options: { admit?: (item: F, now_ms: number) => boolean } = {},
+): OperatorFunction<F[], Inferred<F, R>> {
   return concatMap((all) =>
     from(
       (async (): Promise<Array<Inferred<F, R>>> => {
         const now = Date.now();
         const admit = options.admit;
         const refused = admit ? all.filter((f) => !admit(f, now)) : [];
-        const dropped = refused.map((frame): Inferred<F, R> => ({ frame, result: null, error: null, infer_ms: 0, infer_start_ms: now, infer_end_ms: now, dropped: true }));
+        const dropped = refused.map(
+          (frame): Inferred<F, R> => ({
+            frame,
+            result: null,
+            error: null,
+            infer_ms: 0,
+            infer_start_ms: now,
+            infer_end_ms: now,
+            dropped: true,
+          }),
+        );
         const batch = refused.length > 0 ? all.filter((f) => !refused.includes(f)) : all;
         if (batch.length === 0) return dropped;
         const t0 = performance.now();
@@ -39,11 +52,31 @@ export function inferBatches<F, R>(run: (batch: F[]) => Promise<R[]>, options: {
           const results = await run(batch);
           const ms = (performance.now() - t0) / batch.length;
           const end = Date.now();
-          return [...dropped, ...batch.map((frame, i) => ({ frame, result: results[i] ?? null, error: null, infer_ms: ms, infer_start_ms: start, infer_end_ms: end }))];
+          return [
+            ...dropped,
+            ...batch.map((frame, i) => ({
+              frame,
+              result: results[i] ?? null,
+              error: null,
+              infer_ms: ms,
+              infer_start_ms: start,
+              infer_end_ms: end,
+            })),
+          ];
         } catch (err) {
           const ms = (performance.now() - t0) / batch.length;
           const end = Date.now();
-          return [...dropped, ...batch.map((frame) => ({ frame, result: null, error: err as Error, infer_ms: ms, infer_start_ms: start, infer_end_ms: end }))];
+          return [
+            ...dropped,
+            ...batch.map((frame) => ({
+              frame,
+              result: null,
+              error: err as Error,
+              infer_ms: ms,
+              infer_start_ms: start,
+              infer_end_ms: end,
+            })),
+          ];
         }
       })(),
     ).pipe(concatMap((items) => from(items))),

@@ -19,23 +19,81 @@ import { openModel } from '../models/model-store.js';
 import type { ModelRunner, RunnerOptions } from '../models/runner.js';
 
 export const executionSchema = {
-  execution_providers: z.array(z.enum(['cpu', 'cuda', 'tensorrt'])).min(1).default(['cpu']).describe('onnxruntime execution providers in order of preference; CPU is always the last fallback. CUDA/TensorRT need the GPU build (README "GPU").'),
-  intra_op_threads: z.number().int().min(0).max(256).default(0).describe('Threads per operator (0: onnxruntime default, all cores).'),
-  allow_spinning: z.boolean().default(false).describe('onnxruntime session option `session.intra_op.allow_spinning`: idle intra-op threads spin-wait for the next operator instead of sleeping. Off by default: on 2 cores the spinning threads take CPU from decoding and preprocessing, and pipelines ran faster with less CPU without it (docs/benchmarks.md "Session options"); `true` is onnxruntime\'s own default. No effect with `intra_op_threads: 1`.'),
+  execution_providers: z
+    .array(z.enum(['cpu', 'cuda', 'tensorrt']))
+    .min(1)
+    .default(['cpu'])
+    .describe(
+      'onnxruntime execution providers in order of preference; CPU is always the last fallback. CUDA/TensorRT need ' +
+        'the GPU build (README "GPU").',
+    ),
+  intra_op_threads: z
+    .number()
+    .int()
+    .min(0)
+    .max(256)
+    .default(0)
+    .describe('Threads per operator (0: onnxruntime default, all cores).'),
+  allow_spinning: z
+    .boolean()
+    .default(false)
+    .describe(
+      'onnxruntime session option `session.intra_op.allow_spinning`: idle intra-op threads spin-wait for the next ' +
+        'operator instead of sleeping. Off by default: on 2 cores the spinning threads take CPU from decoding and ' +
+        'preprocessing, and pipelines ran faster with less CPU without it (docs/benchmarks.md "Session options"); ' +
+        "`true` is onnxruntime's own default. No effect with `intra_op_threads: 1`.",
+    ),
   device_id: z.number().int().min(0).default(0).describe('GPU index for CUDA/TensorRT.'),
-  workers: z.number().int().min(0).max(64).default(1).describe('Inference worker threads for this model, each with its own onnxruntime session, kept for the life of the process and shared by every stage with the same model and execution settings (0: run on the main thread, which stalls the event loop during inference; for comparison only).'),
+  workers: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(1)
+    .describe(
+      'Inference worker threads for this model, each with its own onnxruntime session, kept for the life of the ' +
+        'process and shared by every stage with the same model and execution settings (0: run on the main thread, ' +
+        'which stalls the event loop during inference; for comparison only).',
+    ),
 };
 
 /** Fields every model stage accepts (spread into each stage's strict schema). */
 export const modelStageFields = {
   id: z.string().min(1).describe('Stage id, carried by every result as `stage_id`.'),
-  model: z.string().min(1).describe('Model name (see `vidflow models list`), or a path to a .manifest.json / .onnx relative to the pipeline file.'),
+  model: z
+    .string()
+    .min(1)
+    .describe(
+      'Model name (see `vidflow models list`), or a path to a .manifest.json / .onnx relative to the pipeline file.',
+    ),
   streams: z.array(z.string().min(1)).nullable().default(null).describe('Stream ids this stage runs on (null: all).'),
   every_n_frames: z.number().int().min(1).default(1).describe('Run on every n-th frame of each stream.'),
-  fps: z.number().positive().nullable().default(null).describe('Run on at most this many frames per second of video time, per stream.'),
-  batch_size: z.number().int().min(1).max(256).default(1).describe('Frames per inference call, across streams (fixed-batch models use their own size).'),
-  max_wait_ms: z.number().min(0).max(60_000).default(20).describe('Run a partial batch after its oldest frame waited this long for more frames.'),
-  preferred_batch_sizes: z.array(z.number().int().min(1).max(256)).default([]).describe('Batch sizes (below batch_size) to run as soon as that many frames are queued, the largest that fits, without waiting for max_wait_ms (Triton\'s preferred_batch_size; docs/architecture.md "Dynamic batcher").'),
+  fps: z
+    .number()
+    .positive()
+    .nullable()
+    .default(null)
+    .describe('Run on at most this many frames per second of video time, per stream.'),
+  batch_size: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(1)
+    .describe('Frames per inference call, across streams (fixed-batch models use their own size).'),
+  max_wait_ms: z
+    .number()
+    .min(0)
+    .max(60_000)
+    .default(20)
+    .describe('Run a partial batch after its oldest frame waited this long for more frames.'),
+  preferred_batch_sizes: z
+    .array(z.number().int().min(1).max(256))
+    .default([])
+    .describe(
+      'Batch sizes (below batch_size) to run as soon as that many frames are queued, the largest that fits, without ' +
+        'waiting for max_wait_ms (Triton\'s preferred_batch_size; docs/architecture.md "Dynamic batcher").',
+    ),
   ...executionSchema,
 };
 
@@ -86,10 +144,23 @@ export interface RecordTiming {
 
 export type StageStamps = Partial<Pick<RecordTiming, 'queued' | 'infer_start' | 'infer_end'>>;
 
-export function makeRecord(base: { pipeline: string; stage_id: string; model_id: string | null; task: Task }, frame: Frame, results: unknown, extra: Record<string, unknown> = {}, stamps: StageStamps = {}): ResultRecord {
+export function makeRecord(
+  base: { pipeline: string; stage_id: string; model_id: string | null; task: Task },
+  frame: Frame,
+  results: unknown,
+  extra: Record<string, unknown> = {},
+  stamps: StageStamps = {},
+): ResultRecord {
   const emitted = Date.now();
   const captured = (frame as Partial<Pick<Frame, 'captured_at_ms'>>).captured_at_ms ?? frame.decoded_at_ms;
-  const timing: RecordTiming = { captured, decoded: frame.decoded_at_ms, queued: stamps.queued ?? null, infer_start: stamps.infer_start ?? null, infer_end: stamps.infer_end ?? null, emitted };
+  const timing: RecordTiming = {
+    captured,
+    decoded: frame.decoded_at_ms,
+    queued: stamps.queued ?? null,
+    infer_start: stamps.infer_start ?? null,
+    infer_end: stamps.infer_end ?? null,
+    emitted,
+  };
   return {
     schema_version: RESULT_SCHEMA_VERSION,
     pipeline: base.pipeline,
@@ -118,7 +189,11 @@ const BATCH_MS_EWMA = 0.2;
  * model alone takes most of the latency budget (≥ 80 %) no frame could make it, and the rule falls
  * back to "deadline not passed yet" so a slow model still produces results.
  */
-export function admitLive(frame: Pick<Frame, 'deadline_ms' | 'captured_at_ms'>, now: number, expectedBatchMs: number): boolean {
+export function admitLive(
+  frame: Pick<Frame, 'deadline_ms' | 'captured_at_ms'>,
+  now: number,
+  expectedBatchMs: number,
+): boolean {
   const deadline = frame.deadline_ms;
   if (deadline === undefined) return true;
   if (now > deadline) return false;
@@ -161,7 +236,12 @@ function staleWarner(stage_id: string, deps: ModelStageDeps): (frame: Frame) => 
     since += 1;
     const now = Date.now();
     if (now - lastWarn < STALE_WARN_INTERVAL_MS) return;
-    deps.logger.warn({ stage: stage_id, stream: frame.stream_id, dropped: since }, `Stage \`${stage_id}\` dropped ${since} frame(s) whose result would have come after their deadline (latest: frame ${frame.index} of \`${frame.stream_id}\`); the model cannot keep up with the live sources' latency_budget_ms`);
+    deps.logger.warn(
+      { stage: stage_id, stream: frame.stream_id, dropped: since },
+      `Stage \`${stage_id}\` dropped ${since} frame(s) whose result would have come after their deadline (latest: ` +
+        `frame ${frame.index} of \`${frame.stream_id}\`); the model cannot keep up with the live sources' ` +
+        `latency_budget_ms`,
+    );
     lastWarn = now;
     since = 0;
   };
@@ -175,25 +255,41 @@ export const FAILURE_WARN_INTERVAL_MS = 10_000;
  * counted and at most one summary line (with the count and the latest message) is logged per
  * `intervalMs` of the scheduler's clock. Nothing is logged per frame after the first.
  */
-export function failureWarner(stage_id: string, logger: Pick<Logger, 'warn'>, scheduler: Pick<SchedulerLike, 'now'> = asyncScheduler, intervalMs = FAILURE_WARN_INTERVAL_MS): (frame: Pick<Frame, 'stream_id' | 'index'>, message: string, what?: string) => void {
+export function failureWarner(
+  stage_id: string,
+  logger: Pick<Logger, 'warn'>,
+  scheduler: Pick<SchedulerLike, 'now'> = asyncScheduler,
+  intervalMs = FAILURE_WARN_INTERVAL_MS,
+): (frame: Pick<Frame, 'stream_id' | 'index'>, message: string, what?: string) => void {
   let lastLog: number | null = null;
   let since = 0;
   return (frame, message, what = 'frame') => {
     const now = scheduler.now();
     if (lastLog === null) {
-      logger.warn({ stage: stage_id, stream: frame.stream_id, frame: frame.index }, `Stage \`${stage_id}\` failed on ${what} ${frame.index} of \`${frame.stream_id}\`: ${message}`);
+      logger.warn(
+        { stage: stage_id, stream: frame.stream_id, frame: frame.index },
+        `Stage \`${stage_id}\` failed on ${what} ${frame.index} of \`${frame.stream_id}\`: ${message}`,
+      );
       lastLog = now;
       return;
     }
     since += 1;
     if (now - lastLog < intervalMs) return;
-    logger.warn({ stage: stage_id, failed: since }, `Stage \`${stage_id}\` failed on ${since} more frame(s) since its last warning (latest: ${what} ${frame.index} of \`${frame.stream_id}\`: ${message}); each has a record with \`error\``);
+    logger.warn(
+      { stage: stage_id, failed: since },
+      `Stage \`${stage_id}\` failed on ${since} more frame(s) since its last warning (latest: ${what} ${frame.index} ` +
+        `of \`${frame.stream_id}\`: ${message}); each has a record with \`error\``,
+    );
     lastLog = now;
     since = 0;
   };
 }
 
-export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R>, deps: ModelStageDeps): OperatorFunction<Frame, FrameOutcome> {
+export function modelStage<R>(
+  model: FrameModel<R>,
+  options: ModelStageOptions<R>,
+  deps: ModelStageDeps,
+): OperatorFunction<Frame, FrameOutcome> {
   return (source) =>
     defer(() => {
       const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
@@ -206,7 +302,12 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
         map((t): FrameOutcome => ({ stream_id: t.frame.stream_id, frame_index: t.frame.index, records: [] })),
       );
       const batchSize = model.fixed_batch ?? options.batch_size;
-      const base = { pipeline: options.pipeline, stage_id: options.stage_id, model_id: model.model_id, task: model.task };
+      const base = {
+        pipeline: options.pipeline,
+        stage_id: options.stage_id,
+        model_id: model.model_id,
+        task: model.task,
+      };
       const prepare = model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
       const failed = failureWarner(options.stage_id, deps.logger, deps.scheduler);
@@ -231,7 +332,11 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           // retried once, preparing them again (the prepared tensors went with the worker).
           // Live frames (they have a deadline) are not: late results are worth less than the next frame.
           if (!isWorkerLost(err) || frames.some((f) => f.deadline_ms !== undefined)) throw err;
-          deps.logger.warn({ stage: options.stage_id }, `Stage \`${options.stage_id}\`: ${(err as Error).message}; retrying its batch of ${frames.length} frame(s) once`);
+          deps.logger.warn(
+            { stage: options.stage_id },
+            `Stage \`${options.stage_id}\`: ${(err as Error).message}; retrying its batch of ${frames.length} ` +
+              `frame(s) once`,
+          );
           return await model.run(frames);
         } finally {
           batchTime.observe(Date.now() - started);
@@ -240,7 +345,14 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
       const inferred = tagged.pipe(
         filter((t) => t.keep),
         map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
-        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>({ batch_size: batchSize, max_wait_ms: options.max_wait_ms, preferred_batch_sizes: model.fixed_batch === null ? (options.preferred_batch_sizes ?? []) : [] }, deps.scheduler),
+        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>(
+          {
+            batch_size: batchSize,
+            max_wait_ms: options.max_wait_ms,
+            preferred_batch_sizes: model.fixed_batch === null ? (options.preferred_batch_sizes ?? []) : [],
+          },
+          deps.scheduler,
+        ),
         tap((b) => {
           deps.metrics.inc(`batch_flush.${options.stage_id}.${b.reason}`);
           deps.metrics.observe(`batch_fill.${options.stage_id}`, b.length / batchSize);
@@ -257,24 +369,53 @@ export function modelStage<R>(model: FrameModel<R>, options: ModelStageOptions<R
           if (error) {
             deps.metrics.inc(`errors.${options.stage_id}`);
             failed(frame, error.message);
-            return { stream_id: frame.stream_id, frame_index: frame.index, records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' }, stamps)] };
+            return {
+              stream_id: frame.stream_id,
+              frame_index: frame.index,
+              records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' }, stamps)],
+            };
           }
           const payload = options.toPayload(result as R, frame);
-          return { stream_id: frame.stream_id, frame_index: frame.index, records: payload === null ? [] : [makeRecord(base, frame, payload, {}, stamps)] };
+          return {
+            stream_id: frame.stream_id,
+            frame_index: frame.index,
+            records: payload === null ? [] : [makeRecord(base, frame, payload, {}, stamps)],
+          };
         }),
       );
       return merge(skipped, inferred);
     });
 }
 
-type ModelStageConfig = { id: string; model: string; streams: string[] | null; every_n_frames: number; fps: number | null; batch_size: number; max_wait_ms: number; preferred_batch_sizes?: number[]; execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>; intra_op_threads: number; allow_spinning: boolean; device_id: number; workers: number };
+type ModelStageConfig = {
+  id: string;
+  model: string;
+  streams: string[] | null;
+  every_n_frames: number;
+  fps: number | null;
+  batch_size: number;
+  max_wait_ms: number;
+  preferred_batch_sizes?: number[];
+  execution_providers: Array<'cpu' | 'cuda' | 'tensorrt'>;
+  intra_op_threads: number;
+  allow_spinning: boolean;
+  device_id: number;
+  workers: number;
+};
 
 /**
  * Opens a stage's model (checking it is one of `tasks`) and builds what the stage needs from it;
  * if building fails (a config error found in the manifest), the session is released first.
  * Errors name `<configPath>.model`.
  */
-export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>, ctx: StageContext, tasks: readonly ModelTask[], stageType: string, build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>): Promise<T> {
+export async function openStageModel<T>(
+  config: Pick<ModelStageConfig, 'model' | 'execution_providers' | 'intra_op_threads' | 'device_id'> &
+    Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>,
+  ctx: StageContext,
+  tasks: readonly ModelTask[],
+  stageType: string,
+  build: (loaded: LoadedManifest, runner: ModelRunner) => T | Promise<T>,
+): Promise<T> {
   const { loaded, runner } = await openModel(config.model, {
     baseDir: ctx.baseDir,
     where: `${ctx.configPath}.model`,
@@ -291,7 +432,10 @@ export async function openStageModel<T>(config: Pick<ModelStageConfig, 'model' |
 }
 
 /** The runner options a stage's execution fields ask for (exported for tests). */
-export function stageRunnerOptions(config: Pick<ModelStageConfig, 'execution_providers' | 'intra_op_threads' | 'device_id'> & Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>): Partial<RunnerOptions> {
+export function stageRunnerOptions(
+  config: Pick<ModelStageConfig, 'execution_providers' | 'intra_op_threads' | 'device_id'> &
+    Partial<Pick<ModelStageConfig, 'workers' | 'allow_spinning'>>,
+): Partial<RunnerOptions> {
   return {
     execution_providers: config.execution_providers,
     intra_op_threads: config.intra_op_threads,
@@ -302,13 +446,28 @@ export function stageRunnerOptions(config: Pick<ModelStageConfig, 'execution_pro
 }
 
 /** The Stage around a FrameModel with the shared sampling/batching fields. */
-export function stageFor<R>(config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'> & Partial<Pick<ModelStageConfig, 'preferred_batch_sizes'>>, ctx: StageContext, model: FrameModel<R>, toPayload: (r: R, frame: Frame) => unknown | null = (r) => r): Stage {
+export function stageFor<R>(
+  config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'> &
+    Partial<Pick<ModelStageConfig, 'preferred_batch_sizes'>>,
+  ctx: StageContext,
+  model: FrameModel<R>,
+  toPayload: (r: R, frame: Frame) => unknown | null = (r) => r,
+): Stage {
   return {
     id: config.id,
     streams: config.streams,
     operator: modelStage(
       model,
-      { pipeline: ctx.pipeline, stage_id: config.id, every_n_frames: config.every_n_frames, fps: config.fps, batch_size: config.batch_size, max_wait_ms: config.max_wait_ms, preferred_batch_sizes: config.preferred_batch_sizes ?? [], toPayload },
+      {
+        pipeline: ctx.pipeline,
+        stage_id: config.id,
+        every_n_frames: config.every_n_frames,
+        fps: config.fps,
+        batch_size: config.batch_size,
+        max_wait_ms: config.max_wait_ms,
+        preferred_batch_sizes: config.preferred_batch_sizes ?? [],
+        toPayload,
+      },
       { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
     ),
     close: () => model.close(),

@@ -9,7 +9,12 @@ import type { Frame } from '../core/frame.js';
 export const sampleSchema = z
   .object({
     every_n_frames: z.number().int().min(1).default(1).describe('Keep frames whose index is a multiple of n.'),
-    fps: z.number().positive().nullable().default(null).describe('Keep at most this many frames per second of video time, per stream.'),
+    fps: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('Keep at most this many frames per second of video time, per stream.'),
   })
   .strict();
 export type SampleOptions = z.infer<typeof sampleSchema>;

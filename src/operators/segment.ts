@@ -27,8 +27,20 @@ export const segmentSchema = z
   .object({
     type: z.literal('segment'),
     ...modelStageFields,
-    label_map: z.enum(LABEL_MAP_FORMATS).default(DEFAULT_LABEL_MAP).describe('Also emit the per-pixel label map at source resolution: `rle` (row-major value/length runs, docs/result-schema.md), `png` (base64 8-bit grayscale PNG, pixel = class id) or `none`.'),
-    include_aux: z.boolean().default(false).describe('Also decode the auxiliary classifier output (`outputs.aux`, FCN/DeepLabV3 with aux_loss) into `aux_class_fractions`.'),
+    label_map: z
+      .enum(LABEL_MAP_FORMATS)
+      .default(DEFAULT_LABEL_MAP)
+      .describe(
+        'Also emit the per-pixel label map at source resolution: `rle` (row-major value/length runs, ' +
+          'docs/result-schema.md), `png` (base64 8-bit grayscale PNG, pixel = class id) or `none`.',
+      ),
+    include_aux: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also decode the auxiliary classifier output (`outputs.aux`, FCN/DeepLabV3 with aux_loss) into ' +
+          '`aux_class_fractions`.',
+      ),
   })
   .strict();
 export type SegmentConfig = z.infer<typeof segmentSchema>;
@@ -50,18 +62,33 @@ export interface SegmentResult {
 /** Moved to the `segmentation_argmax` decoder's module; re-exported for existing callers. */
 export { decodeSegmentation };
 
-export function labelMapPayload(map: Uint8Array, width: number, height: number, format: SegmentConfig['label_map']): LabelMapRle | PngLabelMap | undefined {
+export function labelMapPayload(
+  map: Uint8Array,
+  width: number,
+  height: number,
+  format: SegmentConfig['label_map'],
+): LabelMapRle | PngLabelMap | undefined {
   if (format === 'rle') return encodeLabelMapRle(map, height, width);
-  if (format === 'png') return { format: 'png', width, height, data: encodeGrayPng(map, width, height).toString('base64') };
+  if (format === 'png')
+    return { format: 'png', width, height, data: encodeGrayPng(map, width, height).toString('base64') };
   return undefined;
 }
 
-export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, options: Pick<SegmentConfig, 'label_map' | 'include_aux'>): FrameModel<SegmentResult> {
+export function segmentationModel(
+  loaded: LoadedManifest,
+  runner: ModelRunner,
+  options: Pick<SegmentConfig, 'label_map' | 'include_aux'>,
+): FrameModel<SegmentResult> {
   const m = loaded.manifest;
   const outName = m.outputs.out;
-  if (!outName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: segmentation manifest needs outputs.out`);
+  if (!outName)
+    throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: segmentation manifest needs outputs.out`);
   const auxName = options.include_aux ? m.outputs.aux : undefined;
-  if (options.include_aux && !auxName) throw new VidflowError('MODEL_MANIFEST_INVALID', `${loaded.manifestPath}: include_aux needs outputs.aux in the manifest`);
+  if (options.include_aux && !auxName)
+    throw new VidflowError(
+      'MODEL_MANIFEST_INVALID',
+      `${loaded.manifestPath}: include_aux needs outputs.aux in the manifest`,
+    );
   const fixed = typeof m.input.batch === 'number' ? m.input.batch : null;
   const inputName = m.input.names[0]!;
   const decoder = decoderFor('segmentation', m, loaded.manifestPath);
@@ -73,22 +100,37 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
     /** Preprocesses a frame on the preprocessing pool as it arrives. */
     prepare: (frame: Frame) => prepareImage(frame, m.input),
     async run(frames: Frame[], prepared?: unknown[]): Promise<SegmentResult[]> {
-      return runImageBatches(frames, m.input, fixed, async (part, { tensor, geometries }) => {
-        const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
-        const byRole: Record<string, Tensor> = { out: out[outName]! };
-        if (auxName) byRole.aux = out[auxName]!;
-        return part.map((frame, i) => {
-          const ctx = { classes, geometry: geometries[i]!, frameWidth: frame.width, frameHeight: frame.height, options: decoder.options };
-          const map = decoder.spec.decode(byRole, i, { ...ctx, role: 'out' });
-          const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
-          const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
-          if (lm) r.label_map = lm;
-          if (auxName) {
-            r.aux_class_fractions = classFractions(decoder.spec.decode(byRole, i, { ...ctx, role: 'aux' }), loaded.labels);
-          }
-          return r;
-        });
-      }, prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined);
+      return runImageBatches(
+        frames,
+        m.input,
+        fixed,
+        async (part, { tensor, geometries }) => {
+          const out = await runner.run({ [inputName]: tensor }, auxName ? [outName, auxName] : [outName]);
+          const byRole: Record<string, Tensor> = { out: out[outName]! };
+          if (auxName) byRole.aux = out[auxName]!;
+          return part.map((frame, i) => {
+            const ctx = {
+              classes,
+              geometry: geometries[i]!,
+              frameWidth: frame.width,
+              frameHeight: frame.height,
+              options: decoder.options,
+            };
+            const map = decoder.spec.decode(byRole, i, { ...ctx, role: 'out' });
+            const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
+            const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
+            if (lm) r.label_map = lm;
+            if (auxName) {
+              r.aux_class_fractions = classFractions(
+                decoder.spec.decode(byRole, i, { ...ctx, role: 'aux' }),
+                loaded.labels,
+              );
+            }
+            return r;
+          });
+        },
+        prepared as Array<PreparedImage | Promise<PreparedImage>> | undefined,
+      );
     },
     close: () => runner.close(),
   };
@@ -96,11 +138,16 @@ export function segmentationModel(loaded: LoadedManifest, runner: ModelRunner, o
 
 export const segmentSpec: StageSpec<SegmentConfig> = {
   type: 'segment',
-  summary: 'Semantic segmentation (torchvision FCN / DeepLabV3 / LR-ASPP, TF DeepLabV3, road-segmentation-adas-0001, BodyPix person mask): per-class pixel fractions and optionally the label map (RLE or PNG) at source resolution.',
+  summary:
+    'Semantic segmentation (torchvision FCN / DeepLabV3 / LR-ASPP, TF DeepLabV3, road-segmentation-adas-0001, ' +
+    'BodyPix ' +
+    'person mask): per-class pixel fractions and optionally the label map (RLE or PNG) at source resolution.',
   schema: segmentSchema,
   example: { type: 'segment', id: 'scene', model: 'deeplabv3-mobilenetv2-257', every_n_frames: 5, label_map: 'png' },
   async create(config, ctx): Promise<Stage> {
-    const model = await openStageModel(config, ctx, ['semantic_segmentation'], 'segment', (loaded, runner) => segmentationModel(loaded, runner, config));
+    const model = await openStageModel(config, ctx, ['semantic_segmentation'], 'segment', (loaded, runner) =>
+      segmentationModel(loaded, runner, config),
+    );
     return stageFor(config, ctx, model);
   },
 };

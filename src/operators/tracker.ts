@@ -260,7 +260,10 @@ export class Tracker {
    * by tentative tracks that never reached `min_hits`. */
   private nextId: number;
 
-  constructor(private readonly options: TrackerOptions, firstId = 1) {
+  constructor(
+    private readonly options: TrackerOptions,
+    firstId = 1,
+  ) {
     this.nextId = firstId;
   }
 
@@ -333,14 +336,25 @@ export class Tracker {
     });
     const tracks: TrackOut[] = [];
     for (const t of this.tracks) {
-      if (t.confirmed && t.missed === 0) tracks.push({ track_id: t.id, label_id: t.label_id, label: t.label, box: t.box().map((v) => Math.round(v * 100) / 100) as Box, score: t.score, age: t.age, hits: t.hits });
+      if (t.confirmed && t.missed === 0)
+        tracks.push({
+          track_id: t.id,
+          label_id: t.label_id,
+          label: t.label,
+          box: t.box().map((v) => Math.round(v * 100) / 100) as Box,
+          score: t.score,
+          age: t.age,
+          hits: t.hits,
+        });
     }
-    return { track_ids: detTrack.map((t) => (t && t.confirmed ? t.id : null)), tracks, events };
+    return { track_ids: detTrack.map((t) => (t?.confirmed ? t.id : null)), tracks, events };
   }
 
   /** Ends every reported track (e.g. at the end of a stream). */
   flush(): TrackEvent[] {
-    const events = this.tracks.filter((t) => t.confirmed).map((t): TrackEvent => ({ type: 'end', track_id: t.id, label: t.label, pts: t.last_pts }));
+    const events = this.tracks
+      .filter((t) => t.confirmed)
+      .map((t): TrackEvent => ({ type: 'end', track_id: t.id, label: t.label, pts: t.last_pts }));
     this.tracks = [];
     return events;
   }

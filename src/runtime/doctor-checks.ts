@@ -43,7 +43,10 @@ function errorLine(err: unknown): string {
   return redactUrl(msg).replace(/\s*\n\s*/g, ' ');
 }
 
-export async function pipelineDoctor(config: PipelineConfig, opts: { logger: Logger; timeout_ms?: number }): Promise<DoctorLine[]> {
+export async function pipelineDoctor(
+  config: PipelineConfig,
+  opts: { logger: Logger; timeout_ms?: number },
+): Promise<DoctorLine[]> {
   const timeout = opts.timeout_ms ?? 3000;
   const metrics = new Metrics();
   const models = config.stages
@@ -52,7 +55,13 @@ export async function pipelineDoctor(config: PipelineConfig, opts: { logger: Log
       const ref = String(c.config.model);
       const what = `model ${ref} (stage \`${String((c.config as { id?: unknown }).id ?? c.path)}\`)`;
       try {
-        const stage = await (c.spec as StageSpec).create(c.config, { pipeline: config.name, configPath: c.path, baseDir: config.baseDir, logger: opts.logger, metrics });
+        const stage = await (c.spec as StageSpec).create(c.config, {
+          pipeline: config.name,
+          configPath: c.path,
+          baseDir: config.baseDir,
+          logger: opts.logger,
+          metrics,
+        });
         await stage.close();
         return { ok: true, line: `${what}: loads` };
       } catch (err) {
@@ -68,7 +77,9 @@ export async function pipelineDoctor(config: PipelineConfig, opts: { logger: Log
   const kafka = [...brokers].map(async ([b, sinks]): Promise<DoctorLine> => {
     const why = await tcpReachable(b, timeout);
     const what = `kafka broker ${b} (sink ${sinks.map((s) => `\`${s}\``).join(', ')})`;
-    return why === null ? { ok: true, line: `${what}: reachable` } : { ok: false, line: `${what}: NOT reachable: ${why}` };
+    return why === null
+      ? { ok: true, line: `${what}: reachable` }
+      : { ok: false, line: `${what}: NOT reachable: ${why}` };
   });
   return Promise.all([...models, ...kafka]);
 }

@@ -61,10 +61,17 @@ export class HttpEndpoint {
   ) {
     collectDefaultMetrics({ register: this.registry });
     const self = this;
-    new Gauge({ name: 'vidflow_pipeline_info', help: 'Always 1; the pipeline name and vidflow version as labels.', labelNames: ['pipeline', 'version'], registers: [this.registry] }).set({ pipeline: options.pipeline, version: options.version ?? 'unknown' }, 1);
+    new Gauge({
+      name: 'vidflow_pipeline_info',
+      help: 'Always 1; the pipeline name and vidflow version as labels.',
+      labelNames: ['pipeline', 'version'],
+      registers: [this.registry],
+    }).set({ pipeline: options.pipeline, version: options.version ?? 'unknown' }, 1);
     new Gauge({
       name: 'vidflow_pipeline_ready',
-      help: '1 while the pipeline is built and running (not building, not shutting down), else 0; /readyz also checks the sinks.',
+      help:
+        '1 while the pipeline is built and running (not building, not shutting down), else 0; /readyz also checks ' +
+        'the sinks.',
       registers: [this.registry],
       collect() {
         this.set(self.state === 'running' ? 1 : 0);
@@ -72,7 +79,7 @@ export class HttpEndpoint {
     });
     new Gauge({
       name: 'vidflow_metrics_scrape_duration_seconds',
-      help: 'How long building the previous /metrics answer took (this process\'s scrape cost).',
+      help: "How long building the previous /metrics answer took (this process's scrape cost).",
       registers: [this.registry],
       collect() {
         this.set(self.scrapes.last_ms / 1000);
@@ -84,7 +91,8 @@ export class HttpEndpoint {
       labelNames: ['state'],
       registers: [this.registry],
       collect() {
-        for (const s of ['building', 'running', 'stopping', 'finished'] as const) this.set({ state: s }, s === self.state ? 1 : 0);
+        for (const s of ['building', 'running', 'stopping', 'finished'] as const)
+          this.set({ state: s }, s === self.state ? 1 : 0);
       },
     });
   }
@@ -96,7 +104,13 @@ export class HttpEndpoint {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         server.off('listening', onListening);
-        reject(new VidflowError('CONFIG_INVALID', `http: cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`, { where: 'http.port' }));
+        reject(
+          new VidflowError(
+            'CONFIG_INVALID',
+            `http: cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}`,
+            { where: 'http.port' },
+          ),
+        );
       };
       const onListening = () => {
         server.off('error', onError);
@@ -111,7 +125,10 @@ export class HttpEndpoint {
     const endpoint = new HttpEndpoint(server, `http://${host}:${addr.port}`, options);
     server.on('request', (req, res) => void endpoint.handle(req, res));
     server.on('error', (err) => options.logger.error({ err }, `http endpoint: ${err.message}`));
-    options.logger.info({ url: endpoint.url }, `HTTP endpoint listening on ${endpoint.url} (/metrics, /healthz, /readyz)`);
+    options.logger.info(
+      { url: endpoint.url },
+      `HTTP endpoint listening on ${endpoint.url} (/metrics, /healthz, /readyz)`,
+    );
     return endpoint;
   }
 
@@ -122,7 +139,11 @@ export class HttpEndpoint {
   /** The pipeline is built: its metrics are served and /readyz checks its sinks. */
   attach(pipeline: ObservedPipeline, metrics: Omit<PipelineMetricsOptions, 'registry'> = {}): void {
     this.pipeline = pipeline;
-    this.prom = new PipelineMetrics(pipeline, { ...metrics, registry: this.registry, version: this.options.version ?? 'unknown' });
+    this.prom = new PipelineMetrics(pipeline, {
+      ...metrics,
+      registry: this.registry,
+      version: this.options.version ?? 'unknown',
+    });
     if (this.state === 'building') this.state = 'running';
   }
 
@@ -144,7 +165,11 @@ export class HttpEndpoint {
   async readiness(): Promise<ReadyReport> {
     switch (this.state) {
       case 'building':
-        return { ready: false, state: this.state, reason: 'the pipeline is being built (sources opened, models loaded, sinks created)' };
+        return {
+          ready: false,
+          state: this.state,
+          reason: 'the pipeline is being built (sources opened, models loaded, sinks created)',
+        };
       case 'stopping':
         return { ready: false, state: this.state, reason: `shutting down (${this.stopReason ?? 'stop requested'})` };
       case 'finished':
@@ -160,15 +185,25 @@ export class HttpEndpoint {
     const bad = sinks.filter((_, i) => !hs[i]!.ok);
     // The state may have changed while the checks ran.
     if ((this.state as EndpointState) !== 'running') return { ...(await this.readiness()), sinks: report };
-    if (bad.length > 0) return { ready: false, state: this.state, reason: bad.map((s) => `sink \`${s.id}\` is not healthy: ${report[s.id]!.detail}`).join('; '), sinks: report };
+    if (bad.length > 0)
+      return {
+        ready: false,
+        state: this.state,
+        reason: bad.map((s) => `sink \`${s.id}\` is not healthy: ${report[s.id]!.detail}`).join('; '),
+        sinks: report,
+      };
     return { ready: true, state: this.state, sinks: report };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (code: number, body: unknown) => {
-      const text = JSON.stringify(body) + '\n';
-      res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      const text = `${JSON.stringify(body)}\n`;
+      res.writeHead(code, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
     try {
@@ -178,7 +213,12 @@ export class HttpEndpoint {
       }
       switch (url.pathname) {
         case '/healthz':
-          return json(200, { status: 'ok', state: this.state, pipeline: this.options.pipeline, uptime_s: Math.round(process.uptime()) });
+          return json(200, {
+            status: 'ok',
+            state: this.state,
+            pipeline: this.options.pipeline,
+            uptime_s: Math.round(process.uptime()),
+          });
         case '/readyz': {
           const r = await this.readiness();
           return json(r.ready ? 200 : 503, r);
@@ -191,7 +231,11 @@ export class HttpEndpoint {
           this.scrapes.last_ms = dt;
           this.scrapes.total_ms += dt;
           if (dt > this.scrapes.max_ms) this.scrapes.max_ms = dt;
-          res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+          res.writeHead(200, {
+            'content-type': this.registry.contentType,
+            'cache-control': 'no-store',
+            'content-length': Buffer.byteLength(body),
+          });
           res.end(req.method === 'HEAD' ? undefined : body);
           return;
         }
@@ -212,7 +256,11 @@ export class HttpEndpoint {
     this.closed ??= new Promise<void>((resolve) => {
       this.prom?.close();
       const s = this.scrapes;
-      if (s.count > 0) this.options.logger.debug({ scrapes: s.count, mean_ms: +(s.total_ms / s.count).toFixed(2), max_ms: +s.max_ms.toFixed(2) }, 'http endpoint closed');
+      if (s.count > 0)
+        this.options.logger.debug(
+          { scrapes: s.count, mean_ms: +(s.total_ms / s.count).toFixed(2), max_ms: +s.max_ms.toFixed(2) },
+          'http endpoint closed',
+        );
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
@@ -224,17 +272,30 @@ export class HttpEndpoint {
  * `vidflow run`'s endpoint options: `--http-port` / `--http-host` over the pipeline's `http:`;
  * null when neither asks for one (the default).
  */
-export function httpOptionsFor(config: Pick<PipelineConfig, 'http'>, flags: { port?: unknown; host?: unknown }): HttpOptions | null {
-  if (flags.port === undefined && flags.host !== undefined && config.http === null) throw new VidflowError('CONFIG_INVALID', '--http-host: needs --http-port (or `http.port` in the pipeline)');
-  if (flags.port === undefined) return config.http === null ? null : { ...config.http, ...(typeof flags.host === 'string' ? { host: flags.host } : {}) };
+export function httpOptionsFor(
+  config: Pick<PipelineConfig, 'http'>,
+  flags: { port?: unknown; host?: unknown },
+): HttpOptions | null {
+  if (flags.port === undefined && flags.host !== undefined && config.http === null)
+    throw new VidflowError('CONFIG_INVALID', '--http-host: needs --http-port (or `http.port` in the pipeline)');
+  if (flags.port === undefined)
+    return config.http === null
+      ? null
+      : { ...config.http, ...(typeof flags.host === 'string' ? { host: flags.host } : {}) };
   const port = Number(flags.port);
-  if (typeof flags.port !== 'string' || !/^\d+$/.test(flags.port) || port > 65535) throw new VidflowError('CONFIG_INVALID', `--http-port: found "${String(flags.port)}", expected a port number 0-65535`);
+  if (typeof flags.port !== 'string' || !/^\d+$/.test(flags.port) || port > 65535)
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `--http-port: found "${String(flags.port)}", expected a port number 0-65535`,
+    );
   const host = typeof flags.host === 'string' ? flags.host : (config.http?.host ?? '127.0.0.1');
   return { host, port };
 }
 
 /** Labels the metrics need from the config: each stage's model name, model files' names, max_in_flight. */
-export function metricsOptionsFor(config: Pick<PipelineConfig, 'stages' | 'sources' | 'baseDir'>): Omit<PipelineMetricsOptions, 'registry'> {
+export function metricsOptionsFor(
+  config: Pick<PipelineConfig, 'stages' | 'sources' | 'baseDir'>,
+): Omit<PipelineMetricsOptions, 'registry'> {
   const stageModels: Record<string, string> = {};
   const modelNames: Record<string, string> = {};
   for (const st of config.stages) {

@@ -40,7 +40,31 @@ class StreamEncoder {
     const scale = this.width > this.options.max_width ? ['-vf', `scale=${this.options.max_width}:-2`] : [];
     const proc = spawn(
       ffmpeg.path,
-      ['-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${this.width}x${this.height}`, '-i', 'pipe:0', ...scale, '-f', 'image2pipe', '-c:v', 'mjpeg', '-threads', '1', '-q:v', String(this.options.quality), '-flush_packets', '1', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${this.width}x${this.height}`,
+        '-i',
+        'pipe:0',
+        ...scale,
+        '-f',
+        'image2pipe',
+        '-c:v',
+        'mjpeg',
+        '-threads',
+        '1',
+        '-q:v',
+        String(this.options.quality),
+        '-flush_packets',
+        '1',
+        'pipe:1',
+      ],
       { stdio: ['pipe', 'pipe', 'ignore'] },
     );
     proc.stdin.on('error', () => undefined);
@@ -64,7 +88,15 @@ class StreamEncoder {
       const jpeg = buf.subarray(0, end + 2);
       buf = buf.subarray(end + 2);
       const meta = this.pending.shift();
-      if (meta) this.emit({ stream_id: meta.stream_id, index: meta.index, pts: meta.pts, width: meta.width, height: meta.height, jpeg: Buffer.from(jpeg) });
+      if (meta)
+        this.emit({
+          stream_id: meta.stream_id,
+          index: meta.index,
+          pts: meta.pts,
+          width: meta.width,
+          height: meta.height,
+          jpeg: Buffer.from(jpeg),
+        });
     }
     this.chunks = buf.length > 0 ? [buf] : [];
   }
@@ -72,7 +104,13 @@ class StreamEncoder {
   encode(frame: Frame): void {
     if (this.closed) return;
     if (!this.proc) this.proc = this.start();
-    this.pending.push({ stream_id: frame.stream_id, index: frame.index, pts: frame.pts, width: frame.width, height: frame.height });
+    this.pending.push({
+      stream_id: frame.stream_id,
+      index: frame.index,
+      pts: frame.pts,
+      width: frame.width,
+      height: frame.height,
+    });
     this.proc.stdin.write(frame.data);
   }
 

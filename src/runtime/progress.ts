@@ -28,18 +28,27 @@ export function expectedFrames(s: Pick<ProgressSource, 'info' | 'config'>): numb
   if (config.loop) return null;
   const whole = (config.start_secs ?? null) === null && (config.end_secs ?? null) === null;
   const sampled = config.fps !== undefined && config.fps !== null && Number.isFinite(info.fps) && config.fps < info.fps;
-  if (whole && !sampled && info.nb_frames !== undefined && Number.isFinite(info.nb_frames) && info.nb_frames > 0) return info.nb_frames;
+  if (whole && !sampled && info.nb_frames !== undefined && Number.isFinite(info.nb_frames) && info.nb_frames > 0)
+    return info.nb_frames;
   if (!Number.isFinite(info.duration) || info.duration <= 0) return null;
   const start = config.start_secs ?? 0;
   const end = Math.min(config.end_secs ?? info.duration, info.duration);
   const span = Math.max(0, end - start);
-  const rate = sampled ? config.fps! : Number.isFinite(info.fps) && info.fps > 0 ? info.fps : (config.fps ?? Number.NaN);
+  const rate = sampled
+    ? config.fps!
+    : Number.isFinite(info.fps) && info.fps > 0
+      ? info.fps
+      : (config.fps ?? Number.NaN);
   if (!Number.isFinite(rate) || rate <= 0) return null;
   return Math.max(1, Math.round(span * rate));
 }
 
 /** Whether a run shows bars: stderr a TTY, pretty (not JSON) logs, not turned off. */
-export function progressWanted(opts: { stream: { isTTY?: boolean }; prettyLogs: boolean; disabled?: boolean }): boolean {
+export function progressWanted(opts: {
+  stream: { isTTY?: boolean };
+  prettyLogs: boolean;
+  disabled?: boolean;
+}): boolean {
   return opts.stream.isTTY === true && opts.prettyLogs && !opts.disabled;
 }
 
@@ -76,7 +85,10 @@ export class ProgressBars {
   private readonly now: () => number;
   private stopped = false;
 
-  constructor(sources: ProgressSource[], private readonly options: ProgressOptions) {
+  constructor(
+    sources: ProgressSource[],
+    private readonly options: ProgressOptions,
+  ) {
     this.now = options.now ?? Date.now;
     this.multi = new cliProgress.MultiBar(
       {
@@ -98,7 +110,14 @@ export class ProgressBars {
     const t0 = this.now();
     for (const s of sources) {
       const total = expectedFrames(s);
-      const bar = this.multi.create(total ?? 0, 0, { id: s.id.padEnd(width), done: 0, totalText: total === null ? '?' : String(total), fps: '0.0', etaText: '--:--', dropped: 0 });
+      const bar = this.multi.create(total ?? 0, 0, {
+        id: s.id.padEnd(width),
+        done: 0,
+        totalText: total === null ? '?' : String(total),
+        fps: '0.0',
+        etaText: '--:--',
+        dropped: 0,
+      });
       this.rows.push({ source: s, total, bar, startedAt: t0 });
     }
     const every = options.interval_ms ?? 250;
@@ -121,7 +140,13 @@ export class ProgressBars {
       const total = r.total === null ? null : Math.max(r.total, done);
       if (total !== null && total !== r.bar.getTotal()) r.bar.setTotal(total);
       const eta = total === null || fps <= 0 ? Number.NaN : (total - done) / fps;
-      r.bar.update(total === null ? 0 : done, { done, totalText: total === null ? '?' : String(total), fps: fps.toFixed(1), etaText: formatEta(eta), dropped });
+      r.bar.update(total === null ? 0 : done, {
+        done,
+        totalText: total === null ? '?' : String(total),
+        fps: fps.toFixed(1),
+        etaText: formatEta(eta),
+        dropped,
+      });
     }
   }
 

@@ -60,7 +60,10 @@ export async function sinkHealth(sink: Sink, timeoutMs: number): Promise<SinkHea
     return await Promise.race([
       Promise.resolve().then(() => sink.health()),
       new Promise<SinkHealth>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, detail: `health() did not answer within ${timeoutMs} ms` }), timeoutMs);
+        timer = setTimeout(
+          () => resolve({ ok: false, detail: `health() did not answer within ${timeoutMs} ms` }),
+          timeoutMs,
+        );
       }),
     ]);
   } catch (err) {
@@ -78,11 +81,13 @@ function splitId(name: string, prefix: string, ids: readonly string[]): { id: st
   if (!name.startsWith(prefix)) return null;
   const tail = name.slice(prefix.length);
   let best: string | null = null;
-  for (const id of ids) if ((tail === id || tail.startsWith(id + '.')) && (best === null || id.length > best.length)) best = id;
+  for (const id of ids)
+    if ((tail === id || tail.startsWith(`${id}.`)) && (best === null || id.length > best.length)) best = id;
   return best === null ? null : { id: best, rest: tail.slice(best.length + 1) };
 }
 
-const ms = (a: number | null | undefined, b: number | null | undefined): number | null => (typeof a === 'number' && typeof b === 'number' ? Math.max(0, b - a) / 1000 : null);
+const ms = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  typeof a === 'number' && typeof b === 'number' ? Math.max(0, b - a) / 1000 : null;
 
 export class PipelineMetrics {
   readonly registry: Registry;
@@ -115,7 +120,12 @@ export class PipelineMetrics {
      * it was at an earlier scrape: a derived value (processed = done − stale) can dip for a moment
      * between two updates, which Prometheus would take for a counter reset.
      */
-    const fromCounters = <L extends string>(name: string, help: string, labelNames: readonly L[], read: (add: (labels: Record<L, string>, v: number) => void) => void) => {
+    const fromCounters = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      read: (add: (labels: Record<L, string>, v: number) => void) => void,
+    ) => {
       const last = new Map<string, number>();
       return new Counter<L>({
         name,
@@ -137,25 +147,60 @@ export class PipelineMetrics {
       for (const s of streams) add({ stream: s }, m.get(`${counter}.${s}`));
     };
 
-    fromCounters('vidflow_frames_decoded_total', 'Frames read from the decoder (after the source fps sampling), emitted or dropped at the source.', ['stream'], perStream('frames.decoded'));
-    fromCounters('vidflow_frames_in_total', 'Frames that entered the stage graph (got a flow-control credit).', ['stream'], perStream('frames.in'));
-    fromCounters('vidflow_frames_processed_total', 'Frames every stage finished with, less those a stage dropped as stale (decoded = processed + dropped).', ['stream'], (add) => {
-      for (const s of streams) add({ stream: s }, m.get(`frames.done.${s}`) - m.get(`dropped.${s}.stale`));
-    });
-    fromCounters('vidflow_frames_dropped_total', 'Frames dropped, by reason (live_busy, late_read, stale, …).', ['stream', 'reason'], (add) => {
-      for (const [k, v] of m.counterEntries()) {
-        const hit = splitId(k, 'dropped.', streams);
-        if (hit && hit.rest) add({ stream: hit.id, reason: hit.rest }, v);
-      }
-    });
-    fromCounters('vidflow_stream_reconnects_total', 'Reconnection attempts of a live stream.', ['stream'], perStream('reconnects'));
-    fromCounters('vidflow_stream_health_changes_total', 'Changes of a live stream into each health state.', ['stream', 'state'], (add) => {
-      for (const [k, v] of m.counterEntries()) {
-        const hit = splitId(k, 'health.', streams);
-        if (hit && hit.rest) add({ stream: hit.id, state: hit.rest }, v);
-      }
-    });
-    fromCounters('vidflow_source_errors_total', 'Sources that failed mid-run (corrupt file, camera given up).', ['stream'], perStream('errors.source'));
+    fromCounters(
+      'vidflow_frames_decoded_total',
+      'Frames read from the decoder (after the source fps sampling), emitted or dropped at the source.',
+      ['stream'],
+      perStream('frames.decoded'),
+    );
+    fromCounters(
+      'vidflow_frames_in_total',
+      'Frames that entered the stage graph (got a flow-control credit).',
+      ['stream'],
+      perStream('frames.in'),
+    );
+    fromCounters(
+      'vidflow_frames_processed_total',
+      'Frames every stage finished with, less those a stage dropped as stale (decoded = processed + dropped).',
+      ['stream'],
+      (add) => {
+        for (const s of streams) add({ stream: s }, m.get(`frames.done.${s}`) - m.get(`dropped.${s}.stale`));
+      },
+    );
+    fromCounters(
+      'vidflow_frames_dropped_total',
+      'Frames dropped, by reason (live_busy, late_read, stale, …).',
+      ['stream', 'reason'],
+      (add) => {
+        for (const [k, v] of m.counterEntries()) {
+          const hit = splitId(k, 'dropped.', streams);
+          if (hit?.rest) add({ stream: hit.id, reason: hit.rest }, v);
+        }
+      },
+    );
+    fromCounters(
+      'vidflow_stream_reconnects_total',
+      'Reconnection attempts of a live stream.',
+      ['stream'],
+      perStream('reconnects'),
+    );
+    fromCounters(
+      'vidflow_stream_health_changes_total',
+      'Changes of a live stream into each health state.',
+      ['stream', 'state'],
+      (add) => {
+        for (const [k, v] of m.counterEntries()) {
+          const hit = splitId(k, 'health.', streams);
+          if (hit?.rest) add({ stream: hit.id, state: hit.rest }, v);
+        }
+      },
+    );
+    fromCounters(
+      'vidflow_source_errors_total',
+      'Sources that failed mid-run (corrupt file, camera given up).',
+      ['stream'],
+      perStream('errors.source'),
+    );
     new Gauge({
       name: 'vidflow_stream_health',
       help: 'Live streams: 1 for the current health state, 0 for the others (no series before the first state).',
@@ -176,16 +221,24 @@ export class PipelineMetrics {
       labelNames: ['stream'],
       registers: [r],
       collect() {
-        for (const s of streams) this.set({ stream: s }, Math.max(0, m.get(`frames.in.${s}`) - m.get(`frames.done.${s}`)));
+        for (const s of streams)
+          this.set({ stream: s }, Math.max(0, m.get(`frames.in.${s}`) - m.get(`frames.done.${s}`)));
       },
     });
     if (options.maxInFlight) {
-      const g = new Gauge({ name: 'vidflow_frames_max_in_flight', help: "A stream's max_in_flight (the in-flight gauge's ceiling).", labelNames: ['stream'], registers: [r] });
+      const g = new Gauge({
+        name: 'vidflow_frames_max_in_flight',
+        help: "A stream's max_in_flight (the in-flight gauge's ceiling).",
+        labelNames: ['stream'],
+        registers: [r],
+      });
       for (const s of streams) if (options.maxInFlight[s] !== undefined) g.set({ stream: s }, options.maxInFlight[s]!);
     }
     new Gauge({
       name: 'vidflow_stream_fps',
-      help: 'Frames per second of a stream over the last fps window (10 s): kind="decoded" read from the decoder, kind="processed" finished by the stages.',
+      help:
+        'Frames per second of a stream over the last fps window (10 s): kind="decoded" read from the decoder, ' +
+        'kind="processed" finished by the stages.',
       labelNames: ['stream', 'kind'],
       registers: [r],
       collect() {
@@ -201,24 +254,61 @@ export class PipelineMetrics {
       },
     });
 
-    this.records = new Counter({ name: 'vidflow_records_total', help: 'Result records the sinks accepted (stage "source": stream_health records).', labelNames: ['stream', 'stage'], registers: [r] });
-    this.latency = new Histogram({ name: 'vidflow_record_latency_seconds', help: "Capture → emit latency of each record (its latency_ms), seconds; stream_health records excluded.", labelNames: ['stream', 'stage'], buckets: LATENCY_BUCKETS_S, registers: [r] });
+    this.records = new Counter({
+      name: 'vidflow_records_total',
+      help: 'Result records the sinks accepted (stage "source": stream_health records).',
+      labelNames: ['stream', 'stage'],
+      registers: [r],
+    });
+    this.latency = new Histogram({
+      name: 'vidflow_record_latency_seconds',
+      help: 'Capture → emit latency of each record (its latency_ms), seconds; stream_health records excluded.',
+      labelNames: ['stream', 'stage'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [r],
+    });
     this.steps = new Histogram({
       name: 'vidflow_stage_step_seconds',
-      help: 'Where a record\'s time went, from its `timing`: step="decode" captured→decoded, "wait" decoded→queued (before the batcher), "batch" queued→infer_start, "infer" infer_start→infer_end, "post" infer_end→emitted, "sink" emitted→accepted by every sink.',
+      help:
+        'Where a record\'s time went, from its `timing`: step="decode" captured→decoded, "wait" decoded→queued ' +
+        '(before the batcher), "batch" queued→infer_start, "infer" infer_start→infer_end, "post" infer_end→emitted, ' +
+        '"sink" emitted→accepted by every sink.',
       labelNames: ['stage', 'step'],
       buckets: LATENCY_BUCKETS_S,
       registers: [r],
     });
-    this.inference = new Histogram({ name: 'vidflow_inference_seconds', help: "Inference time per frame (the batch's run divided by its size), by stage and model.", labelNames: ['stage', 'model'], buckets: INFERENCE_BUCKETS_S, registers: [r] });
-    this.batch = new Histogram({ name: 'vidflow_batch_size', help: 'Frames per inference call.', labelNames: ['stage', 'model'], buckets: BATCH_BUCKETS, registers: [r] });
-    this.batchFill = new Histogram({ name: 'vidflow_batch_fill_ratio', help: "Each batch the dynamic batcher flushed: its size / the stage's batch_size.", labelNames: ['stage', 'model'], buckets: FILL_BUCKETS, registers: [r] });
-    fromCounters('vidflow_batch_flushes_total', 'Batches the dynamic batcher flushed, by reason (full, preferred, deadline, end_of_stream).', ['stage', 'reason'], (add) => {
-      for (const [k, v] of m.counterEntries()) {
-        const hit = splitId(k, 'batch_flush.', stageIds);
-        if (hit && hit.rest) add({ stage: hit.id, reason: hit.rest }, v);
-      }
+    this.inference = new Histogram({
+      name: 'vidflow_inference_seconds',
+      help: "Inference time per frame (the batch's run divided by its size), by stage and model.",
+      labelNames: ['stage', 'model'],
+      buckets: INFERENCE_BUCKETS_S,
+      registers: [r],
     });
+    this.batch = new Histogram({
+      name: 'vidflow_batch_size',
+      help: 'Frames per inference call.',
+      labelNames: ['stage', 'model'],
+      buckets: BATCH_BUCKETS,
+      registers: [r],
+    });
+    this.batchFill = new Histogram({
+      name: 'vidflow_batch_fill_ratio',
+      help: "Each batch the dynamic batcher flushed: its size / the stage's batch_size.",
+      labelNames: ['stage', 'model'],
+      buckets: FILL_BUCKETS,
+      registers: [r],
+    });
+    fromCounters(
+      'vidflow_batch_flushes_total',
+      'Batches the dynamic batcher flushed, by reason (full, preferred, deadline, end_of_stream).',
+      ['stage', 'reason'],
+      (add) => {
+        for (const [k, v] of m.counterEntries()) {
+          const hit = splitId(k, 'batch_flush.', stageIds);
+          if (hit?.rest) add({ stage: hit.id, reason: hit.rest }, v);
+        }
+      },
+    );
     this.stopObserving = m.onObserve((name, value) => {
       const f = splitId(name, 'batch_fill.', stageIds);
       if (f && f.rest === '') return this.batchFill.observe({ stage: f.id, model: model(f.id) }, value);
@@ -227,9 +317,14 @@ export class PipelineMetrics {
       const b = splitId(name, 'batch_size.', stageIds);
       if (b && b.rest === '') this.batch.observe({ stage: b.id, model: model(b.id) }, value);
     });
-    fromCounters('vidflow_stage_errors_total', 'Frames (clips) a stage failed on (the record carries `error`, MODEL_RUN).', ['stage'], (add) => {
-      for (const s of stageIds) add({ stage: s }, m.get(`errors.${s}`));
-    });
+    fromCounters(
+      'vidflow_stage_errors_total',
+      'Frames (clips) a stage failed on (the record carries `error`, MODEL_RUN).',
+      ['stage'],
+      (add) => {
+        for (const s of stageIds) add({ stage: s }, m.get(`errors.${s}`));
+      },
+    );
 
     const modelOf = (file: string) => options.modelNames?.[file] ?? path.basename(file).replace(/\.onnx$/i, '');
     const pools = () => {
@@ -257,35 +352,65 @@ export class PipelineMetrics {
           for (const [k, a] of pools()) this.set({ model: k }, a[key]);
         },
       });
-    poolGauge('vidflow_inference_queue_depth', 'Inference runs waiting for a free worker of the model (stages with workers ≥ 1).', 'queued');
+    poolGauge(
+      'vidflow_inference_queue_depth',
+      'Inference runs waiting for a free worker of the model (stages with workers ≥ 1).',
+      'queued',
+    );
     poolGauge('vidflow_inference_workers_busy', "The model's workers running a batch now.", 'busy');
     poolGauge('vidflow_inference_workers', "The model's live inference worker threads.", 'workers');
-    fromCounters('vidflow_inference_worker_restarts_total', 'Inference workers that died and were replaced.', ['model'], (add) => {
-      for (const [k, a] of pools()) add({ model: k }, a.restarts);
-    });
+    fromCounters(
+      'vidflow_inference_worker_restarts_total',
+      'Inference workers that died and were replaced.',
+      ['model'],
+      (add) => {
+        for (const [k, a] of pools()) add({ model: k }, a.restarts);
+      },
+    );
 
     const perSink = (counter: string) => (add: (l: { sink: string }, v: number) => void) => {
       for (const s of sinkIds) add({ sink: s }, m.get(`${counter}.${s}`));
     };
-    fromCounters('vidflow_sink_records_written_total', 'Records the sink accepted (buffered or delivered).', ['sink'], perSink('sink.accepted'));
-    fromCounters('vidflow_sink_records_undelivered_total', "Records that did not reach the sink's destination: skipped after the sink failed, plus what the sink reports undelivered (a failed file; Kafka: at close).", ['sink'], (add) => {
-      for (const s of pipeline.sinks) {
-        let own = 0;
-        try {
-          own = s.report?.().undelivered ?? 0;
-        } catch {
-          // not reportable yet
+    fromCounters(
+      'vidflow_sink_records_written_total',
+      'Records the sink accepted (buffered or delivered).',
+      ['sink'],
+      perSink('sink.accepted'),
+    );
+    fromCounters(
+      'vidflow_sink_records_undelivered_total',
+      "Records that did not reach the sink's destination: skipped after the sink failed, plus what the sink reports " +
+        'undelivered (a failed file; Kafka: at close).',
+      ['sink'],
+      (add) => {
+        for (const s of pipeline.sinks) {
+          let own = 0;
+          try {
+            own = s.report?.().undelivered ?? 0;
+          } catch {
+            // not reportable yet
+          }
+          add({ sink: s.id }, m.get(`sink.skipped.${s.id}`) + own);
         }
-        add({ sink: s.id }, m.get(`sink.skipped.${s.id}`) + own);
-      }
-    });
-    fromCounters('vidflow_sink_dropped_total', 'Records a sink dropped on purpose, by reason (sink_overflow, client_slow, …).', ['sink', 'reason'], (add) => {
-      for (const [k, v] of m.counterEntries()) {
-        const hit = splitId(k, 'dropped.', sinkIds);
-        if (hit && hit.rest && !splitId(k, 'dropped.', streams)) add({ sink: hit.id, reason: hit.rest }, v);
-      }
-    });
-    fromCounters('vidflow_sink_errors_total', 'Write failures of a sink (after the first, the sink gets no more records).', ['sink'], perSink('errors.sink'));
+      },
+    );
+    fromCounters(
+      'vidflow_sink_dropped_total',
+      'Records a sink dropped on purpose, by reason (sink_overflow, client_slow, …).',
+      ['sink', 'reason'],
+      (add) => {
+        for (const [k, v] of m.counterEntries()) {
+          const hit = splitId(k, 'dropped.', sinkIds);
+          if (hit?.rest && !splitId(k, 'dropped.', streams)) add({ sink: hit.id, reason: hit.rest }, v);
+        }
+      },
+    );
+    fromCounters(
+      'vidflow_sink_errors_total',
+      'Write failures of a sink (after the first, the sink gets no more records).',
+      ['sink'],
+      perSink('errors.sink'),
+    );
     new Gauge({
       name: 'vidflow_sink_up',
       help: "1 when the sink's health() reports ok (checked on each scrape, 1 s limit), else 0.",
@@ -326,8 +451,18 @@ export class PipelineMetrics {
     const now = Date.now();
     this.records.inc({ stream: record.stream_id, stage: record.stage_id });
     if (record.task === 'stream_health') return;
-    if (typeof record.latency_ms === 'number') this.latency.observe({ stream: record.stream_id, stage: record.stage_id }, Math.max(0, record.latency_ms) / 1000);
-    const t = record.timing as { captured?: number; decoded?: number; queued?: number | null; infer_start?: number | null; infer_end?: number | null; emitted?: number } | undefined;
+    if (typeof record.latency_ms === 'number')
+      this.latency.observe({ stream: record.stream_id, stage: record.stage_id }, Math.max(0, record.latency_ms) / 1000);
+    const t = record.timing as
+      | {
+          captured?: number;
+          decoded?: number;
+          queued?: number | null;
+          infer_start?: number | null;
+          infer_end?: number | null;
+          emitted?: number;
+        }
+      | undefined;
     if (!t) return;
     const stage = record.stage_id;
     const obs = (step: string, v: number | null) => {

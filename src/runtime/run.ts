@@ -12,7 +12,20 @@
  * afterwards and the run fails. `stop()` (SIGINT/SIGTERM) ends the sources, lets in-flight
  * frames finish, flushes and closes the sinks.
  */
-import { catchError, concatMap, EMPTY, filter, from, map, merge, share, Subject, takeUntil, tap, type Observable } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  EMPTY,
+  filter,
+  from,
+  map,
+  merge,
+  share,
+  Subject,
+  takeUntil,
+  tap,
+  type Observable,
+} from 'rxjs';
 import type { ComponentContext, Source, Stage, StageContext } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import { FlowGate } from '../core/flow-gate.js';
@@ -88,7 +101,13 @@ async function settleAll<T>(tasks: Array<() => Promise<T>>): Promise<{ values: T
 export async function buildPipeline(config: PipelineConfig, options: BuildOptions): Promise<BuiltPipeline> {
   const logger = options.logger;
   const metrics = options.metrics ?? new Metrics();
-  const ctx = (configPath: string): ComponentContext => ({ pipeline: config.name, configPath, baseDir: config.baseDir, logger, metrics });
+  const ctx = (configPath: string): ComponentContext => ({
+    pipeline: config.name,
+    configPath,
+    baseDir: config.baseDir,
+    logger,
+    metrics,
+  });
   // Sinks learn the pipeline's mode from the sources' own `kind` (created first, in parallel).
   const [src, stg] = await Promise.all([
     settleAll(config.sources.map((c) => () => c.spec.create(c.config, ctx(c.path)))),
@@ -100,18 +119,28 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
   if (errors.length > 0) {
     await Promise.allSettled([...stg.values.map((s) => s.close()), ...snk.values.map((s) => s.close())]);
     if (errors.length === 1) throw errors[0];
-    const err = new VidflowError((errors[0] as VidflowError).code ?? 'INTERNAL', errors.map((e) => (e instanceof VidflowError ? e.toLine() : String(e))).join('\n'));
+    const err = new VidflowError(
+      (errors[0] as VidflowError).code ?? 'INTERNAL',
+      errors.map((e) => (e instanceof VidflowError ? e.toLine() : String(e))).join('\n'),
+    );
     throw Object.assign(err, { all: errors });
   }
   return assemble(config, src.values, stg.values, snk.values, { ...options, metrics });
 }
 
-export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { shutdown_timeout_ms?: number; preview?: PreviewOptions }, sources: Source[], stages: Stage[], sinks: Sink[], options: BuildOptions & { metrics: Metrics }): BuiltPipeline {
+export function assemble(
+  config: Pick<PipelineConfig, 'name' | 'sources'> & { shutdown_timeout_ms?: number; preview?: PreviewOptions },
+  sources: Source[],
+  stages: Stage[],
+  sinks: Sink[],
+  options: BuildOptions & { metrics: Metrics },
+): BuiltPipeline {
   const { logger, metrics } = options;
   const stop$ = new Subject<void>();
   const gates = new Map<string, FlowGate>();
   for (const s of sources) gates.set(s.id, new FlowGate(s.maxInFlight));
-  const stagesFor = (stream: string) => stages.filter((st) => st.streams === null || st.streams.includes(stream)).length;
+  const stagesFor = (stream: string) =>
+    stages.filter((st) => st.streams === null || st.streams.includes(stream)).length;
   const pending = new Map<string, number>();
   const errors: string[] = [];
   let stopped = false;
@@ -119,7 +148,12 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   const frameSinks = sinks.filter((s) => typeof s.writeFrame === 'function');
   const preview =
     frameSinks.length > 0
-      ? new PreviewEncoder(config.preview ?? previewSchema.parse({}), (p) => frameSinks.forEach((s) => s.writeFrame!(p)), logger, metrics)
+      ? new PreviewEncoder(
+          config.preview ?? previewSchema.parse({}),
+          (p) => frameSinks.forEach((s) => s.writeFrame!(p)),
+          logger,
+          metrics,
+        )
       : null;
 
   const release = (stream: string, index: number) => {
@@ -136,7 +170,13 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
   // Live sources' health changes reach the sinks as `stream_health` records (no frame credit).
   const health$: Observable<FrameOutcome> = merge(
     ...sources.map((s) =>
-      (s.health$ ?? EMPTY).pipe(map((e) => ({ stream_id: s.id, frame_index: -1, records: [healthRecord(config.name, e, lastFrame.get(s.id) ?? null)] }))),
+      (s.health$ ?? EMPTY).pipe(
+        map((e) => ({
+          stream_id: s.id,
+          frame_index: -1,
+          records: [healthRecord(config.name, e, lastFrame.get(s.id) ?? null)],
+        })),
+      ),
     ),
   );
 
@@ -153,8 +193,7 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
           if (n === 0) {
             metrics.inc(`frames.done.${s.id}`);
             gates.get(s.id)!.release();
-          }
-          else pending.set(frameKey(f.stream_id, f.index), n);
+          } else pending.set(frameKey(f.stream_id, f.index), n);
         }),
         catchError((err: Error) => {
           const line = err instanceof VidflowError ? err.toLine() : `error[SOURCE_DECODE]: ${s.id}: ${err.message}`;
@@ -197,7 +236,8 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     } catch (err) {
       metrics.inc(`errors.sink.${sink.id}`);
       const msg = (err as Error).message;
-      const failure = msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
+      const failure =
+        msg.includes(`\`${sink.id}\``) || msg.includes(` ${sink.id}`) ? msg : `sink \`${sink.id}\`: ${msg}`;
       sinkFailure.set(sink.id, failure);
       // A sink that reports its own undelivered count already counts this record.
       if (typeof sink.report !== 'function') metrics.inc(`sink.skipped.${sink.id}`);
@@ -223,7 +263,10 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
             ),
           ),
         )
-        .subscribe({ complete: () => resolve(), error: (e: Error) => (errors.push(`error[INTERNAL]: ${e.message}`), resolve()) });
+        .subscribe({
+          complete: () => resolve(),
+          error: (e: Error) => (errors.push(`error[INTERNAL]: ${e.message}`), resolve()),
+        });
     });
     for (const g of gates.values()) g.close();
     preview?.close();
@@ -234,10 +277,14 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
       const r = closed[i]!;
       const own = sink.report?.() ?? { undelivered: 0 };
       const undelivered = metrics.get(`sink.skipped.${sink.id}`) + own.undelivered;
-      if (failed !== undefined) errors.push(`error[SINK_WRITE]: ${failed} (${undelivered} of ${records} records not written)`);
+      if (failed !== undefined)
+        errors.push(`error[SINK_WRITE]: ${failed} (${undelivered} of ${records} records not written)`);
       if (r.status === 'rejected') {
         const e = r.reason as unknown;
-        const line = e instanceof VidflowError ? e.toLine() : `error[SINK_FLUSH_TIMEOUT]: sink \`${sink.id}\`: ${(e as Error)?.message ?? String(e)}`;
+        const line =
+          e instanceof VidflowError
+            ? e.toLine()
+            : `error[SINK_FLUSH_TIMEOUT]: sink \`${sink.id}\`: ${(e as Error)?.message ?? String(e)}`;
         if (!errors.includes(line)) errors.push(line);
       }
       sinkReports[sink.id] = {
@@ -251,7 +298,21 @@ export function assemble(config: Pick<PipelineConfig, 'name' | 'sources'> & { sh
     const snap = metrics.snapshot();
     const framesBy: Record<string, number> = {};
     for (const s of sources) framesBy[s.id] = metrics.get(`frames.in.${s.id}`);
-    return { pipeline: config.name, ok: errors.length === 0, duration_ms: Date.now() - t0, frames: framesBy, records, dropped: metrics.totalDropped(), errors, streams: streamAccounting(metrics, sources.map((s) => s.id)), sinks: sinkReports, metrics: snap };
+    return {
+      pipeline: config.name,
+      ok: errors.length === 0,
+      duration_ms: Date.now() - t0,
+      frames: framesBy,
+      records,
+      dropped: metrics.totalDropped(),
+      errors,
+      streams: streamAccounting(
+        metrics,
+        sources.map((s) => s.id),
+      ),
+      sinks: sinkReports,
+      metrics: snap,
+    };
   };
 
   const stop = (reason = 'stop requested') => {

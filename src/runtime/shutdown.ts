@@ -43,7 +43,10 @@ export function dieBySignal(sig: NodeJS.Signals): void {
   setTimeout(() => process.exit(sig === 'SIGINT' ? 130 : 143), 1000).unref();
 }
 
-export function installShutdown(hooks: ShutdownHooks, options: ShutdownOptions): { signalled(): boolean; dispose(): void } {
+export function installShutdown(
+  hooks: ShutdownHooks,
+  options: ShutdownOptions,
+): { signalled(): boolean; dispose(): void } {
   const target = options.target ?? process;
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   const graceMs = options.abortGraceMs ?? 5_000;
@@ -58,7 +61,10 @@ export function installShutdown(hooks: ShutdownHooks, options: ShutdownOptions):
     }
     hooks.stop(sig);
     const deadline = setTimeout(() => {
-      hooks.write(`error[SINK_FLUSH_TIMEOUT]: shutdown did not finish within shutdown_timeout_ms=${options.timeoutMs}; giving up on undelivered results (their count follows)`);
+      hooks.write(
+        `error[SINK_FLUSH_TIMEOUT]: shutdown did not finish within shutdown_timeout_ms=${options.timeoutMs}; giving ` +
+          `up on undelivered results (their count follows)`,
+      );
       hooks.abort(`shutdown_timeout_ms=${options.timeoutMs} passed`);
       const last = setTimeout(() => {
         hooks.write(`error[SINK_FLUSH_TIMEOUT]: the run did not end ${graceMs} ms after giving up; exiting`);

@@ -26,14 +26,18 @@ export async function ensureAssignmentTopic(kafka: Kafka, topic: string, partiti
   await admin.connect();
   if (!(await admin.listTopics()).includes(topic)) {
     await admin
-      .createTopics({ waitForLeaders: true, topics: [{ topic: topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })
+      .createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        ],
+      })
       .catch((err: Error) => {
         if (!/already exists/i.test(err.message)) throw err;
       });
   }
   await admin.disconnect();
 }
-
 
 export interface CamerasOptions {
   assignmentsTopic: string;
@@ -59,12 +63,24 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
   const instance = o.instanceId ?? defaultWorkerId();
   const group = o.group ?? `vidflow.${o.assignmentsTopic}`;
   const metrics = new Metrics();
-  const ctx = (configPath: string) => ({ pipeline: config.name, configPath, baseDir: config.baseDir, logger: log, metrics });
+  const ctx = (configPath: string) => ({
+    pipeline: config.name,
+    configPath,
+    baseDir: config.baseDir,
+    logger: log,
+    metrics,
+  });
   // Sinks are opened once and shared by every camera of this instance; records carry `instance`.
   const sinks: Sink[] = [];
   for (const c of config.sinks) sinks.push(await c.spec.create(c.config, { ...ctx(c.path), mode: 'live' }));
   const shared = sinks.map(
-    (inner): Sink => ({ id: inner.id, write: (r) => inner.write({ ...r, instance }), flush: () => inner.flush(), close: () => inner.flush(), health: () => inner.health() }),
+    (inner): Sink => ({
+      id: inner.id,
+      write: (r) => inner.write({ ...r, instance }),
+      flush: () => inner.flush(),
+      close: () => inner.flush(),
+      health: () => inner.health(),
+    }),
   );
 
   const kafka = kafkaClient(o.brokers, `vidflow-cameras-${instance}`);
@@ -84,7 +100,7 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     const cur = running.get(id);
     if (cur && cur.value === value) return;
     if (cur) await stopCamera(id, 'assignment changed');
-    let cam;
+    let cam: ReturnType<typeof cameraSourceSchema.parse>;
     try {
       cam = cameraSourceSchema.parse({ ...(JSON.parse(value) as object), type: 'camera', id });
     } catch (err) {
@@ -95,21 +111,48 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     const source = await cameraSourceSpec.create(cam, ctx(path));
     const stages = [];
     for (const c of config.stages) stages.push(await c.spec.create(c.config, ctx(c.path)));
-    const pipeline = assemble({ name: config.name, sources: [{ spec: cameraSourceSpec, config: { type: 'camera', id, max_in_flight: cam.max_in_flight }, path }], shutdown_timeout_ms: config.shutdown_timeout_ms, preview: config.preview }, [source as Source], stages, shared, { logger: log, metrics });
-    running.set(id, { partition, value, pipeline, done: pipeline.run().catch((err) => log.error({ camera: id, err: (err as Error).message }, 'camera pipeline failed')) });
+    const pipeline = assemble(
+      {
+        name: config.name,
+        sources: [{ spec: cameraSourceSpec, config: { type: 'camera', id, max_in_flight: cam.max_in_flight }, path }],
+        shutdown_timeout_ms: config.shutdown_timeout_ms,
+        preview: config.preview,
+      },
+      [source as Source],
+      stages,
+      shared,
+      { logger: log, metrics },
+    );
+    running.set(id, {
+      partition,
+      value,
+      pipeline,
+      done: pipeline
+        .run()
+        .catch((err) => log.error({ camera: id, err: (err as Error).message }, 'camera pipeline failed')),
+    });
     log.info({ camera: id, partition }, `Camera ${id} started on ${instance} (partition ${partition}).`);
   };
 
   const sessionTimeout = o.sessionTimeoutMs ?? 10_000;
-  const consumer: Consumer = kafka.consumer({ groupId: group, sessionTimeout, heartbeatInterval: Math.max(300, Math.floor(sessionTimeout / 5)), rebalanceTimeout: 30_000, maxWaitTimeInMs: 500 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
+    sessionTimeout,
+    heartbeatInterval: Math.max(300, Math.floor(sessionTimeout / 5)),
+    rebalanceTimeout: 30_000,
+    maxWaitTimeInMs: 500,
+  });
   let chain: Promise<void> = Promise.resolve();
-  const serial = (fn: () => Promise<void>) => (chain = chain.then(fn).catch((err) => log.error({ err: (err as Error).message }, 'camera change failed')));
+  const serial = (fn: () => Promise<void>) =>
+    (chain = chain.then(fn).catch((err) => log.error({ err: (err as Error).message }, 'camera change failed')));
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    const assigned = (e.payload as { memberAssignment: Record<string, number[]> }).memberAssignment[o.assignmentsTopic] ?? [];
+    const assigned =
+      (e.payload as { memberAssignment: Record<string, number[]> }).memberAssignment[o.assignmentsTopic] ?? [];
     owned = new Set(assigned);
     log.info(`Instance ${instance} joined group ${group}: partitions ${JSON.stringify(assigned)}.`);
     void serial(async () => {
-      for (const [id, r] of [...running]) if (!owned.has(r.partition)) await stopCamera(id, `partition ${r.partition} revoked`);
+      for (const [id, r] of [...running])
+        if (!owned.has(r.partition)) await stopCamera(id, `partition ${r.partition} revoked`);
     });
   });
   let stopping = false;
@@ -125,7 +168,7 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
       abort: (reason) => {
         for (const r of running.values()) r.pipeline.abort(reason);
       },
-      write: (line) => process.stderr.write(line + '\n'),
+      write: (line) => process.stderr.write(`${line}\n`),
       exit: (code) => process.exit(code),
       interrupt: (sig) => dieBySignal(sig),
     },
@@ -144,7 +187,10 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
       await serial(() => (value === null ? stopCamera(id, 'assignment removed') : startCamera(id, partition, value)));
     },
   });
-  log.info(`Cameras instance ${instance} running: assignments ${o.assignmentsTopic}, group ${group}, pipeline \`${config.name}\`.`);
+  log.info(
+    `Cameras instance ${instance} running: assignments ${o.assignmentsTopic}, group ${group}, pipeline ` +
+      `\`${config.name}\`.`,
+  );
   await stopped;
   await consumer.disconnect().catch(() => undefined);
   await chain;
@@ -154,8 +200,13 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
   return 0;
 }
 
-/** `vidflow assign <topic> <camera-config.yaml|json>`: one message per camera (key = id); `--remove ID` sends a tombstone. */
-export async function publishAssignments(o: { topic: string; brokers: string; cameras: Array<{ id: string; value: string | null }> }): Promise<void> {
+/** `vidflow assign <topic> <camera-config.yaml|json>`: one message per camera (key = id); `--remove ID` sends a
+ * tombstone. */
+export async function publishAssignments(o: {
+  topic: string;
+  brokers: string;
+  cameras: Array<{ id: string; value: string | null }>;
+}): Promise<void> {
   const kafka = kafkaClient(o.brokers, 'vidflow-assign');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await ensureAssignmentTopic(kafka, o.topic, 6);

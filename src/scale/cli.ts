@@ -3,27 +3,31 @@ import { parseArgs } from 'node:util';
 import { EXIT, VidflowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 
-export const SCALE_USAGE = `usage:
+export const SCALE_USAGE =
+  `usage:
   vidflow submit --jobs <topic> --brokers <host:port,…> <file|folder|glob>... [--start S] [--end E] [--partitions N]
       one job message per video on <topic> (created with N=6 partitions when missing); prints "<job_id> <path>" per job
-  vidflow worker --jobs <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--worker-id ID] [--session-timeout-ms MS]
+  vidflow worker --jobs <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--worker-id ID] ` +
+  `[--session-timeout-ms MS]
       joins consumer group G (default vidflow.<topic>), runs the pipeline's stages and sinks on each job's video;
       events on <topic>.events; see docs/scaling.md`;
 
 function num(v: unknown, flag: string): number | null {
   if (v === undefined) return null;
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0) throw new VidflowError('CONFIG_INVALID', `${flag}: found "${String(v)}", expected a number >= 0`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new VidflowError('CONFIG_INVALID', `${flag}: found "${String(v)}", expected a number >= 0`);
   return n;
 }
 
 function required(v: unknown, flag: string, cmd: string): string {
-  if (typeof v !== 'string' || v === '') throw new VidflowError('CONFIG_INVALID', `${cmd}: ${flag} is required; see docs/scaling.md`);
+  if (typeof v !== 'string' || v === '')
+    throw new VidflowError('CONFIG_INVALID', `${cmd}: ${flag} is required; see docs/scaling.md`);
   return v;
 }
 
 export async function cmdScale(cmd: 'submit' | 'worker', args: string[], logger: Logger): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseScaleArgs>;
   try {
     parsed = parseScaleArgs(args);
   } catch (err) {
@@ -54,23 +58,40 @@ function parseScaleArgs(args: string[]) {
   });
 }
 
-async function runScale(cmd: 'submit' | 'worker', values: ReturnType<typeof parseScaleArgs>['values'], positionals: string[], logger: Logger): Promise<number> {
+async function runScale(
+  cmd: 'submit' | 'worker',
+  values: ReturnType<typeof parseScaleArgs>['values'],
+  positionals: string[],
+  logger: Logger,
+): Promise<number> {
   if (values.help) {
-    process.stdout.write(SCALE_USAGE + '\n');
+    process.stdout.write(`${SCALE_USAGE}\n`);
     return EXIT.OK;
   }
   const jobsTopic = required(values.jobs, '--jobs', cmd);
   const brokers = required(values.brokers ?? process.env.KAFKA_BROKERS, '--brokers', cmd);
   if (cmd === 'submit') {
-    if (positionals.length === 0) throw new VidflowError('CONFIG_INVALID', `submit: expected at least one file, folder or glob; see docs/scaling.md`);
+    if (positionals.length === 0)
+      throw new VidflowError(
+        'CONFIG_INVALID',
+        `submit: expected at least one file, folder or glob; see docs/scaling.md`,
+      );
     const { submitJobs } = await import('./submit.js');
     const partitions = num(values.partitions, '--partitions');
-    const jobs = await submitJobs({ jobsTopic, brokers, inputs: positionals, start: num(values.start, '--start'), end: num(values.end, '--end'), ...(partitions ? { partitions } : {}) });
+    const jobs = await submitJobs({
+      jobsTopic,
+      brokers,
+      inputs: positionals,
+      start: num(values.start, '--start'),
+      end: num(values.end, '--end'),
+      ...(partitions ? { partitions } : {}),
+    });
     for (const j of jobs) process.stdout.write(`${j.job_id} ${j.path}\n`);
     logger.info(`Submitted ${jobs.length} job(s) to ${jobsTopic}.`);
     return EXIT.OK;
   }
-  if (positionals.length > 0) throw new VidflowError('CONFIG_INVALID', `worker: unexpected argument "${positionals[0]}"; see docs/scaling.md`);
+  if (positionals.length > 0)
+    throw new VidflowError('CONFIG_INVALID', `worker: unexpected argument "${positionals[0]}"; see docs/scaling.md`);
   const pipelineFile = required(values.pipeline, '--pipeline', cmd);
   const { runWorker } = await import('./worker.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
@@ -85,8 +106,13 @@ async function runScale(cmd: 'submit' | 'worker', values: ReturnType<typeof pars
   });
 }
 
-export const CAMERAS_USAGE = `usage:
-  vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--instance-id ID] [--session-timeout-ms MS]
+export const CAMERAS_USAGE =
+  `usage:
+  vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--instance-id ID] ` +
+  `` +
+  `` +
+  `` +
+  `[--session-timeout-ms MS]
       joins consumer group G (default vidflow.<topic>) and runs the cameras of the assignment partitions it owns
       through the pipeline's stages and sinks (its own sources are ignored); see docs/scaling.md "Live cameras"
   vidflow assign <topic> <cameras.yaml|json> --brokers <host:port,…> [--remove ID]...
@@ -110,7 +136,7 @@ export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logg
     },
   });
   if (values.help) {
-    process.stdout.write(CAMERAS_USAGE + '\n');
+    process.stdout.write(`${CAMERAS_USAGE}\n`);
     return EXIT.OK;
   }
   const brokers = required(values.brokers ?? process.env.KAFKA_BROKERS, '--brokers', cmd);
@@ -121,9 +147,16 @@ export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logg
       const { readFileSync } = await import('node:fs');
       const { parse } = await import('yaml');
       const doc = parse(readFileSync(positionals[1], 'utf8')) as unknown;
-      const list = Array.isArray(doc) ? doc : ((doc as { cameras?: unknown[]; sources?: unknown[] })?.cameras ?? (doc as { sources?: unknown[] })?.sources ?? [doc]);
+      const list = Array.isArray(doc)
+        ? doc
+        : ((doc as { cameras?: unknown[]; sources?: unknown[] })?.cameras ??
+          (doc as { sources?: unknown[] })?.sources ?? [doc]);
       for (const [i, c] of (list as Array<Record<string, unknown>>).entries()) {
-        if (typeof c?.id !== 'string' || typeof c.url !== 'string') throw new VidflowError('CONFIG_INVALID', `assign: ${positionals[1]}: camera ${i}: expected an entry with id and url`);
+        if (typeof c?.id !== 'string' || typeof c.url !== 'string')
+          throw new VidflowError(
+            'CONFIG_INVALID',
+            `assign: ${positionals[1]}: camera ${i}: expected an entry with id and url`,
+          );
         cameras.push({ id: c.id, value: JSON.stringify({ ...c, type: 'camera' }) });
       }
     }

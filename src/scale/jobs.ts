@@ -23,7 +23,11 @@ export const DEFAULT_JOB_PARTITIONS = 6;
 
 export const jobSchema = z
   .object({
-    job_id: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ -'),
+    job_id: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ -'),
     path: z.string().min(1).optional(),
     uri: z.string().min(1).optional(),
     start: z.number().min(0).nullable().optional(),
@@ -54,18 +58,26 @@ export function parseJob(value: Buffer | string | null): Job & { file: string } 
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new PoisonJob(`job message is not JSON: ${(err as Error).message} (${JSON.stringify(text.slice(0, 80))})`, null);
+    throw new PoisonJob(
+      `job message is not JSON: ${(err as Error).message} (${JSON.stringify(text.slice(0, 80))})`,
+      null,
+    );
   }
-  const id = typeof (json as { job_id?: unknown })?.job_id === 'string' ? ((json as { job_id: string }).job_id) : null;
+  const id = typeof (json as { job_id?: unknown })?.job_id === 'string' ? (json as { job_id: string }).job_id : null;
   const r = jobSchema.safeParse(json);
-  if (!r.success) throw new PoisonJob(`invalid job message: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, id);
+  if (!r.success)
+    throw new PoisonJob(
+      `invalid job message: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      id,
+    );
   return { ...r.data, file: jobFile(r.data) };
 }
 
 /** The local file a job names: `path`, or a `file:` URI (other schemes are not supported). */
 export function jobFile(job: Pick<Job, 'path' | 'uri' | 'job_id'>): string {
   if (job.path !== undefined) {
-    if (!path.isAbsolute(job.path)) throw new PoisonJob(`job ${job.job_id}: path must be absolute, found ${JSON.stringify(job.path)}`, job.job_id);
+    if (!path.isAbsolute(job.path))
+      throw new PoisonJob(`job ${job.job_id}: path must be absolute, found ${JSON.stringify(job.path)}`, job.job_id);
     return job.path;
   }
   let url: URL;
@@ -74,7 +86,12 @@ export function jobFile(job: Pick<Job, 'path' | 'uri' | 'job_id'>): string {
   } catch {
     throw new PoisonJob(`job ${job.job_id}: bad URI ${JSON.stringify(job.uri)}`, job.job_id);
   }
-  if (url.protocol !== 'file:') throw new PoisonJob(`job ${job.job_id}: unsupported URI scheme ${url.protocol} (only file: URIs and absolute paths; the file must be readable by every worker)`, job.job_id);
+  if (url.protocol !== 'file:')
+    throw new PoisonJob(
+      `job ${job.job_id}: unsupported URI scheme ${url.protocol} (only file: URIs and absolute paths; the file must ` +
+        `be readable by every worker)`,
+      job.job_id,
+    );
   return fileURLToPath(url);
 }
 
@@ -111,13 +128,25 @@ export function defaultWorkerId(): string {
 }
 
 export function kafkaClient(brokers: string, clientId: string): Kafka {
-  const list = brokers.split(',').map((b) => b.trim()).filter(Boolean);
+  const list = brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new VidflowError('CONFIG_INVALID', '--brokers: expected host:port[,host:port…]');
-  return new Kafka({ brokers: list, clientId, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200 } });
+  return new Kafka({
+    brokers: list,
+    clientId,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
 }
 
 /** Creates the jobs topic (DEFAULT_JOB_PARTITIONS partitions) and its events topic when missing. */
-export async function ensureJobTopics(admin: Admin, jobsTopic: string, partitions = DEFAULT_JOB_PARTITIONS): Promise<void> {
+export async function ensureJobTopics(
+  admin: Admin,
+  jobsTopic: string,
+  partitions = DEFAULT_JOB_PARTITIONS,
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const topics = [
     { topic: jobsTopic, numPartitions: partitions },
@@ -134,5 +163,9 @@ export async function ensureJobTopics(admin: Admin, jobsTopic: string, partition
 
 /** Sends one event (acknowledged by all in-sync replicas before it resolves). */
 export async function sendEvent(producer: Producer, jobsTopic: string, e: JobEvent): Promise<void> {
-  await producer.send({ topic: eventsTopicOf(jobsTopic), acks: -1, messages: [{ key: e.job_id ?? `offset-${e.partition}-${e.offset}`, value: JSON.stringify(e) }] });
+  await producer.send({
+    topic: eventsTopicOf(jobsTopic),
+    acks: -1,
+    messages: [{ key: e.job_id ?? `offset-${e.partition}-${e.offset}`, value: JSON.stringify(e) }],
+  });
 }

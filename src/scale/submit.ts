@@ -1,7 +1,8 @@
 /**
  * `vidflow submit --jobs <topic> --brokers <b> <file|folder|glob>... [--start S --end E]`: one job
  * message per video on the jobs topic (created with DEFAULT_JOB_PARTITIONS partitions when
- * missing), spread round-robin (from a random partition) over its partitions. Prints one line per job: `<job_id> <path>`.
+ * missing), spread round-robin (from a random partition) over its partitions. Prints one line per job: `<job_id>
+ * <path>`.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -10,9 +11,24 @@ import { VidflowError } from '../core/errors.js';
 import { globBase, globToRegExp, hasGlobChars, listFiles, sortPaths } from '../core/glob.js';
 import { DEFAULT_JOB_PARTITIONS, ensureJobTopics, JOB_SCHEMA_VERSION, kafkaClient, type Job } from './jobs.js';
 
-export const VIDEO_EXTENSIONS = new Set(['.mp4', '.mkv', '.mov', '.avi', '.webm', '.m4v', '.ts', '.mts', '.mpg', '.mpeg', '.flv', '.wmv', '.3gp']);
+export const VIDEO_EXTENSIONS = new Set([
+  '.mp4',
+  '.mkv',
+  '.mov',
+  '.avi',
+  '.webm',
+  '.m4v',
+  '.ts',
+  '.mts',
+  '.mpg',
+  '.mpeg',
+  '.flv',
+  '.wmv',
+  '.3gp',
+]);
 
-/** Absolute paths of the videos named by files, folders (recursive, by extension) and globs, in order, without repeats. */
+/** Absolute paths of the videos named by files, folders (recursive, by extension) and globs, in order, without
+ * repeats. */
 export function expandInputs(args: string[], cwd = process.cwd()): string[] {
   const out: string[] = [];
   for (const arg of args) {
@@ -28,7 +44,11 @@ export function expandInputs(args: string[], cwd = process.cwd()): string[] {
       throw new VidflowError('SOURCE_NOT_FOUND', `submit: ${arg}: no such file or folder`);
     } else if (statSync(abs).isDirectory()) {
       const videos = sortPaths(listFiles(abs, true)).filter((f) => VIDEO_EXTENSIONS.has(path.extname(f).toLowerCase()));
-      if (videos.length === 0) throw new VidflowError('SOURCE_NOT_FOUND', `submit: ${arg}: folder has no video file (${[...VIDEO_EXTENSIONS].join(' ')})`);
+      if (videos.length === 0)
+        throw new VidflowError(
+          'SOURCE_NOT_FOUND',
+          `submit: ${arg}: folder has no video file (${[...VIDEO_EXTENSIONS].join(' ')})`,
+        );
       out.push(...videos);
     } else out.push(abs);
   }
@@ -37,7 +57,11 @@ export function expandInputs(args: string[], cwd = process.cwd()): string[] {
 
 /** A job id: the file's stem (sanitised) and 8 random hex digits; unique per submission. */
 export function newJobId(file: string): string {
-  const stem = path.basename(file, path.extname(file)).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'video';
+  const stem =
+    path
+      .basename(file, path.extname(file))
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .slice(0, 80) || 'video';
   return `${stem}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -51,7 +75,8 @@ export interface SubmitOptions {
 }
 
 export async function submitJobs(o: SubmitOptions): Promise<Job[]> {
-  if (o.start != null && o.end != null && o.end <= o.start) throw new VidflowError('CONFIG_INVALID', `submit: --end (${o.end}) must be greater than --start (${o.start})`);
+  if (o.start != null && o.end != null && o.end <= o.start)
+    throw new VidflowError('CONFIG_INVALID', `submit: --end (${o.end}) must be greater than --start (${o.start})`);
   const files = expandInputs(o.inputs);
   const kafka = kafkaClient(o.brokers, 'vidflow-submit');
   const admin = kafka.admin();
@@ -76,7 +101,11 @@ export async function submitJobs(o: SubmitOptions): Promise<Job[]> {
     await producer.send({
       topic: o.jobsTopic,
       acks: -1,
-      messages: jobs.map((j, i) => ({ key: j.job_id, value: JSON.stringify(j), partition: partitions[(first + i) % partitions.length]! })),
+      messages: jobs.map((j, i) => ({
+        key: j.job_id,
+        value: JSON.stringify(j),
+        partition: partitions[(first + i) % partitions.length]!,
+      })),
     });
     return jobs;
   } finally {

@@ -27,7 +27,18 @@ import { createKafkaSink, type KafkaSinkConfig } from '../sinks/kafka-sink.js';
 import type { Sink } from '../sinks/sink.js';
 import { createFileSource, fileSourceSpec, type FileSource } from '../sources/file-source.js';
 import type { SourceSpec } from '../core/component.js';
-import { dedupeKey, defaultWorkerId, ensureJobTopics, kafkaClient, parseJob, PoisonJob, sendEvent, type Job, type JobEvent, type JobEventKind } from './jobs.js';
+import {
+  dedupeKey,
+  defaultWorkerId,
+  ensureJobTopics,
+  kafkaClient,
+  parseJob,
+  PoisonJob,
+  sendEvent,
+  type Job,
+  type JobEvent,
+  type JobEventKind,
+} from './jobs.js';
 
 export interface WorkerOptions {
   jobsTopic: string;
@@ -81,12 +92,25 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const group = o.group ?? `vidflow.${o.jobsTopic}`;
   const progressEveryMs = o.progressEveryMs ?? 1000;
   const src = jobSourceSettings(config);
-  const sourceEntry: ComponentConfig<SourceSpec> = { spec: fileSourceSpec, config: { type: 'file', id: src.id, max_in_flight: src.max_in_flight }, path: 'sources[0]' };
+  const sourceEntry: ComponentConfig<SourceSpec> = {
+    spec: fileSourceSpec,
+    config: { type: 'file', id: src.id, max_in_flight: src.max_in_flight },
+    path: 'sources[0]',
+  };
 
   const makeStages = async (metrics: Metrics, jobLog: Logger): Promise<Stage[]> => {
     const made: Stage[] = [];
     try {
-      for (const c of config.stages) made.push(await c.spec.create(c.config, { pipeline: config.name, configPath: c.path, baseDir: config.baseDir, logger: jobLog, metrics }));
+      for (const c of config.stages)
+        made.push(
+          await c.spec.create(c.config, {
+            pipeline: config.name,
+            configPath: c.path,
+            baseDir: config.baseDir,
+            logger: jobLog,
+            metrics,
+          }),
+        );
       return made;
     } catch (err) {
       await Promise.allSettled(made.map((s) => s.close()));
@@ -97,11 +121,20 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const made: Sink[] = [];
     try {
       for (const c of config.sinks) {
-        const ctx = { pipeline: config.name, configPath: c.path, baseDir: config.baseDir, logger: jobLog, metrics, mode: 'file' as const };
+        const ctx = {
+          pipeline: config.name,
+          configPath: c.path,
+          baseDir: config.baseDir,
+          logger: jobLog,
+          metrics,
+          mode: 'file' as const,
+        };
         const inner =
           c.config.type === 'kafka'
             ? // Undelivered results leave the job uncommitted (it is redone), so no spill file.
-              createKafkaSink({ ...(c.config as unknown as KafkaSinkConfig), spill_path: false }, ctx, { messageKey: (r) => dedupeKey(r, job.job_id) })
+              createKafkaSink({ ...(c.config as unknown as KafkaSinkConfig), spill_path: false }, ctx, {
+                messageKey: (r) => dedupeKey(r, job.job_id),
+              })
             : await c.spec.create(c.config, ctx);
         made.push(tagSink(inner, job.job_id));
       }
@@ -124,7 +157,14 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const sessionTimeout = o.sessionTimeoutMs ?? 10_000;
-  const consumer: Consumer = kafka.consumer({ groupId: group, sessionTimeout, heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 5)), rebalanceTimeout: 60_000, maxWaitTimeInMs: 500, maxBytesPerPartition: 64 * 1024 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: group,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 5)),
+    rebalanceTimeout: 60_000,
+    maxWaitTimeInMs: 500,
+    maxBytesPerPartition: 64 * 1024,
+  });
 
   let stopping = false;
   let exitCode = 0;
@@ -142,14 +182,18 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     {
       stop,
       abort: (reason) => current?.abort(reason),
-      write: (line) => process.stderr.write(line + '\n'),
+      write: (line) => process.stderr.write(`${line}\n`),
       exit: (code) => process.exit(code),
       interrupt: (sig) => dieBySignal(sig),
     },
     { timeoutMs: config.shutdown_timeout_ms },
   );
 
-  const event = (kind: JobEventKind, base: { job_id: string | null; partition: number; offset: string }, extra: Partial<JobEvent> = {}): JobEvent => ({
+  const event = (
+    kind: JobEventKind,
+    base: { job_id: string | null; partition: number; offset: string },
+    extra: Partial<JobEvent> = {},
+  ): JobEvent => ({
     kind: 'job_event',
     event: kind,
     job_id: base.job_id,
@@ -160,13 +204,25 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     ...extra,
   });
 
-  const runJob = async (job: Job & { file: string }, base: { job_id: string; partition: number; offset: string }): Promise<JobOutcome> => {
+  const runJob = async (
+    job: Job & { file: string },
+    base: { job_id: string; partition: number; offset: string },
+  ): Promise<JobOutcome> => {
     const jobLog = log.child({ job_id: job.job_id });
     const metrics = new Metrics();
     let source: FileSource;
     try {
       source = await createFileSource(
-        { id: src.id, path: job.file, fps: src.fps, start_secs: job.start ?? null, end_secs: job.end ?? null, loop: false, max_in_flight: src.max_in_flight, realtime: false },
+        {
+          id: src.id,
+          path: job.file,
+          fps: src.fps,
+          start_secs: job.start ?? null,
+          end_secs: job.end ?? null,
+          loop: false,
+          max_in_flight: src.max_in_flight,
+          realtime: false,
+        },
         { pipeline: config.name, configPath: `job ${job.job_id}`, baseDir: config.baseDir, logger: jobLog, metrics },
       );
     } catch (err) {
@@ -177,7 +233,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       await Promise.allSettled(stages.map((s) => s.close()));
       throw err;
     });
-    const total = Number.isFinite(source.info.duration) ? (job.end ?? source.info.duration) - (job.start ?? 0) : undefined;
+    const total = Number.isFinite(source.info.duration)
+      ? (job.end ?? source.info.duration) - (job.start ?? 0)
+      : undefined;
     let records = 0;
     let lastPts = 0;
     let lastProgress = 0;
@@ -190,10 +248,29 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       const now = Date.now();
       if (lastProgress !== 0 && now - lastProgress < progressEveryMs) return;
       lastProgress = now;
-      const e = event('progress', base, { frames: frames(), records, video_secs: Number((lastPts - (job.start ?? 0)).toFixed(3)), ...(total !== undefined ? { video_total_secs: Number(total.toFixed(3)) } : {}), elapsed_ms: now - t0 });
-      events = events.then(() => sendEvent(producer, o.jobsTopic, e)).catch((err) => jobLog.warn({ err: (err as Error).message }, 'progress event not sent'));
+      const e = event('progress', base, {
+        frames: frames(),
+        records,
+        video_secs: Number((lastPts - (job.start ?? 0)).toFixed(3)),
+        ...(total !== undefined ? { video_total_secs: Number(total.toFixed(3)) } : {}),
+        elapsed_ms: now - t0,
+      });
+      events = events
+        .then(() => sendEvent(producer, o.jobsTopic, e))
+        .catch((err) => jobLog.warn({ err: (err as Error).message }, 'progress event not sent'));
     };
-    const pipeline = assemble({ name: config.name, sources: [sourceEntry], shutdown_timeout_ms: config.shutdown_timeout_ms, preview: config.preview }, [source as Source], stages, sinks, { logger: jobLog, metrics, onRecord });
+    const pipeline = assemble(
+      {
+        name: config.name,
+        sources: [sourceEntry],
+        shutdown_timeout_ms: config.shutdown_timeout_ms,
+        preview: config.preview,
+      },
+      [source as Source],
+      stages,
+      sinks,
+      { logger: jobLog, metrics, onRecord },
+    );
     current = pipeline;
     if (stopping) pipeline.stop('stopping');
     let summary: RunSummary;
@@ -206,20 +283,32 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const done = { frames: frames() };
     const undelivered = Object.entries(summary.sinks).filter(([, r]) => r.undelivered > 0 || r.failed !== undefined);
     if (undelivered.length > 0) {
-      return { ...done, status: 'undelivered', summary, error: undelivered.map(([id, r]) => `sink \`${id}\`: ${r.undelivered} record(s) undelivered${r.failed ? ` (${r.failed})` : ''}`).join('; ') };
+      return {
+        ...done,
+        status: 'undelivered',
+        summary,
+        error: undelivered
+          .map(([id, r]) => `sink \`${id}\`: ${r.undelivered} record(s) undelivered${r.failed ? ` (${r.failed})` : ''}`)
+          .join('; '),
+      };
     }
     if (stopping) return { ...done, status: 'abandoned', summary };
     if (!summary.ok) return { ...done, status: 'failed', summary, error: summary.errors.join('; ') };
     return { ...done, status: 'completed', summary };
   };
 
-  /** Commits offset+1; false when the broker refused (the partition moved in a rebalance: the next owner redoes the job). */
+  /** Commits offset+1; false when the broker refused (the partition moved in a rebalance: the next owner redoes the
+   * job). */
   const commit = async (partition: number, offset: string, jobId: string | null): Promise<boolean> => {
     try {
       await consumer.commitOffsets([{ topic: o.jobsTopic, partition, offset: (BigInt(offset) + 1n).toString() }]);
       return true;
     } catch (err) {
-      log.warn({ job_id: jobId, partition, offset, err: (err as Error).message }, `Commit of ${o.jobsTopic}[${partition}]@${offset} refused (${(err as Error).message}); the partition's next owner redoes job ${jobId ?? '(poison)'}.`);
+      log.warn(
+        { job_id: jobId, partition, offset, err: (err as Error).message },
+        `Commit of ${o.jobsTopic}[${partition}]@${offset} refused (${(err as Error).message}); the partition's next ` +
+          `owner redoes job ${jobId ?? '(poison)'}.`,
+      );
       return false;
     }
   };
@@ -232,30 +321,51 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     } catch (err) {
       const id = err instanceof PoisonJob ? err.job_id : null;
       const msg = (err as Error).message;
-      log.error({ partition, offset: message.offset, job_id: id }, `Poison job at ${o.jobsTopic}[${partition}]@${message.offset}: ${msg}; committed, not retried.`);
+      log.error(
+        { partition, offset: message.offset, job_id: id },
+        `Poison job at ${o.jobsTopic}[${partition}]@${message.offset}: ${msg}; committed, not retried.`,
+      );
       await sendEvent(producer, o.jobsTopic, event('failed', { job_id: id, ...where }, { error: msg }));
       await commit(partition, message.offset, id);
       return;
     }
     const base = { job_id: job.job_id, ...where };
-    log.info({ job_id: job.job_id, partition, offset: message.offset, path: job.file }, `Job ${job.job_id}: ${job.file}`);
+    log.info(
+      { job_id: job.job_id, partition, offset: message.offset, path: job.file },
+      `Job ${job.job_id}: ${job.file}`,
+    );
     await sendEvent(producer, o.jobsTopic, event('started', base, { path: job.file }));
     // Long jobs: keep the group membership alive while the job runs.
-    const hb = setInterval(() => void heartbeat().catch(() => undefined), Math.max(250, Math.floor(sessionTimeout / 5)));
+    const hb = setInterval(
+      () => void heartbeat().catch(() => undefined),
+      Math.max(250, Math.floor(sessionTimeout / 5)),
+    );
     let outcome: JobOutcome;
     const t0 = Date.now();
     try {
       outcome = await runJob(job, base);
     } catch (err) {
-      outcome = { status: 'failed', error: isVidflowError(err) ? err.toLine() : `error[INTERNAL]: ${(err as Error).message}` };
+      outcome = {
+        status: 'failed',
+        error: isVidflowError(err) ? err.toLine() : `error[INTERNAL]: ${(err as Error).message}`,
+      };
     } finally {
       clearInterval(hb);
     }
-    const extra = { path: job.file, elapsed_ms: Date.now() - t0, ...(outcome.summary ? { records: outcome.summary.records } : {}), ...(outcome.frames !== undefined ? { frames: outcome.frames } : {}) };
+    const extra = {
+      path: job.file,
+      elapsed_ms: Date.now() - t0,
+      ...(outcome.summary ? { records: outcome.summary.records } : {}),
+      ...(outcome.frames !== undefined ? { frames: outcome.frames } : {}),
+    };
     switch (outcome.status) {
       case 'completed':
         await sendEvent(producer, o.jobsTopic, event('completed', base, extra));
-        if (await commit(partition, message.offset, job.job_id)) log.info({ job_id: job.job_id, ...extra }, `Job ${job.job_id} completed: ${extra.records ?? 0} records in ${extra.elapsed_ms} ms; committed.`);
+        if (await commit(partition, message.offset, job.job_id))
+          log.info(
+            { job_id: job.job_id, ...extra },
+            `Job ${job.job_id} completed: ${extra.records ?? 0} records in ${extra.elapsed_ms} ms; committed.`,
+          );
         return;
       case 'failed':
         await sendEvent(producer, o.jobsTopic, event('failed', base, { ...extra, error: outcome.error }));
@@ -264,11 +374,20 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         return;
       case 'abandoned':
         await sendEvent(producer, o.jobsTopic, event('abandoned', base, extra)).catch(() => undefined);
-        log.warn({ job_id: job.job_id }, `Job ${job.job_id} abandoned (worker stopping); not committed, another worker redoes it.`);
+        log.warn(
+          { job_id: job.job_id },
+          `Job ${job.job_id} abandoned (worker stopping); not committed, another worker redoes it.`,
+        );
         return;
       case 'undelivered':
-        await sendEvent(producer, o.jobsTopic, event('abandoned', base, { ...extra, error: outcome.error })).catch(() => undefined);
-        log.error({ job_id: job.job_id }, `Job ${job.job_id}: results not delivered (${outcome.error}); not committed; the worker exits so that the job is redone.`);
+        await sendEvent(producer, o.jobsTopic, event('abandoned', base, { ...extra, error: outcome.error })).catch(
+          () => undefined,
+        );
+        log.error(
+          { job_id: job.job_id },
+          `Job ${job.job_id}: results not delivered (${outcome.error}); not committed; the worker exits so that the ` +
+            `job is redone.`,
+        );
         exitCode = 1;
         stop('results not delivered');
         return;
@@ -310,13 +429,19 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const p = e.payload as { memberId: string; memberAssignment: Record<string, number[]> };
-    log.info({ member: p.memberId, assignment: p.memberAssignment }, `Worker ${workerId} joined group ${group}: partitions ${JSON.stringify(p.memberAssignment[o.jobsTopic] ?? [])}.`);
+    log.info(
+      { member: p.memberId, assignment: p.memberAssignment },
+      `Worker ${workerId} joined group ${group}: partitions ${JSON.stringify(p.memberAssignment[o.jobsTopic] ?? [])}.`,
+    );
   });
 
   await consumer.connect();
   await consumer.subscribe({ topic: o.jobsTopic, fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
-  log.info(`Worker ${workerId} running: jobs ${o.jobsTopic}, group ${group}, pipeline \`${config.name}\` (${config.stages.length} stage(s), ${config.sinks.length} sink(s)).`);
+  log.info(
+    `Worker ${workerId} running: jobs ${o.jobsTopic}, group ${group}, pipeline \`${config.name}\` ` +
+      `(${config.stages.length} stage(s), ${config.sinks.length} sink(s)).`,
+  );
 
   await stopped;
   // disconnect() waits for the eachMessage in progress (the abandoned job), then leaves the group.

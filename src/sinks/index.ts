@@ -6,4 +6,10 @@ import { stdoutSinkSpec } from './stdout-sink.js';
 import { summarySinkSpec } from './summary-sink.js';
 import { websocketSinkSpec } from './websocket-sink.js';
 
-export const sinkSpecs: readonly SinkSpec[] = [stdoutSinkSpec, summarySinkSpec, jsonlSinkSpec, kafkaSinkSpec, websocketSinkSpec];
+export const sinkSpecs: readonly SinkSpec[] = [
+  stdoutSinkSpec,
+  summarySinkSpec,
+  jsonlSinkSpec,
+  kafkaSinkSpec,
+  websocketSinkSpec,
+];

@@ -46,20 +46,37 @@ export class JsonlSink implements Sink {
       if (this.failure) return;
       this.confirm();
       this.undelivered = this.unconfirmed.length;
-      this.failure = new VidflowError('SINK_WRITE', `sink \`${this.id}\`: cannot write ${this.file}: ${err.message}`, { cause: err });
+      this.failure = new VidflowError('SINK_WRITE', `sink \`${this.id}\`: cannot write ${this.file}: ${err.message}`, {
+        cause: err,
+      });
       this.logger?.error({ sink: this.id, path: this.file, code: err.code }, this.failure.message);
     });
   }
 
-  static async open(id: string, file: string, append: boolean, where: string, logger: Logger | null = null): Promise<JsonlSink> {
+  static async open(
+    id: string,
+    file: string,
+    append: boolean,
+    where: string,
+    logger: Logger | null = null,
+  ): Promise<JsonlSink> {
     const dir = path.dirname(file);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new VidflowError('SINK_PATH', `${where}.path: folder ${dir} does not exist (for output file ${file})`, { where: `${where}.path` });
+      throw new VidflowError('SINK_PATH', `${where}.path: folder ${dir} does not exist (for output file ${file})`, {
+        where: `${where}.path`,
+      });
     }
     const stream = createWriteStream(file, { flags: append ? 'a' : 'w' });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
-      stream.once('error', (err) => reject(new VidflowError('SINK_PATH', `${where}.path: cannot open ${file}: ${err.message}`, { where: `${where}.path`, cause: err })));
+      stream.once('error', (err) =>
+        reject(
+          new VidflowError('SINK_PATH', `${where}.path: cannot open ${file}: ${err.message}`, {
+            where: `${where}.path`,
+            cause: err,
+          }),
+        ),
+      );
     });
     return new JsonlSink(id, file, stream, logger);
   }
@@ -80,7 +97,7 @@ export class JsonlSink implements Sink {
 
   /** Resolves on 'drain'; rejects if the stream fails (or closes) first. */
   private drained(): Promise<void> {
-    if (this.failure) return Promise.reject((this.failureReported = true, this.failure));
+    if (this.failure) return Promise.reject(((this.failureReported = true), this.failure));
     return new Promise<void>((resolve, reject) => {
       const settle = () => {
         this.stream.off('drain', settle);
@@ -102,7 +119,7 @@ export class JsonlSink implements Sink {
     if (this.failure) this.fail();
     if (this.closed) throw new VidflowError('SINK_WRITE', `sink \`${this.id}\` is closed`);
     this.written += 1;
-    const line = JSON.stringify(record) + '\n';
+    const line = `${JSON.stringify(record)}\n`;
     this.bytesQueued += Buffer.byteLength(line);
     this.unconfirmed.push(this.bytesQueued);
     if (this.unconfirmed.length > 256) this.confirm();
@@ -139,7 +156,10 @@ export class JsonlSink implements Sink {
   }
 
   async health(): Promise<SinkHealth> {
-    return { ok: this.failure === null, detail: this.failure ? this.failure.message : `${this.written} records written to ${this.file}` };
+    return {
+      ok: this.failure === null,
+      detail: this.failure ? this.failure.message : `${this.written} records written to ${this.file}`,
+    };
   }
 }
 
@@ -148,18 +168,30 @@ export const jsonlSinkSpec: SinkSpec<JsonlSinkConfig> = {
   summary: 'Writes one JSON result record per line to a file.',
   schema: jsonlSinkSchema,
   example: { type: 'jsonl', path: 'out/results.jsonl' },
-  /** Checks the output can be written without touching it: folder exists; with --deep, folder (or existing file) is writable. */
+  /** Checks the output can be written without touching it: folder exists; with --deep, folder (or existing file) is
+   * writable. */
   async check(config, ctx) {
     const file = path.resolve(ctx.baseDir, config.path);
     const where = `${ctx.configPath}.path`;
     const dir = path.dirname(file);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VidflowError('SINK_PATH', `${where}: folder ${dir} does not exist (for output file ${file})`, { where });
-    if (existsSync(file) && statSync(file).isDirectory()) throw new VidflowError('SINK_PATH', `${where}: ${file} is a folder, expected a file path`, { where });
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new VidflowError('SINK_PATH', `${where}: folder ${dir} does not exist (for output file ${file})`, {
+        where,
+      });
+    if (existsSync(file) && statSync(file).isDirectory())
+      throw new VidflowError('SINK_PATH', `${where}: ${file} is a folder, expected a file path`, { where });
     if (!ctx.deep) return;
     const target = existsSync(file) ? file : dir;
     await access(target, fsConstants.W_OK).catch((err: Error) => {
       throw new VidflowError('SINK_PATH', `${where}: cannot write ${target}: ${err.message}`, { where, cause: err });
     });
   },
-  create: (config, ctx: SinkContext) => JsonlSink.open(config.id ?? 'jsonl', path.resolve(ctx.baseDir, config.path), config.append, ctx.configPath, ctx.logger),
+  create: (config, ctx: SinkContext) =>
+    JsonlSink.open(
+      config.id ?? 'jsonl',
+      path.resolve(ctx.baseDir, config.path),
+      config.append,
+      ctx.configPath,
+      ctx.logger,
+    ),
 };

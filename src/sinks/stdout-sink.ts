@@ -11,7 +11,10 @@ export const stdoutSinkSchema = z
   .object({
     type: z.literal('stdout'),
     id: z.string().min(1).optional().describe('Sink id (default: `stdout`).'),
-    format: z.enum(['jsonl', 'pretty']).default('jsonl').describe('`jsonl`: the result record as JSON; `pretty`: one short line per record.'),
+    format: z
+      .enum(['jsonl', 'pretty'])
+      .default('jsonl')
+      .describe('`jsonl`: the result record as JSON; `pretty`: one short line per record.'),
   })
   .strict();
 export type StdoutSinkConfig = z.infer<typeof stdoutSinkSchema>;
@@ -19,7 +22,10 @@ export type StdoutSinkConfig = z.infer<typeof stdoutSinkSchema>;
 function summary(results: unknown): string {
   if (results === null || typeof results !== 'object') return String(results);
   const r = results as Record<string, unknown>;
-  if (Array.isArray(r.top)) return (r.top as Array<{ label: string; score: number }>).map((c) => `${c.label} ${(c.score * 100).toFixed(1)}%`).join(', ');
+  if (Array.isArray(r.top))
+    return (r.top as Array<{ label: string; score: number }>)
+      .map((c) => `${c.label} ${(c.score * 100).toFixed(1)}%`)
+      .join(', ');
   if (Array.isArray(r.detections)) {
     const counts = new Map<string, number>();
     for (const d of r.detections as Array<{ label: string }>) counts.set(d.label, (counts.get(d.label) ?? 0) + 1);
@@ -54,7 +60,7 @@ export class StdoutSink implements Sink {
   write(record: ResultRecord): void | Promise<void> {
     this.written += 1;
     const line = this.format === 'pretty' ? formatPretty(record) : JSON.stringify(record);
-    if (!this.out.write(line + '\n')) return new Promise((resolve) => this.out.once('drain', () => resolve()));
+    if (!this.out.write(`${line}\n`)) return new Promise((resolve) => this.out.once('drain', () => resolve()));
   }
 
   async flush(): Promise<void> {

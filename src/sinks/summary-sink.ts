@@ -22,8 +22,17 @@ export const summarySinkSchema = z
   .object({
     type: z.literal('summary'),
     id: z.string().min(1).optional().describe('Sink id (default: `summary`).'),
-    every_secs: z.number().positive().max(3600).default(1).describe('Length of the video-time window each line sums up, in seconds.'),
-    header: z.string().min(1).optional().describe('A line printed once before the first summary line (e.g. where the full records go).'),
+    every_secs: z
+      .number()
+      .positive()
+      .max(3600)
+      .default(1)
+      .describe('Length of the video-time window each line sums up, in seconds.'),
+    header: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A line printed once before the first summary line (e.g. where the full records go).'),
   })
   .strict();
 export type SummarySinkConfig = z.infer<typeof summarySinkSchema>;
@@ -50,7 +59,16 @@ interface StreamState {
   ended: Set<number>;
 }
 
-const newWindow = (index: number): Window => ({ index, tracks: new Map(), detections: new Map(), top1: new Map(), entered: [], left: [], errors: 0, records: 0 });
+const newWindow = (index: number): Window => ({
+  index,
+  tracks: new Map(),
+  detections: new Map(),
+  top1: new Map(),
+  entered: [],
+  left: [],
+  errors: 0,
+  records: 0,
+});
 
 const fmtSecs = (s: number) => (Number.isInteger(s) ? String(s) : s.toFixed(2).replace(/0+$/, ''));
 
@@ -74,7 +92,7 @@ export class SummarySink implements Sink {
       this.streams.set(record.stream_id, st);
     }
     const index = Math.max(0, Math.floor(record.pts / this.everySecs + 1e-9));
-    let pending: Promise<void> | void = undefined;
+    let pending: Promise<void> | void = undefined as Promise<void> | void;
     if (st.window && index > st.window.index) pending = this.emit(this.windowLine(record.stream_id, st.window));
     if (!st.window || index > st.window.index) st.window = newWindow(index);
     st.lastPts = Math.max(st.lastPts, record.pts);
@@ -119,10 +137,26 @@ export class SummarySink implements Sink {
   private windowLine(stream: string, w: Window): string {
     const from = w.index * this.everySecs;
     const parts: string[] = [];
-    const byCount = <T>(m: Map<string, T>, n: (v: T) => number) => [...m].sort((a, b) => n(b[1]) - n(a[1]) || a[0].localeCompare(b[0]));
-    if (w.tracks.size > 0) parts.push(`in view: ${byCount(w.tracks, (s) => s.size).map(([l, s]) => `${s.size} ${l}`).join(', ')}`);
-    else if (w.detections.size > 0) parts.push(`in view: ${byCount(w.detections, (n) => n).map(([l, n]) => `${n} ${l}`).join(', ')}`);
-    else if (w.top1.size > 0) parts.push(`top label: ${byCount(w.top1, (n) => n).map(([l, n]) => `${l} (${n} frame${n === 1 ? '' : 's'})`).join(', ')}`);
+    const byCount = <T>(m: Map<string, T>, n: (v: T) => number) =>
+      [...m].sort((a, b) => n(b[1]) - n(a[1]) || a[0].localeCompare(b[0]));
+    if (w.tracks.size > 0)
+      parts.push(
+        `in view: ${byCount(w.tracks, (s) => s.size)
+          .map(([l, s]) => `${s.size} ${l}`)
+          .join(', ')}`,
+      );
+    else if (w.detections.size > 0)
+      parts.push(
+        `in view: ${byCount(w.detections, (n) => n)
+          .map(([l, n]) => `${n} ${l}`)
+          .join(', ')}`,
+      );
+    else if (w.top1.size > 0)
+      parts.push(
+        `top label: ${byCount(w.top1, (n) => n)
+          .map(([l, n]) => `${l} (${n} frame${n === 1 ? '' : 's'})`)
+          .join(', ')}`,
+      );
     else parts.push('in view: nothing');
     if (w.entered.length > 0) parts.push(`entered: ${w.entered.join(', ')}`);
     if (w.left.length > 0) parts.push(`left: ${w.left.join(', ')}`);
@@ -141,10 +175,10 @@ export class SummarySink implements Sink {
   }
 
   private emit(line: string): void | Promise<void> {
-    let text = line + '\n';
+    let text = `${line}\n`;
     if (!this.headerDone) {
       this.headerDone = true;
-      if (this.header) text = this.header + '\n' + text;
+      if (this.header) text = `${this.header}\n${text}`;
     }
     this.lines += 1;
     if (!this.out.write(text)) return new Promise((resolve) => this.out.once('drain', () => resolve()));

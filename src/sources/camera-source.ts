@@ -25,37 +25,97 @@ export const cameraSourceSchema = z
     id: z.string().min(1).describe('Stream id carried by every frame and result.'),
     url: z
       .string()
-      .regex(/^(rtsps?|https?|udp|tcp|srt|rtmp):\/\//i, 'expected a URL starting with rtsp://, rtsps://, http(s)://, udp://, tcp://, srt:// or rtmp://')
+      .regex(
+        /^(rtsps?|https?|udp|tcp|srt|rtmp):\/\//i,
+        'expected a URL starting with rtsp://, rtsps://, http(s)://, udp://, tcp://, srt:// or rtmp://',
+      )
       .describe('Stream URL. Put credentials in environment variables: `rtsp://${CAM_USER}:${CAM_PASS}@host/stream`.'),
-    fps: z.number().positive().nullable().default(null).describe('Keep at most this many frames per second (null: every frame).'),
-    max_in_flight: z.number().int().min(1).max(64).default(2).describe('Frames between decoder and sinks at most; newer frames are dropped beyond it.'),
+    fps: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('Keep at most this many frames per second (null: every frame).'),
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(2)
+      .describe('Frames between decoder and sinks at most; newer frames are dropped beyond it.'),
     latency_budget_ms: z
       .number()
       .int()
       .min(50)
       .default(1000)
-      .describe('Oldest a frame may be (capture → result) and still be processed: a frame older than this when read is dropped as `late_read`; a stage drops a frame whose result it expects after the budget (now + its recent batch time) as `stale`.'),
+      .describe(
+        'Oldest a frame may be (capture → result) and still be processed: a frame older than this when read is ' +
+          'dropped as `late_read`; a stage drops a frame whose result it expects after the budget (now + its recent ' +
+          'batch time) as `stale`.',
+      ),
     rtsp_transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport.'),
     reconnect: z.boolean().default(true).describe('Reconnect when the stream ends, fails or stalls.'),
-    reconnect_initial_ms: z.number().int().min(10).default(500).describe('First reconnect delay; doubles per failure in a row up to reconnect_max_ms, each delay drawn in [50 %, 100 %] of that (jitter).'),
+    reconnect_initial_ms: z
+      .number()
+      .int()
+      .min(10)
+      .default(500)
+      .describe(
+        'First reconnect delay; doubles per failure in a row up to reconnect_max_ms, each delay drawn in [50 %, 100 ' +
+          '%] of that (jitter).',
+      ),
     reconnect_max_ms: z.number().int().min(10).default(30_000).describe('Longest delay between reconnects.'),
-    reconnect_reset_ms: z.number().int().min(100).default(10_000).describe('A connection that has delivered frames this long resets the backoff to reconnect_initial_ms.'),
-    max_reconnects: z.number().int().min(0).nullable().default(null).describe('Give up after this many reconnects in a row (null: never).'),
-    connect_timeout_ms: z.number().int().min(100).default(10_000).describe('Probe timeout when connecting; also ffmpeg\'s socket I/O timeout (`-timeout` for RTSP, `-rw_timeout` otherwise).'),
-    stall_timeout_ms: z.number().int().min(100).default(5000).describe('No frame read from ffmpeg for this long (connection open but silent) counts as a stall: the stream reconnects.'),
+    reconnect_reset_ms: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe('A connection that has delivered frames this long resets the backoff to reconnect_initial_ms.'),
+    max_reconnects: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('Give up after this many reconnects in a row (null: never).'),
+    connect_timeout_ms: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe(
+        "Probe timeout when connecting; also ffmpeg's socket I/O timeout (`-timeout` for RTSP, `-rw_timeout` " +
+          'otherwise).',
+      ),
+    stall_timeout_ms: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe(
+        'No frame read from ffmpeg for this long (connection open but silent) counts as a stall: the stream ' +
+          'reconnects.',
+      ),
   })
   .strict();
 export type CameraSourceConfig = z.infer<typeof cameraSourceSchema>;
 
-/** Delay before reconnect number `attempt` (1-based, failures in a row): capped doubling, scaled by a jitter draw in [1 − jitter, 1]. */
-export function backoffDelay(attempt: number, o: { initial_ms: number; max_ms: number; jitter?: number }, random: () => number = Math.random): number {
+/** Delay before reconnect number `attempt` (1-based, failures in a row): capped doubling, scaled by a jitter draw in
+ * [1 − jitter, 1]. */
+export function backoffDelay(
+  attempt: number,
+  o: { initial_ms: number; max_ms: number; jitter?: number },
+  random: () => number = Math.random,
+): number {
   const capped = Math.min(o.max_ms, o.initial_ms * 2 ** Math.min(Math.max(attempt, 1) - 1, 30));
   const jitter = o.jitter ?? 0.5;
   return Math.round(capped * (1 - jitter * random()));
 }
 
 /** ffmpeg input options for a camera URL: low-delay flags, RTSP transport, socket I/O timeouts. */
-export function cameraInputOptions(c: Pick<CameraSourceConfig, 'url' | 'rtsp_transport' | 'connect_timeout_ms'>): string[] {
+export function cameraInputOptions(
+  c: Pick<CameraSourceConfig, 'url' | 'rtsp_transport' | 'connect_timeout_ms'>,
+): string[] {
   const opts = ['-fflags', 'nobuffer', '-flags', 'low_delay'];
   const us = String(c.connect_timeout_ms * 1000);
   if (/^rtsps?:/i.test(c.url)) opts.push('-rtsp_transport', c.rtsp_transport, '-timeout', us);
@@ -89,11 +149,19 @@ export class CameraSource implements Source {
 
   private setState(state: StreamState, reason: string | null): void {
     if (state === this.state) return;
-    const e: StreamHealthEvent = { stream_id: this.id, state, previous: this.state, reconnects: this.reconnects, reason, at_ms: Date.now() };
+    const e: StreamHealthEvent = {
+      stream_id: this.id,
+      state,
+      previous: this.state,
+      reconnects: this.reconnects,
+      reason,
+      at_ms: Date.now(),
+    };
     this.state = state;
     this.ctx.metrics.inc(`health.${this.id}.${state}`);
     const line = `Stream \`${this.id}\` is ${state}${reason ? `: ${reason}` : ''} (${this.reconnects} reconnects).`;
-    if (state === 'live' || state === 'connecting') this.ctx.logger.info({ stream: this.id, state, reconnects: this.reconnects }, line);
+    if (state === 'live' || state === 'connecting')
+      this.ctx.logger.info({ stream: this.id, state, reconnects: this.reconnects }, line);
     else this.ctx.logger.warn({ stream: this.id, state, reconnects: this.reconnects }, line);
     this.healthSubject.next(e);
   }
@@ -124,21 +192,47 @@ export class CameraSource implements Source {
         probeVideo(c.url, { label, timeout_ms: c.connect_timeout_ms, input_options: inputOptions }).then(
           (info) => {
             if (closed) return;
-            this.ctx.logger.info({ stream: c.id }, `Connected to \`${c.id}\` (${label}): ${info.width}x${info.height} ${info.codec}.`);
+            this.ctx.logger.info(
+              { stream: c.id },
+              `Connected to \`${c.id}\` (${label}): ${info.width}x${info.height} ${info.codec}.`,
+            );
             let first = true;
             lastArrival = Date.now();
-            watchdog = setInterval(() => {
-              // Before the first frame the connection gets connect_timeout_ms (a decoder waits for a keyframe).
-              const limit = firstArrival === 0 ? Math.max(c.stall_timeout_ms, c.connect_timeout_ms) : c.stall_timeout_ms;
-              if (closed || Date.now() - lastArrival < limit) return;
-              const silent = Date.now() - lastArrival;
-              this.setState('stalled', `no frame from ${label} for ${silent} ms`);
-              stop();
-              sub.error(new VidflowError('SOURCE_DECODE', `${c.id}: ${label} stalled: no frame for ${silent} ms`, { where: c.id }));
-            }, Math.max(50, Math.min(1000, Math.floor(c.stall_timeout_ms / 4))));
+            watchdog = setInterval(
+              () => {
+                // Before the first frame the connection gets connect_timeout_ms (a decoder waits for a keyframe).
+                const limit =
+                  firstArrival === 0 ? Math.max(c.stall_timeout_ms, c.connect_timeout_ms) : c.stall_timeout_ms;
+                if (closed || Date.now() - lastArrival < limit) return;
+                const silent = Date.now() - lastArrival;
+                this.setState('stalled', `no frame from ${label} for ${silent} ms`);
+                stop();
+                sub.error(
+                  new VidflowError('SOURCE_DECODE', `${c.id}: ${label} stalled: no frame for ${silent} ms`, {
+                    where: c.id,
+                  }),
+                );
+              },
+              Math.max(50, Math.min(1000, Math.floor(c.stall_timeout_ms / 4))),
+            );
             watchdog.unref?.();
             decoding = decodeFrames(
-              { input: c.url, label, stream_id: c.id, fps: c.fps, start: null, end: null, start_time: info.start_time, kind: 'live', input_options: inputOptions, pts_offset: 0, index_offset: 0, stream_index: info.stream_index, realtime: false, latency_budget_ms: c.latency_budget_ms },
+              {
+                input: c.url,
+                label,
+                stream_id: c.id,
+                fps: c.fps,
+                start: null,
+                end: null,
+                start_time: info.start_time,
+                kind: 'live',
+                input_options: inputOptions,
+                pts_offset: 0,
+                index_offset: 0,
+                stream_index: info.stream_index,
+                realtime: false,
+                latency_budget_ms: c.latency_budget_ms,
+              },
               {
                 gate,
                 logger: this.ctx.logger,
@@ -224,14 +318,21 @@ export class CameraSource implements Source {
 
 export const cameraSourceSpec: SourceSpec<CameraSourceConfig> = {
   type: 'camera',
-  summary: 'A live camera or network stream (RTSP/HTTP/UDP/…); drops frames rather than fall behind, reconnects when lost or stalled.',
+  summary:
+    'A live camera or network stream (RTSP/HTTP/UDP/…); drops frames rather than fall behind, reconnects when lost ' +
+    'or ' +
+    'stalled.',
   schema: cameraSourceSchema,
   example: { type: 'camera', id: 'door', url: 'rtsp://${CAM_USER}:${CAM_PASS}@192.0.2.10:554/stream1', fps: 5 },
   /** validate --deep: really opens the stream once (ffprobe, connect_timeout_ms); errors show the redacted URL. */
   async check(config, ctx) {
     if (!ctx.deep) return;
     registerUrlSecrets(config.url);
-    await probeVideo(config.url, { label: `${ctx.configPath}.url: ${redactUrl(config.url)}`, timeout_ms: config.connect_timeout_ms, input_options: cameraInputOptions(config) });
+    await probeVideo(config.url, {
+      label: `${ctx.configPath}.url: ${redactUrl(config.url)}`,
+      timeout_ms: config.connect_timeout_ms,
+      input_options: cameraInputOptions(config),
+    });
   },
   create: async (config, ctx) => new CameraSource(config, ctx),
 };

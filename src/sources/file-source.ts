@@ -18,15 +18,32 @@ export const fileSourceSchema = z
     type: z.literal('file'),
     id: z.string().min(1).describe('Stream id carried by every frame and result.'),
     path: z.string().min(1).describe('Video file, relative to the pipeline file.'),
-    fps: z.number().positive().nullable().default(null).describe('Sample at most this many frames per second of video time (null: every frame).'),
+    fps: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('Sample at most this many frames per second of video time (null: every frame).'),
     start_secs: z.number().min(0).nullable().default(null).describe('Start decoding at this time (seconds).'),
     end_secs: z.number().positive().nullable().default(null).describe('Stop before this time (seconds).'),
     loop: z.boolean().default(false).describe('Start again at the end (pts and frame index keep increasing).'),
-    max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Frames of this source between decoder and sinks at most; ffmpeg is paused beyond it.'),
-    realtime: z.boolean().default(false).describe('Read at the native frame rate (ffmpeg -re), to replay a file as if it were a camera.'),
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(8)
+      .describe('Frames of this source between decoder and sinks at most; ffmpeg is paused beyond it.'),
+    realtime: z
+      .boolean()
+      .default(false)
+      .describe('Read at the native frame rate (ffmpeg -re), to replay a file as if it were a camera.'),
   })
   .strict()
-  .refine((c) => c.end_secs === null || c.start_secs === null || c.end_secs > c.start_secs, { message: 'end_secs must be greater than start_secs', path: ['end_secs'] });
+  .refine((c) => c.end_secs === null || c.start_secs === null || c.end_secs > c.start_secs, {
+    message: 'end_secs must be greater than start_secs',
+    path: ['end_secs'],
+  });
 
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 
@@ -85,7 +102,10 @@ export class FileSource implements Source {
           }),
         );
         if (!o.loop) return counted;
-        return concat(counted, defer(() => (emitted === 0 ? EMPTY : pass(round + 1, indexOffset + emitted))));
+        return concat(
+          counted,
+          defer(() => (emitted === 0 ? EMPTY : pass(round + 1, indexOffset + emitted))),
+        );
       });
     return pass(0, 0);
   }
@@ -107,8 +127,14 @@ export const fileSourceSpec: SourceSpec<FileSourceConfig> = {
     const file = path.resolve(ctx.baseDir, config.path);
     const label = `${ctx.configPath}.path: ${file}`;
     if (!ctx.deep) {
-      if (!existsSync(file)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`, { where: `${ctx.configPath}.path` });
-      if (statSync(file).isFile() && statSync(file).size === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`, { where: `${ctx.configPath}.path` });
+      if (!existsSync(file))
+        throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`, {
+          where: `${ctx.configPath}.path`,
+        });
+      if (statSync(file).isFile() && statSync(file).size === 0)
+        throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`, {
+          where: `${ctx.configPath}.path`,
+        });
       return;
     }
     await probeVideo(file, { label });

@@ -1,6 +1,7 @@
 /**
  * Which files an `images` source reads: a folder (its JPEG/PNG/WebP files, not sub-folders) or a
- * glob (core/glob.ts), listed in a stable order (code-unit order of the absolute path). Plain functions, called by the source and
+ * glob (core/glob.ts), listed in a stable order (code-unit order of the absolute path). Plain functions, called by
+ * the source and
  * by its tests; no ffmpeg here.
  */
 import { statSync, type Stats } from 'node:fs';
@@ -39,7 +40,8 @@ export function imageSet(resolved: string): ImageSet {
     } catch {
       throw new Error('folder does not exist');
     }
-    if (!st.isDirectory()) throw new Error('is a file, expected a folder or a glob of images (use a `file` source for one image or video)');
+    if (!st.isDirectory())
+      throw new Error('is a file, expected a folder or a glob of images (use a `file` source for one image or video)');
     return { pattern: resolved, kind: 'folder', list: () => sortPaths(listFiles(resolved, false).filter(isImageFile)) };
   }
   const base = globBase(posix);
@@ -69,5 +71,7 @@ export function imageSet(resolved: string): ImageSet {
 /** The one-line reason for an empty set. */
 export function emptyReason(set: ImageSet): string {
   const exts = IMAGE_EXTENSIONS.join(', ');
-  return set.kind === 'folder' ? `no image files (${exts}) in this folder` : `no image file (${exts}) matches this glob`;
+  return set.kind === 'folder'
+    ? `no image files (${exts}) in this folder`
+    : `no image file (${exts}) matches this glob`;
 }

@@ -35,21 +35,57 @@ export const imagesSourceSchema = z
     path: z
       .string()
       .min(1)
-      .describe('A folder (its .jpg, .jpeg, .png and .webp files, not its sub-folders) or a glob such as `photos/**/*.jpg` (`*`, `?`, `**`, `{a,b}`, `[abc]`), relative to the pipeline file. Images are read in code-unit order of their absolute paths; hidden files are ignored.'),
-    watch: z.boolean().default(false).describe('Keep running and read images added later (see `settle_ms`); an empty folder is then allowed at start. Stop with Ctrl-C.'),
+      .describe(
+        'A folder (its .jpg, .jpeg, .png and .webp files, not its sub-folders) or a glob such as `photos/**/*.jpg` ' +
+          '(`*`, `?`, `**`, `{a,b}`, `[abc]`), relative to the pipeline file. Images are read in code-unit order of ' +
+          'their absolute paths; hidden files are ignored.',
+      ),
+    watch: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keep running and read images added later (see `settle_ms`); an empty folder is then allowed at start. Stop ' +
+          'with Ctrl-C.',
+      ),
     settle_ms: z
       .number()
       .int()
       .min(0)
       .default(1000)
-      .describe('With `watch`: a file is read once its last modification is at least this old, so a file still being written waits; a file renamed into the folder (write elsewhere, then `mv`) keeps the time it was written, so it is read at the next listing when that is already this old. Empty files wait.'),
+      .describe(
+        'With `watch`: a file is read once its last modification is at least this old, so a file still being written ' +
+          'waits; a file renamed into the folder (write elsewhere, then `mv`) keeps the time it was written, so it ' +
+          'is ' +
+          'read at the next listing when that is already this old. Empty files wait.',
+      ),
     poll_interval_ms: z.number().int().min(50).default(500).describe('With `watch`: how often the folder is listed.'),
-    decode_ahead: z.number().int().min(1).max(64).default(2).describe('Images decoded in parallel ahead of the one being emitted (one ffmpeg each); each holds one of the `max_in_flight` credits.'),
-    max_in_flight: z.number().int().min(1).max(1024).default(8).describe('Images of this source between decoder and sinks at most (decoding ones included); decoding waits beyond it, nothing is dropped.'),
+    decode_ahead: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(2)
+      .describe(
+        'Images decoded in parallel ahead of the one being emitted (one ffmpeg each); each holds one of the ' +
+          '`max_in_flight` credits.',
+      ),
+    max_in_flight: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(8)
+      .describe(
+        'Images of this source between decoder and sinks at most (decoding ones included); decoding waits beyond it, ' +
+          'nothing is dropped.',
+      ),
     on_unreadable: z
       .enum(['skip', 'fail'])
       .default('skip')
-      .describe('An image ffmpeg cannot decode: `skip` logs a warning and counts it (`dropped.<id>.unreadable`, its index left as a gap); `fail` ends the stream with SOURCE_DECODE and the run exits 1.'),
+      .describe(
+        'An image ffmpeg cannot decode: `skip` logs a warning and counts it (`dropped.<id>.unreadable`, its index ' +
+          'left as a gap); `fail` ends the stream with SOURCE_DECODE and the run exits 1.',
+      ),
   })
   .strict();
 
@@ -62,7 +98,11 @@ export interface ImagesSourceOptions extends Omit<ImagesSourceConfig, 'type' | '
 }
 
 /** Decodes one image file into one frame (its first frame), or resolves with the error. */
-function decodeImage(file: string, stream_id: string, ctx: ComponentContext): { result: Promise<{ frame: Frame | null; error: Error | null }>; cancel(): void } {
+function decodeImage(
+  file: string,
+  stream_id: string,
+  ctx: ComponentContext,
+): { result: Promise<{ frame: Frame | null; error: Error | null }>; cancel(): void } {
   let sub: Subscription | null = null;
   let settle: ((v: { frame: Frame | null; error: Error | null }) => void) | null = null;
   const result = new Promise<{ frame: Frame | null; error: Error | null }>((resolve) => {
@@ -98,7 +138,8 @@ function decodeImage(file: string, stream_id: string, ctx: ComponentContext): { 
     ).subscribe({
       next: (f) => (frame ??= f),
       error: (e: Error) => resolve({ frame, error: e }),
-      complete: () => resolve(frame ? { frame, error: null } : { frame: null, error: new Error('ffmpeg decoded no frame') }),
+      complete: () =>
+        resolve(frame ? { frame, error: null } : { frame: null, error: new Error('ffmpeg decoded no frame') }),
     });
   });
   return {
@@ -167,7 +208,11 @@ export class ImagesSource implements Source {
           if (size === 0 || now - mtime < o.settle_ms) {
             if (!waiting.has(f)) {
               waiting.add(f);
-              ctx.logger.debug({ stream: o.id, file: f }, `Waiting for \`${f}\` to settle (${size} bytes, modified ${Math.max(0, Math.round(now - mtime))} ms ago).`);
+              ctx.logger.debug(
+                { stream: o.id, file: f },
+                `Waiting for \`${f}\` to settle (${size} bytes, modified ${Math.max(0, Math.round(now - mtime))} ms ` +
+                  `ago).`,
+              );
             }
             continue;
           }
@@ -177,7 +222,10 @@ export class ImagesSource implements Source {
         }
         if (ready.length > 0) {
           queue.push(...sortPaths(ready));
-          ctx.logger.debug({ stream: o.id, files: ready.length }, `Found ${ready.length} new image(s) for \`${o.id}\`.`);
+          ctx.logger.debug(
+            { stream: o.id, files: ready.length },
+            `Found ${ready.length} new image(s) for \`${o.id}\`.`,
+          );
           const w = wake;
           wake = null;
           w?.();
@@ -214,7 +262,13 @@ export class ImagesSource implements Source {
           if (closed) return;
           inflight.shift();
           if (error === null && frame !== null) {
-            sub.next({ ...frame, index: head.index, pts: head.index, decoded_at_ms: Date.now(), source_path: head.file });
+            sub.next({
+              ...frame,
+              index: head.index,
+              pts: head.index,
+              decoded_at_ms: Date.now(),
+              source_path: head.file,
+            });
             continue;
           }
           gate.release();
@@ -234,7 +288,11 @@ export class ImagesSource implements Source {
       if (o.watch) {
         scan();
         timer = setInterval(scan, o.poll_interval_ms);
-        ctx.logger.info({ stream: o.id }, `Watching ${o.set.pattern} for images (\`${o.id}\`): ${queue.length} now, new files once ${o.settle_ms} ms old.`);
+        ctx.logger.info(
+          { stream: o.id },
+          `Watching ${o.set.pattern} for images (\`${o.id}\`): ${queue.length} now, new files once ${o.settle_ms} ms ` +
+            `old.`,
+        );
       }
       loop().catch((e: Error) => {
         if (!closed) sub.error(e);
@@ -260,16 +318,23 @@ function resolveSet(config: Pick<ImagesSourceConfig, 'path'>, ctx: ComponentCont
   try {
     return imageSet(resolved);
   } catch (e) {
-    throw new VidflowError('SOURCE_NOT_FOUND', `${ctx.configPath}.path: ${resolved}: ${(e as Error).message}`, { where: `${ctx.configPath}.path` });
+    throw new VidflowError('SOURCE_NOT_FOUND', `${ctx.configPath}.path: ${resolved}: ${(e as Error).message}`, {
+      where: `${ctx.configPath}.path`,
+    });
   }
 }
 
 /** Lists the images now; throws SOURCE_NOT_FOUND (naming the config path) when none and not watching. */
-function listOrThrow(config: Pick<ImagesSourceConfig, 'path' | 'watch'>, ctx: ComponentContext): { set: ImageSet; files: string[] } {
+function listOrThrow(
+  config: Pick<ImagesSourceConfig, 'path' | 'watch'>,
+  ctx: ComponentContext,
+): { set: ImageSet; files: string[] } {
   const set = resolveSet(config, ctx);
   const files = set.list();
   if (files.length === 0 && !config.watch) {
-    throw new VidflowError('SOURCE_NOT_FOUND', `${ctx.configPath}.path: ${set.pattern}: ${emptyReason(set)}`, { where: `${ctx.configPath}.path` });
+    throw new VidflowError('SOURCE_NOT_FOUND', `${ctx.configPath}.path: ${set.pattern}: ${emptyReason(set)}`, {
+      where: `${ctx.configPath}.path`,
+    });
   }
   return { set, files };
 }
@@ -277,16 +342,22 @@ function listOrThrow(config: Pick<ImagesSourceConfig, 'path' | 'watch'>, ctx: Co
 export async function createImagesSource(config: ImagesSourceConfig, ctx: ComponentContext): Promise<ImagesSource> {
   const { set, files } = listOrThrow(config, ctx);
   const { type: _type, path: _path, ...rest } = config;
-  ctx.logger.debug({ stream: config.id, images: files.length }, `Found ${files.length} image(s) for \`${config.id}\` in ${set.pattern}.`);
+  ctx.logger.debug(
+    { stream: config.id, images: files.length },
+    `Found ${files.length} image(s) for \`${config.id}\` in ${set.pattern}.`,
+  );
   return new ImagesSource({ ...rest, set, initial: files }, ctx);
 }
 
 export const imagesSourceSpec: SourceSpec<ImagesSourceConfig> = {
   type: 'images',
-  summary: 'A folder or glob of JPEG/PNG/WebP images, one frame each in sorted order with its `source_path`; never drops; can watch for new files.',
+  summary:
+    'A folder or glob of JPEG/PNG/WebP images, one frame each in sorted order with its `source_path`; never drops; ' +
+    'can watch for new files.',
   schema: imagesSourceSchema,
   example: { type: 'images', id: 'photos', path: 'photos/' },
-  /** validate: the folder (or the glob's base folder) exists and, unless watching, holds at least one image. Reads no image. */
+  /** validate: the folder (or the glob's base folder) exists and, unless watching, holds at least one image. Reads
+   * no image. */
   async check(config, ctx) {
     listOrThrow(config, ctx);
   },

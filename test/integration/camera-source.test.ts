@@ -21,7 +21,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
-import { waitFor, waitForLines } from '../support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 const PASSWORD = 'pa55-w0rd-xyz';
 let server: RtspServer;
@@ -44,8 +44,21 @@ after(async () => {
 });
 
 function camera(extra: Record<string, unknown> = {}) {
-  const config = cameraSourceSchema.parse({ type: 'camera', id: 'door', url: server.url('cam', PASSWORD), max_in_flight: 2, reconnect_initial_ms: 200, ...extra });
-  return new CameraSource(config, { pipeline: 'live', configPath: 'sources[0]', baseDir: '/', logger, metrics: new Metrics() });
+  const config = cameraSourceSchema.parse({
+    type: 'camera',
+    id: 'door',
+    url: server.url('cam', PASSWORD),
+    max_in_flight: 2,
+    reconnect_initial_ms: 200,
+    ...extra,
+  });
+  return new CameraSource(config, {
+    pipeline: 'live',
+    configPath: 'sources[0]',
+    baseDir: '/',
+    logger,
+    metrics: new Metrics(),
+  });
 }
 
 class CollectSink implements Sink {
@@ -74,7 +87,16 @@ describe('camera source over RTSP', () => {
     (src as unknown as { ctx: { metrics: Metrics } }).ctx.metrics = metrics;
     const seen: Frame[] = [];
     const sink = new CollectSink();
-    const p = assemble({ name: 'live', sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }] }, [src], [slowStage('live', 120, (f) => seen.push(f))], [sink], { logger, metrics });
+    const p = assemble(
+      {
+        name: 'live',
+        sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }],
+      },
+      [src],
+      [slowStage('live', 120, (f) => seen.push(f))],
+      [sink],
+      { logger, metrics },
+    );
     const done = p.run();
     await waitFor(() => seen.length >= 12, '12 frames through the slow stage');
     p.stop('test over');
@@ -84,10 +106,20 @@ describe('camera source over RTSP', () => {
     assert.equal(summary.dropped, dropped);
     // Processed frames skip ahead in the stream: the stage saw fresh frames, not a queue.
     const gaps = seen.slice(1).map((f, i) => f.index - seen[i]!.index);
-    assert.ok(gaps.every((g) => g >= 1), 'indices increase');
-    assert.ok(gaps.some((g) => g > 1), `frames were skipped: ${gaps.join(',')}`);
+    assert.ok(
+      gaps.every((g) => g >= 1),
+      'indices increase',
+    );
+    assert.ok(
+      gaps.some((g) => g > 1),
+      `frames were skipped: ${gaps.join(',')}`,
+    );
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.pts > seen[i - 1]!.pts);
-    assert.equal(sink.records.filter((r) => r.task !== 'stream_health').length, seen.length, 'every processed frame reached the sink');
+    assert.equal(
+      sink.records.filter((r) => r.task !== 'stream_health').length,
+      seen.length,
+      'every processed frame reached the sink',
+    );
   });
 
   it('reconnects when the camera goes away and comes back; pts stay monotonic', async () => {
@@ -116,14 +148,19 @@ describe('camera source over RTSP', () => {
     assert.ok((src as unknown as { ctx: { metrics: Metrics } }).ctx.metrics.get('reconnects.door') >= 1);
     for (let i = 1; i < frames.length; i++) {
       assert.ok(frames[i]!.index > frames[i - 1]!.index, `index increases at ${i}`);
-      assert.ok(frames[i]!.pts > frames[i - 1]!.pts, `pts monotonic at ${i}: ${frames[i - 1]!.pts} → ${frames[i]!.pts}`);
+      assert.ok(
+        frames[i]!.pts > frames[i - 1]!.pts,
+        `pts monotonic at ${i}: ${frames[i - 1]!.pts} → ${frames[i]!.pts}`,
+      );
     }
   });
 
   it('a wrong password is a one-line error without the password, and credentials never appear in logs', async () => {
-    const src = camera({ url: server.url('cam', 'WRONG-' + PASSWORD), reconnect: false });
+    const src = camera({ url: server.url('cam', `WRONG-${PASSWORD}`), reconnect: false });
     const { FlowGate } = await import('../../src/core/flow-gate.js');
-    const err = await new Promise<unknown>((resolve) => src.frames(new FlowGate(2)).subscribe({ error: resolve, complete: () => resolve(null) }));
+    const err = await new Promise<unknown>((resolve) =>
+      src.frames(new FlowGate(2)).subscribe({ error: resolve, complete: () => resolve(null) }),
+    );
     assert.ok(err instanceof VidflowError, String(err));
     assert.equal(err.code, 'SOURCE_CONNECT');
     assert.match(err.message, /rtsp:\/\/\*\*\*@127\.0\.0\.1:\d+\/test: cannot open stream: .*401/);
@@ -135,20 +172,29 @@ describe('camera source over RTSP', () => {
 });
 
 describe('vidflow run with a camera source (CLI, real RTSP server, real classifier)', () => {
-  it('streams results until SIGINT, flushes them, exits 0, and never logs the password', { timeout: 15 * 60_000 }, async () => {
+  it('streams results until SIGINT, flushes them, exits 0, and never logs the password', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const out = path.join(tmpDir(), 'camera.jsonl');
     const file = path.join(tmpDir(), 'camera.yaml');
     const manifest = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
     writeFileSync(
       file,
-      `name: cam\nsources:\n  - { type: camera, id: door, url: "rtsp://\${CAM_USER}:\${CAM_PASS}@127.0.0.1:${server.port}/test", fps: 5 }\nstages:\n  - { type: classify, id: scene, model: ${manifest} }\nsinks:\n  - { type: jsonl, path: ${out} }\n`,
+      `name: cam\nsources:\n  - { type: camera, id: door, url: ` +
+        `"rtsp://\${CAM_USER}:\${CAM_PASS}@127.0.0.1:${server.port}/test", fps: 5 }\nstages:\n  - { type: classify, ` +
+        `id: scene, model: ${manifest} }\nsinks:\n  - { type: jsonl, path: ${out} }\n`,
     );
     let waitError: unknown = null;
     const r = await runCli(['run', file, '--log-level', 'debug'], {
       env: { CAM_USER: 'cam', CAM_PASS: PASSWORD },
       // SIGINT once five records are out (an event, however long the connect and model load take).
       onSpawn: (p) => {
-        const results = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('"classification"')).length : 0);
+        const results = () =>
+          existsSync(out)
+            ? readFileSync(out, 'utf8')
+                .split('\n')
+                .filter((l) => l.includes('"classification"')).length
+            : 0;
         waitFor(() => results() >= 5 || null, '5 classification records')
           .then(() => p.kill('SIGINT'))
           .catch((err) => {
@@ -159,9 +205,15 @@ describe('vidflow run with a camera source (CLI, real RTSP server, real classifi
     });
     assert.equal(waitError, null);
     assert.equal(r.code, 0, r.stderr.slice(-2000));
-    const all = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const all = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // Health-state changes reach the sinks as stream_health records (issue #9); results are the rest.
-    assert.ok(all.some((x) => x.task === 'stream_health' && x.stream_id === 'door'), 'health events reach the sink');
+    assert.ok(
+      all.some((x) => x.task === 'stream_health' && x.stream_id === 'door'),
+      'health events reach the sink',
+    );
     const recs = all.filter((x) => x.task !== 'stream_health');
     assert.ok(recs.length >= 5, `${recs.length} records`);
     assert.ok(recs.every((x) => x.stream_id === 'door' && x.task === 'classification'));
@@ -176,7 +228,32 @@ describe('camera source over UDP (MPEG-TS pushed by a real ffmpeg)', () => {
     const { spawn } = await import('node:child_process');
     const { freePort } = await import('../support/ports.js');
     const port = await freePort();
-    const sender = spawn('ffmpeg', ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '600', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-f', 'mpegts', `udp://127.0.0.1:${port}?pkt_size=1316`], { stdio: 'ignore' });
+    const sender = spawn(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=320x240:r=25',
+        '-t',
+        '600',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        '25',
+        '-f',
+        'mpegts',
+        `udp://127.0.0.1:${port}?pkt_size=1316`,
+      ],
+      { stdio: 'ignore' },
+    );
     try {
       const src = camera({ url: `udp://127.0.0.1:${port}`, reconnect: false });
       const { FlowGate } = await import('../../src/core/flow-gate.js');

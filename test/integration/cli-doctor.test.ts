@@ -43,7 +43,10 @@ describe('vidflow doctor <pipeline.yaml>', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /onnxruntime-node: /); // the environment report still comes first
     assert.match(r.stdout, /^ {2}model .*mobilenetv2-12-int8\.manifest\.json \(stage `imagenet`\): loads$/m);
-    assert.match(r.stdout, new RegExp(`^  kafka broker 127\\.0\\.0\\.1:${port} \\(sink \`results\`\\): NOT reachable: ECONNREFUSED`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^  kafka broker 127\\.0\\.0\\.1:${port} \\(sink \`results\`\\): NOT reachable: ECONNREFUSED`, 'm'),
+    );
   });
 
   it('exit 0 when every model loads and every broker answers', async () => {
@@ -54,7 +57,10 @@ describe('vidflow doctor <pipeline.yaml>', () => {
       const r = await runCli(['doctor', pipeline('doctor-ok', `127.0.0.1:${port}`)]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /\(stage `imagenet`\): loads$/m);
-      assert.match(r.stdout, new RegExp(`kafka broker 127\\.0\\.0\\.1:${port} \\(sink \`results\`\\): reachable$`, 'm'));
+      assert.match(
+        r.stdout,
+        new RegExp(`kafka broker 127\\.0\\.0\\.1:${port} \\(sink \`results\`\\): reachable$`, 'm'),
+      );
     } finally {
       server.close();
     }
@@ -66,7 +72,10 @@ describe('vidflow doctor <pipeline.yaml>', () => {
     writeFileSync(path.join(tmpDir(), 'doctor-broken.onnx'), 'not an onnx model');
     const good = JSON.parse((await import('node:fs')).readFileSync(MANIFEST, 'utf8'));
     writeFileSync(broken, JSON.stringify({ ...good, name: 'doctor-broken', model_file: 'doctor-broken.onnx' }));
-    const r = await runCli(['doctor', pipeline('doctor-broken', `127.0.0.1:${port}`, `  - type: classify\n    id: broken\n    model: ${broken}\n`)]);
+    const r = await runCli([
+      'doctor',
+      pipeline('doctor-broken', `127.0.0.1:${port}`, `  - type: classify\n    id: broken\n    model: ${broken}\n`),
+    ]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /\(stage `imagenet`\): loads$/m);
     assert.match(r.stdout, /\(stage `broken`\): does NOT load: error\[/m);

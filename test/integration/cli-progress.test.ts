@@ -37,8 +37,14 @@ sinks:
 /** Runs the CLI with a pseudo-terminal as stdin/stdout/stderr; null when `script` is missing. */
 function runInPty(args: string[]): { status: number | null; out: string } | null {
   if (spawnSync('script', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
-  const cmd = [process.execPath, path.join(REPO, 'bin', 'vidflow.js'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, VIDFLOW_FROM_SOURCE: '1', VIDFLOW_LOG_LEVEL: 'warn' }, timeout: 120_000 });
+  const cmd = [process.execPath, path.join(REPO, 'bin', 'vidflow.js'), ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+    encoding: 'utf8',
+    env: { ...process.env, VIDFLOW_FROM_SOURCE: '1', VIDFLOW_LOG_LEVEL: 'warn' },
+    timeout: 120_000,
+  });
   return { status: r.status, out: r.stdout };
 }
 

@@ -19,7 +19,11 @@ function pipelineFile(name: string, body: string): string {
   return file;
 }
 
-function classifyPipeline(name: string, video: string, extra: { stage?: string; sink?: string; source?: string } = {}): string {
+function classifyPipeline(
+  name: string,
+  video: string,
+  extra: { stage?: string; sink?: string; source?: string } = {},
+): string {
   return pipelineFile(
     name,
     `name: ${name}
@@ -39,7 +43,11 @@ ${extra.sink ?? `  - type: jsonl\n    path: ${path.join(tmpDir(), `${name}.jsonl
 }
 
 function readJsonl(file: string): Array<Record<string, any>> {
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('vidflow run: video file → ffmpeg → ONNX classifier → JSONL', () => {
@@ -61,7 +69,10 @@ describe('vidflow run: video file → ffmpeg → ONNX classifier → JSONL', () 
       assert.equal(rec.frame_width, 640);
       assert.equal(rec.results.top.length, 3);
       const scores = rec.results.top.map((c: { score: number }) => c.score);
-      assert.deepEqual([...scores].sort((a, b) => b - a), scores);
+      assert.deepEqual(
+        [...scores].sort((a, b) => b - a),
+        scores,
+      );
       assert.ok(scores[0] > 0 && scores[0] <= 1);
     });
   });
@@ -77,7 +88,10 @@ describe('vidflow run: video file → ffmpeg → ONNX classifier → JSONL', () 
   });
 
   it('prints per-frame classifications with the pretty stdout sink', async () => {
-    const file = classifyPipeline('classify-stdout', media.testsrc(1), { source: '    fps: 2\n', sink: '  - type: stdout\n    format: pretty\n' });
+    const file = classifyPipeline('classify-stdout', media.testsrc(1), {
+      source: '    fps: 2\n',
+      sink: '  - type: stdout\n    format: pretty\n',
+    });
     const r = await runCli(['run', file]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
@@ -100,8 +114,14 @@ sinks:
     const r = await runCli(['run', file]);
     assert.equal(r.code, 0, r.stderr);
     const recs = readJsonl(path.join(tmpDir(), 'two-streams.jsonl'));
-    assert.deepEqual(recs.filter((x) => x.stream_id === 'a').map((x) => x.frame_index), [0, 1, 2, 3]);
-    assert.deepEqual(recs.filter((x) => x.stream_id === 'b').map((x) => x.frame_index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      recs.filter((x) => x.stream_id === 'a').map((x) => x.frame_index),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(
+      recs.filter((x) => x.stream_id === 'b').map((x) => x.frame_index),
+      [0, 1, 2, 3],
+    );
     assert.equal(recs.find((x) => x.stream_id === 'b')!.frame_width, 641);
   });
 
@@ -112,15 +132,27 @@ sinks:
     assert.equal(r.code, 1);
     const recs = readJsonl(out);
     assert.ok(recs.length > 10 && recs.length < 100, `${recs.length} records`);
-    assert.deepEqual(recs.map((x) => x.frame_index), [...Array(recs.length).keys()]);
-    const errLines = r.stderr.trim().split('\n').filter((l) => l.startsWith('error'));
+    assert.deepEqual(
+      recs.map((x) => x.frame_index),
+      [...Array(recs.length).keys()],
+    );
+    const errLines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('error'));
     assert.equal(errLines.length, 1, r.stderr);
-    assert.match(errLines[0]!, /^error\[SOURCE_DECODE\]: cam1: .*truncated-0\.5\.mp4 is corrupt or truncated after frame \d+/);
+    assert.match(
+      errLines[0]!,
+      /^error\[SOURCE_DECODE\]: cam1: .*truncated-0\.5\.mp4 is corrupt or truncated after frame \d+/,
+    );
   });
 
   it('flushes every result on SIGINT and exits 0', { timeout: 15 * 60_000 }, async () => {
     const out = path.join(tmpDir(), 'sigint.jsonl');
-    const file = classifyPipeline('sigint', media.testsrc(20), { source: '    realtime: true\n', sink: `  - type: jsonl\n    path: ${out}\n` });
+    const file = classifyPipeline('sigint', media.testsrc(20), {
+      source: '    realtime: true\n',
+      sink: `  - type: jsonl\n    path: ${out}\n`,
+    });
     // Signal once the CLI says it is running (its SIGINT handler is installed before that line)
     // and the first records are out: events, not a fixed delay, so a slow start-up cannot race it.
     let waitError: unknown = null;
@@ -140,7 +172,11 @@ sinks:
     assert.equal(r.code, 0, r.stderr);
     const recs = readJsonl(out);
     assert.ok(recs.length > 5 && recs.length < 500, `${recs.length} records`);
-    assert.deepEqual(recs.map((x) => x.frame_index), [...Array(recs.length).keys()], 'no gaps: every decoded frame reached the sink');
+    assert.deepEqual(
+      recs.map((x) => x.frame_index),
+      [...Array(recs.length).keys()],
+      'no gaps: every decoded frame reached the sink',
+    );
   });
 });
 
@@ -176,13 +212,20 @@ describe('vidflow models list / validate --deep', () => {
 
 describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
   const oneError = (stderr: string) => {
-    const lines = stderr.trim().split('\n').filter((l) => /^error/.test(l));
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .filter((l) => /^error/.test(l));
     assert.equal(lines.length, 1, stderr);
     return lines[0]!;
   };
 
   it('validate: a file with three mistakes prints three lines and exits 2', async () => {
-    const file = pipelineFile('three-mistakes', `sources:\n  - type: file\n    id: cam1\n    path: x.mp4\n    fsp: 5\nstages:\n  - type: clasify\n    id: s\n    model: m\nsinks:\n  - type: jsonl\n    path: 42\n`);
+    const file = pipelineFile(
+      'three-mistakes',
+      `sources:\n  - type: file\n    id: cam1\n    path: x.mp4\n    fsp: 5\nstages:\n  - type: clasify\n    id: s\n ` +
+        `   model: m\nsinks:\n  - type: jsonl\n    path: 42\n`,
+    );
     const r = await runCli(['validate', file]);
     assert.equal(r.code, 2);
     const lines = r.stderr.trim().split('\n');
@@ -201,19 +244,28 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
   it('missing video file', async () => {
     const r = await runCli(['run', classifyPipeline('missing-video', '/no/such/video.mp4')]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[SOURCE_NOT_FOUND\]: sources\[0\]\.path: \/no\/such\/video\.mp4: file does not exist$/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[SOURCE_NOT_FOUND\]: sources\[0\]\.path: \/no\/such\/video\.mp4: file does not exist$/,
+    );
   });
 
   it('a file that is not a video', async () => {
     const r = await runCli(['run', classifyPipeline('not-video', media.notVideo())]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[SOURCE_NOT_VIDEO\]: sources\[0\]\.path: .*not-a-video\.mp4: not a (readable )?video file/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[SOURCE_NOT_VIDEO\]: sources\[0\]\.path: .*not-a-video\.mp4: not a (readable )?video file/,
+    );
   });
 
   it('a file with audio but no video stream', async () => {
     const r = await runCli(['run', classifyPipeline('audio-only', media.audioOnly())]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[SOURCE_NO_VIDEO_STREAM\]: .*audio-only\.m4a: has no video stream \(found: audio\)/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[SOURCE_NO_VIDEO_STREAM\]: .*audio-only\.m4a: has no video stream \(found: audio\)/,
+    );
   });
 
   it('missing model file', async () => {
@@ -226,7 +278,10 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(MANIFEST, manifest));
     const r = await runCli(['run', file]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[MODEL_NOT_FOUND\]: .*gone\.manifest\.json: model_file \/no\/such\/model\.onnx does not exist/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[MODEL_NOT_FOUND\]: .*gone\.manifest\.json: model_file \/no\/such\/model\.onnx does not exist/,
+    );
   });
 
   it('a model name that does not exist suggests the closest one', async () => {
@@ -234,7 +289,10 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(MANIFEST, 'mobilenetv2-12-int'));
     const r = await runCli(['run', file]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[MODEL_NOT_FOUND\]: stages\[0\]\.model: model "mobilenetv2-12-int" not found in .*; did you mean "mobilenetv2-12-int8"\?$/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[MODEL_NOT_FOUND\]: stages\[0\]\.model: model "mobilenetv2-12-int" not found in .*; did you mean "mobilenetv2-12-int8"\?$/,
+    );
   });
 
   it('a model whose input does not match its manifest', async () => {
@@ -248,7 +306,10 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(MANIFEST, manifest));
     const r = await runCli(['run', file]);
     assert.equal(r.code, 1);
-    assert.match(oneError(r.stderr), /^error\[MODEL_MISMATCH\]: stages\[0\]\.model: model .*mobilenetv2_12_int8\.onnx does not match its manifest .*mismatch\.manifest\.json: input height is 224 in the model, manifest gives 200; input width is 224 in the model, manifest gives 200$/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[MODEL_MISMATCH\]: stages\[0\]\.model: model .*mobilenetv2_12_int8\.onnx does not match its manifest .*mismatch\.manifest\.json: input height is 224 in the model, manifest gives 200; input width is 224 in the model, manifest gives 200$/,
+    );
   });
 
   it('an unknown stage type', async () => {
@@ -256,19 +317,30 @@ describe('vidflow: bad input gives one clear line and a non-zero exit', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('type: classify', 'type: classifyy'));
     const r = await runCli(['run', file]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^error\[CONFIG_INVALID\]: .*unknown-stage\.yaml\(7,11\) stages\[0\]\.type: unknown stage type "classifyy", expected one of .*; did you mean "classify"\?$/);
+    assert.match(
+      r.stderr.trim(),
+      /^error\[CONFIG_INVALID\]: .*unknown-stage\.yaml\(7,11\) stages\[0\]\.type: unknown stage type "classifyy", expected one of .*; did you mean "classify"\?$/,
+    );
   });
 
   it('a sink path in a folder that does not exist', async () => {
-    const file = classifyPipeline('bad-sink', media.testsrc(1), { sink: '  - type: jsonl\n    path: /no/such/dir/out.jsonl\n' });
+    const file = classifyPipeline('bad-sink', media.testsrc(1), {
+      sink: '  - type: jsonl\n    path: /no/such/dir/out.jsonl\n',
+    });
     const r = await runCli(['run', file]);
     assert.notEqual(r.code, 0);
-    assert.match(oneError(r.stderr), /^error\[SINK_PATH\]: sinks\[0\]\.path: folder \/no\/such\/dir does not exist \(for output file \/no\/such\/dir\/out\.jsonl\)$/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[SINK_PATH\]: sinks\[0\]\.path: folder \/no\/such\/dir does not exist \(for output file \/no\/such\/dir\/out\.jsonl\)$/,
+    );
   });
 
   it('a missing pipeline file', async () => {
     const r = await runCli(['run', 'pipelines/nope.yaml']);
     assert.equal(r.code, 2);
-    assert.match(oneError(r.stderr), /^error\[CONFIG_NOT_FOUND\]: pipelines\/nope\.yaml: pipeline file does not exist$/);
+    assert.match(
+      oneError(r.stderr),
+      /^error\[CONFIG_NOT_FOUND\]: pipelines\/nope\.yaml: pipeline file does not exist$/,
+    );
   });
 });

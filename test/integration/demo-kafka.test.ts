@@ -24,7 +24,10 @@ after(async () => {
   await broker?.dispose();
 });
 
-it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncommented', { skip, timeout: 15 * 60_000 }, async () => {
+it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncommented', {
+  skip,
+  timeout: 15 * 60_000,
+}, async () => {
   const demo = readFileSync(path.join(REPO, 'pipelines', 'demo.yaml'), 'utf8');
   const kafkaLine = demo.split('\n').find((l) => /^\s*#\s*- \{ type: kafka/.test(l));
   assert.ok(kafkaLine, 'demo.yaml has a commented Kafka sink line');
@@ -38,7 +41,10 @@ it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncomm
     assert.equal(r.code, 0, r.stderr);
     // The terminal still gets the per-second summary lines.
     assert.match(r.stdout, /^\[dashcam 0-1 s\] in view: \d+ car/m);
-    const written = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const written = readFileSync(jsonl, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(written.length, 38 + 67, 'one record per frame of both clips');
 
     const kafka = new Kafka({ brokers: [broker!.brokers], clientId: 'demo-test', logLevel: logLevel.NOTHING });
@@ -47,10 +53,17 @@ it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncomm
     await consumer.subscribe({ topic: 'vidflow.demo', fromBeginning: true });
     const got: Array<Record<string, any>> = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${written.length} records consumed within ${SAFETY_NET_MS} ms`)), SAFETY_NET_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`only ${got.length} of ${written.length} records consumed within ${SAFETY_NET_MS} ms`)),
+        SAFETY_NET_MS,
+      );
       void consumer.run({
         eachMessage: async ({ message }) => {
-          got.push({ key: message.key?.toString(), value: JSON.parse(message.value!.toString()), headers: message.headers });
+          got.push({
+            key: message.key?.toString(),
+            value: JSON.parse(message.value!.toString()),
+            headers: message.headers,
+          });
           if (got.length === written.length) {
             clearTimeout(timer);
             resolve();
@@ -66,14 +79,30 @@ it('pipelines/demo.yaml sends its results to Kafka when its Kafka line is uncomm
       assert.equal(m.value.task, 'tracking');
       assert.ok(Array.isArray(m.value.results.tracks) && Array.isArray(m.value.results.events));
     }
-    for (const [stream, frames] of [['dashcam', 38], ['aisle', 67]] as const) {
+    for (const [stream, frames] of [
+      ['dashcam', 38],
+      ['aisle', 67],
+    ] as const) {
       const mine = got.filter((m) => m.key === stream);
-      assert.deepEqual(mine.map((m) => m.value.frame_index), [...Array(frames).keys()], `${stream}: in order, none missing`);
+      assert.deepEqual(
+        mine.map((m) => m.value.frame_index),
+        [...Array(frames).keys()],
+        `${stream}: in order, none missing`,
+      );
       // What Kafka carries is what the JSONL holds.
-      assert.deepEqual(mine.map((m) => m.value.results.tracks.map((t: { track_id: number }) => t.track_id)), written.filter((x) => x.stream_id === stream).map((x) => x.results.tracks.map((t: { track_id: number }) => t.track_id)));
+      assert.deepEqual(
+        mine.map((m) => m.value.results.tracks.map((t: { track_id: number }) => t.track_id)),
+        written
+          .filter((x) => x.stream_id === stream)
+          .map((x) => x.results.tracks.map((t: { track_id: number }) => t.track_id)),
+      );
     }
-    assert.ok(got.some((m) => m.key === 'dashcam' && m.value.results.tracks.some((t: { label: string }) => t.label === 'car')));
-    assert.ok(got.some((m) => m.key === 'aisle' && m.value.results.tracks.some((t: { label: string }) => t.label === 'person')));
+    assert.ok(
+      got.some((m) => m.key === 'dashcam' && m.value.results.tracks.some((t: { label: string }) => t.label === 'car')),
+    );
+    assert.ok(
+      got.some((m) => m.key === 'aisle' && m.value.results.tracks.some((t: { label: string }) => t.label === 'person')),
+    );
   } finally {
     rmSync(file, { force: true });
     rmSync(path.dirname(jsonl), { recursive: true, force: true });

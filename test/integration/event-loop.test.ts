@@ -51,12 +51,27 @@ function percentile(values: number[], p: number): number {
 describe('event loop during inference', () => {
   it(`a 5 ms timer's lag stays under 20 ms p99 while YOLOX-Nano runs continuously (workers: ${WORKERS})`, async () => {
     const config = detectSchema.parse({ type: 'detect', id: 'people', model: 'yolox-nano', workers: WORKERS });
-    const stage = await detectSpec.create(config, { pipeline: 'event-loop', configPath: 'stages[0]', baseDir: REPO, logger: silentLogger(), metrics: new Metrics() });
+    const stage = await detectSpec.create(config, {
+      pipeline: 'event-loop',
+      configPath: 'stages[0]',
+      baseDir: REPO,
+      logger: silentLogger(),
+      metrics: new Metrics(),
+    });
     // Small frames, so the letterbox to 416×416 on the main thread is cheap and inference dominates.
     const w = 64;
     const h = 48;
     const now = Date.now();
-    const frames: Frame[] = Array.from({ length: FRAMES }, (_, i) => ({ stream_id: 'cam', index: i, pts: i / 10, width: w, height: h, data: new Uint8Array(w * h * 3).fill(i * 5), decoded_at_ms: now, captured_at_ms: now }));
+    const frames: Frame[] = Array.from({ length: FRAMES }, (_, i) => ({
+      stream_id: 'cam',
+      index: i,
+      pts: i / 10,
+      width: w,
+      height: h,
+      data: new Uint8Array(w * h * 3).fill(i * 5),
+      decoded_at_ms: now,
+      captured_at_ms: now,
+    }));
     const control = startControlTimer();
     const lags: number[] = [];
     let last = performance.now();
@@ -74,17 +89,31 @@ describe('event loop during inference', () => {
     assert.equal(outcomes.length, FRAMES);
     const records = outcomes.flatMap((o) => o.records);
     assert.equal(records.length, FRAMES);
-    assert.ok(records.every((r) => r.error === undefined), 'every frame was inferred');
+    assert.ok(
+      records.every((r) => r.error === undefined),
+      'every frame was inferred',
+    );
     const p99 = percentile(lags, 99);
-    const summary = `workers=${WORKERS}: ${FRAMES} frames in ${wallMs.toFixed(0)} ms, timer fired ${lags.length}× (~${Math.round(wallMs / 5)} expected), lag p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms; control thread p99 ${percentile(controlLags, 99).toFixed(1)} ms`;
+    const summary =
+      `workers=${WORKERS}: ${FRAMES} frames in ${wallMs.toFixed(0)} ms, timer fired ${lags.length}× ` +
+      `(~${Math.round(wallMs / 5)} expected), lag p50 ${percentile(lags, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ` +
+      `ms, max ${Math.max(...lags).toFixed(1)} ms; control thread p99 ${percentile(controlLags, 99).toFixed(1)} ms`;
     console.log(summary);
     assert.ok(lags.length >= 20, `the timer must fire during the run to measure anything (${summary})`);
     // The bound is 20 ms on a quiet machine (one YOLOX-Nano inference takes ~17 ms here). A busy
     // machine slows everything, so the bound grows with the inference time measured in this run:
     // half of one inference, which an event loop that runs inference itself can never meet (its
     // lag is at least one whole inference), plus the lag the control thread saw from contention.
-    const inferMs = records.map((r) => (r.timing as { infer_start: number; infer_end: number }).infer_end - (r.timing as { infer_start: number }).infer_start);
+    const inferMs = records.map(
+      (r) =>
+        (r.timing as { infer_start: number; infer_end: number }).infer_end -
+        (r.timing as { infer_start: number }).infer_start,
+    );
     const bound = Math.max(20, percentile(inferMs, 50) / 2) + percentile(controlLags, 99);
-    assert.ok(p99 < bound, `event loop lag p99 must stay under ${bound.toFixed(1)} ms while inference runs (median inference ${percentile(inferMs, 50).toFixed(1)} ms; ${summary})`);
+    assert.ok(
+      p99 < bound,
+      `event loop lag p99 must stay under ${bound.toFixed(1)} ms while inference runs (median inference ` +
+        `${percentile(inferMs, 50).toFixed(1)} ms; ${summary})`,
+    );
   });
 });

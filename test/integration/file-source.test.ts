@@ -17,11 +17,27 @@ import { containerPts, media } from '../support/media.js';
 import { waitFor } from '../support/wait.js';
 
 function ctx() {
-  return { pipeline: 't', configPath: 'sources[0]', baseDir: process.cwd(), logger: silentLogger(), metrics: new Metrics() };
+  return {
+    pipeline: 't',
+    configPath: 'sources[0]',
+    baseDir: process.cwd(),
+    logger: silentLogger(),
+    metrics: new Metrics(),
+  };
 }
 
 function opts(path: string, extra: Partial<FileSourceOptions> = {}): FileSourceOptions {
-  return { id: 's', path, fps: null, start_secs: null, end_secs: null, loop: false, max_in_flight: 4, realtime: false, ...extra };
+  return {
+    id: 's',
+    path,
+    fps: null,
+    start_secs: null,
+    end_secs: null,
+    loop: false,
+    max_in_flight: 4,
+    realtime: false,
+    ...extra,
+  };
 }
 
 /** Decodes everything into `frames`, releasing each frame's credit right away. */
@@ -78,7 +94,10 @@ for (const flavour of ['system', 'npm'] as const) {
       use();
       const frames = await decodeAll(media.testsrc(2));
       assert.equal(frames.length, 50);
-      assert.deepEqual(frames.map((f) => f.index), [...Array(50).keys()]);
+      assert.deepEqual(
+        frames.map((f) => f.index),
+        [...Array(50).keys()],
+      );
       for (const f of frames) {
         assert.equal(f.width, 640);
         assert.equal(f.height, 360);
@@ -86,7 +105,10 @@ for (const flavour of ['system', 'npm'] as const) {
       }
       assert.ok(Math.abs(frames[49]!.pts - 49 / 25) < 1e-3, `last pts ${frames[49]!.pts}`);
       // testsrc2 frames differ from each other (the clock moves): the bytes are real frames.
-      assert.notDeepEqual(Buffer.from(frames[0]!.data).subarray(0, 50000), Buffer.from(frames[25]!.data).subarray(0, 50000));
+      assert.notDeepEqual(
+        Buffer.from(frames[0]!.data).subarray(0, 50000),
+        Buffer.from(frames[25]!.data).subarray(0, 50000),
+      );
     });
 
     it('reads MKV and MPEG-TS containers', async () => {
@@ -94,7 +116,10 @@ for (const flavour of ['system', 'npm'] as const) {
       assert.equal((await decodeAll(media.mkv())).length, 25);
       const ts = await decodeAll(media.mpegts());
       assert.equal(ts.length, 25);
-      assert.ok(Math.abs(ts[0]!.pts) < 1e-6, `MPEG-TS pts start at 0 after removing the container start time, got ${ts[0]!.pts}`);
+      assert.ok(
+        Math.abs(ts[0]!.pts) < 1e-6,
+        `MPEG-TS pts start at 0 after removing the container start time, got ${ts[0]!.pts}`,
+      );
     });
 
     it('reports a truncated file after emitting the frames decoded before the damage', async () => {
@@ -134,7 +159,9 @@ describe('file source: formats and geometry', () => {
     const frames = await decodeAll(file);
     const expected = containerPts(file);
     assert.equal(frames.length, expected.length);
-    frames.forEach((f, i) => assert.ok(Math.abs(f.pts - expected[i]!) < 1e-3, `frame ${i}: ${f.pts} vs ${expected[i]}`));
+    frames.forEach((f, i) =>
+      assert.ok(Math.abs(f.pts - expected[i]!) < 1e-3, `frame ${i}: ${f.pts} vs ${expected[i]}`),
+    );
     const gaps = frames.slice(1).map((f, i) => f.pts - frames[i]!.pts);
     assert.ok(Math.max(...gaps) > 3 * Math.min(...gaps), 'gaps vary');
   });
@@ -154,7 +181,10 @@ describe('file source: fps, start/end, loop', () => {
     const frames = await decodeAll(media.testsrc(2), { fps: 5 });
     assert.equal(frames.length, 10);
     frames.forEach((f, i) => assert.ok(Math.abs(f.pts - i * 0.2) < 1e-3, `pts ${f.pts}`));
-    assert.deepEqual(frames.map((f) => f.index), [...Array(10).keys()]);
+    assert.deepEqual(
+      frames.map((f) => f.index),
+      [...Array(10).keys()],
+    );
   });
 
   it('decodes only [start_secs, end_secs) with container pts', async () => {
@@ -178,7 +208,10 @@ describe('file source: fps, start/end, loop', () => {
         }
       });
     });
-    assert.deepEqual(frames.map((f) => f.index), [...Array(60).keys()]);
+    assert.deepEqual(
+      frames.map((f) => f.index),
+      [...Array(60).keys()],
+    );
     for (let i = 1; i < 60; i++) assert.ok(frames[i]!.pts > frames[i - 1]!.pts, `pts increase at ${i}`);
     assert.ok(Math.abs(frames[25]!.pts - 1) < 1e-3);
   });
@@ -243,9 +276,19 @@ describe('file source: backpressure', () => {
 
 describe('file source: bad input is one clear line', () => {
   const cases: Array<[string, () => string, string, RegExp]> = [
-    ['missing file', () => '/nonexistent/video.mp4', 'SOURCE_NOT_FOUND', /\/nonexistent\/video\.mp4: file does not exist/],
+    [
+      'missing file',
+      () => '/nonexistent/video.mp4',
+      'SOURCE_NOT_FOUND',
+      /\/nonexistent\/video\.mp4: file does not exist/,
+    ],
     ['not a video', media.notVideo, 'SOURCE_NOT_VIDEO', /not-a-video\.mp4: not a (readable )?video file/],
-    ['audio but no video', media.audioOnly, 'SOURCE_NO_VIDEO_STREAM', /audio-only\.m4a: has no video stream \(found: audio\)/],
+    [
+      'audio but no video',
+      media.audioOnly,
+      'SOURCE_NO_VIDEO_STREAM',
+      /audio-only\.m4a: has no video stream \(found: audio\)/,
+    ],
   ];
   for (const [name, file, code, re] of cases) {
     it(name, async () => {

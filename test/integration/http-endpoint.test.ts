@@ -39,13 +39,20 @@ function scrape(text: string) {
   const families = new Map<string, PromFamily>(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
   // Untyped, a histogram's series come out as one family per run of lines: merged by name.
   const untyped = new Map<string, PromSample[]>();
-  for (const f of parsePrometheusTextFormat(text.split('\n').filter((l) => !/^# TYPE \S+ histogram$/.test(l)).join('\n'))) untyped.set(f.name, [...(untyped.get(f.name) ?? []), ...f.metrics]);
+  for (const f of parsePrometheusTextFormat(
+    text
+      .split('\n')
+      .filter((l) => !/^# TYPE \S+ histogram$/.test(l))
+      .join('\n'),
+  ))
+    untyped.set(f.name, [...(untyped.get(f.name) ?? []), ...f.metrics]);
   const family = (name: string) => {
     const f = families.get(name);
     assert.ok(f, `no metric family ${name} in the scrape`);
     return f;
   };
-  const matches = (m: PromSample, labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v);
+  const matches = (m: PromSample, labels: Record<string, string>) =>
+    Object.entries(labels).every(([k, v]) => m.labels?.[k] === v);
   const sample = (name: string, labels: Record<string, string> = {}) => {
     const s = family(name).metrics.find((m) => matches(m, labels));
     assert.ok(s, `${name}${JSON.stringify(labels)} not in the scrape`);
@@ -127,7 +134,7 @@ sinks:
         });
       },
     });
-    assert.equal(failure, null, String((failure as Error)?.stack ?? failure) + '\n' + r.stderr);
+    assert.equal(failure, null, `${String((failure as Error)?.stack ?? failure)}\n${r.stderr}`);
     assert.equal(r.code, 0, r.stderr);
 
     const early = seen.earlyReady as Awaited<ReturnType<typeof get>>;
@@ -147,22 +154,37 @@ sinks:
     const s = scrape(m.body);
     const onDisk = seen.onDisk as number;
     const types: Record<string, PromFamily['type']> = {
-      vidflow_frames_decoded_total: 'COUNTER', vidflow_frames_in_total: 'COUNTER', vidflow_frames_processed_total: 'COUNTER',
-      vidflow_frames_in_flight: 'GAUGE', vidflow_stream_fps: 'GAUGE', vidflow_stream_reconnects_total: 'COUNTER',
-      vidflow_records_total: 'COUNTER', vidflow_record_latency_seconds: 'HISTOGRAM', vidflow_stage_step_seconds: 'HISTOGRAM',
-      vidflow_inference_seconds: 'HISTOGRAM', vidflow_batch_size: 'HISTOGRAM', vidflow_stage_errors_total: 'COUNTER',
-      vidflow_inference_workers: 'GAUGE', vidflow_inference_queue_depth: 'GAUGE',
-      vidflow_sink_records_written_total: 'COUNTER', vidflow_sink_records_undelivered_total: 'COUNTER', vidflow_sink_errors_total: 'COUNTER',
-      vidflow_sink_up: 'GAUGE', vidflow_pipeline_ready: 'GAUGE', vidflow_pipeline_info: 'GAUGE', process_cpu_seconds_total: 'COUNTER',
+      vidflow_frames_decoded_total: 'COUNTER',
+      vidflow_frames_in_total: 'COUNTER',
+      vidflow_frames_processed_total: 'COUNTER',
+      vidflow_frames_in_flight: 'GAUGE',
+      vidflow_stream_fps: 'GAUGE',
+      vidflow_stream_reconnects_total: 'COUNTER',
+      vidflow_records_total: 'COUNTER',
+      vidflow_record_latency_seconds: 'HISTOGRAM',
+      vidflow_stage_step_seconds: 'HISTOGRAM',
+      vidflow_inference_seconds: 'HISTOGRAM',
+      vidflow_batch_size: 'HISTOGRAM',
+      vidflow_stage_errors_total: 'COUNTER',
+      vidflow_inference_workers: 'GAUGE',
+      vidflow_inference_queue_depth: 'GAUGE',
+      vidflow_sink_records_written_total: 'COUNTER',
+      vidflow_sink_records_undelivered_total: 'COUNTER',
+      vidflow_sink_errors_total: 'COUNTER',
+      vidflow_sink_up: 'GAUGE',
+      vidflow_pipeline_ready: 'GAUGE',
+      vidflow_pipeline_info: 'GAUGE',
+      process_cpu_seconds_total: 'COUNTER',
     };
     for (const [name, type] of Object.entries(types)) assert.equal(s.family(name).type, type, name);
     // Every label name is a valid Prometheus label name, and no value looks like a URL.
     for (const f of s.families.values()) {
       assert.match(f.name, /^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
-      for (const sm of f.metrics) for (const [k, v] of Object.entries(sm.labels ?? {})) {
-        assert.match(k, /^[a-zA-Z_][a-zA-Z0-9_]*$/, `${f.name} label ${k}`);
-        assert.doesNotMatch(v, /:\/\//, `${f.name}{${k}="${v}"}`);
-      }
+      for (const sm of f.metrics)
+        for (const [k, v] of Object.entries(sm.labels ?? {})) {
+          assert.match(k, /^[a-zA-Z_][a-zA-Z0-9_]*$/, `${f.name} label ${k}`);
+          assert.doesNotMatch(v, /:\/\//, `${f.name}{${k}="${v}"}`);
+        }
     }
 
     const cam = { stream: 'cam1' };
@@ -172,7 +194,10 @@ sinks:
     const records = s.value('vidflow_records_total', { stream: 'cam1', stage: 'imagenet' });
     // One classification record per frame: the JSONL read before the scrape is a lower bound.
     assert.ok(records >= onDisk, `records_total ${records} < ${onDisk} lines in the JSONL`);
-    assert.ok(decoded >= entered && entered >= records && records >= processed, `decoded ${decoded} ≥ in ${entered} ≥ records ${records} ≥ processed ${processed}`);
+    assert.ok(
+      decoded >= entered && entered >= records && records >= processed,
+      `decoded ${decoded} ≥ in ${entered} ≥ records ${records} ≥ processed ${processed}`,
+    );
     assert.equal(s.value('vidflow_frames_in_flight', cam), entered - processed);
     assert.equal(s.value('vidflow_sink_records_written_total', { sink: 'jsonl' }), records);
     assert.equal(s.value('vidflow_sink_records_undelivered_total', { sink: 'jsonl' }), 0);
@@ -214,10 +239,16 @@ sinks:
     assert.equal(summary.records, finalRecords);
     const times = (seen.scrapeTimes as number[]).sort((a, b) => a - b);
     const own = last.value('vidflow_metrics_scrape_duration_seconds') * 1000;
-    t.diagnostic(`/metrics: ${m.body.length} bytes, ${s.families.size} families; scrape round trip (client side, 20 scrapes) median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms; server-side collection of the previous scrape ${own.toFixed(2)} ms`);
+    t.diagnostic(
+      `/metrics: ${m.body.length} bytes, ${s.families.size} families; scrape round trip (client side, 20 scrapes) ` +
+        `median ${times[10]!.toFixed(1)} ms, max ${times[19]!.toFixed(1)} ms; server-side collection of the previous ` +
+        `scrape ${own.toFixed(2)} ms`,
+    );
   });
 
-  it('/readyz: 503 while a sink is unhealthy and once SIGINT begins the shutdown (pipeline `http:` field)', { timeout: 15 * 60_000 }, async () => {
+  it('/readyz: 503 while a sink is unhealthy and once SIGINT begins the shutdown (pipeline `http:` field)', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const dir = tmpDir();
     const out = path.join(dir, 'http-stop.jsonl');
     const file = path.join(dir, 'http-stop.yaml');
@@ -269,14 +300,21 @@ sinks:
           seen.healthzAfter = await get(`${base}/healthz`);
           // Once the run has ended the endpoint is closed.
           await waitForLine(p.stderr!, /"summary"/);
-          seen.closed = await waitFor(async () => fetch(`${base}/healthz`).then(() => false, () => true), 'the endpoint to close');
+          seen.closed = await waitFor(
+            async () =>
+              fetch(`${base}/healthz`).then(
+                () => false,
+                () => true,
+              ),
+            'the endpoint to close',
+          );
         })().catch((err) => {
           failure = err;
           p.kill('SIGKILL');
         });
       },
     });
-    assert.equal(failure, null, String((failure as Error)?.stack ?? failure) + '\n' + r.stderr);
+    assert.equal(failure, null, `${String((failure as Error)?.stack ?? failure)}\n${r.stderr}`);
     assert.equal(r.code, 1, r.stderr); // Kafka never delivered: the run reports it and fails
     const before = seen.before as Awaited<ReturnType<typeof get>>;
     assert.equal(before.status, 503, before.body);

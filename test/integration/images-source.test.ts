@@ -8,7 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -55,8 +65,23 @@ function photoFolder(name: string): { dir: string; sizes: Map<string, [number, n
     symlinkSync(path.join(PHOTOS, f), path.join(dir, f));
     sizes.set(path.join(dir, f), SHARED_SIZES[f]!);
   }
-  sizes.set(gen(path.join(dir, 'odd-333x217.png'), ['-f', 'lavfi', '-i', 'testsrc2=s=320x240', '-vf', 'scale=333:217', '-frames:v', '1']), [333, 217]);
-  sizes.set(gen(path.join(dir, 'cat-copy.WEBP'), ['-i', path.join(PHOTOS, 'cat.png'), '-c:v', 'libwebp', '-f', 'webp']), [451, 300]);
+  sizes.set(
+    gen(path.join(dir, 'odd-333x217.png'), [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240',
+      '-vf',
+      'scale=333:217',
+      '-frames:v',
+      '1',
+    ]),
+    [333, 217],
+  );
+  sizes.set(
+    gen(path.join(dir, 'cat-copy.WEBP'), ['-i', path.join(PHOTOS, 'cat.png'), '-c:v', 'libwebp', '-f', 'webp']),
+    [451, 300],
+  );
   writeFileSync(path.join(dir, 'notes.txt'), 'not an image\n');
   writeFileSync(path.join(dir, '.hidden.jpg'), 'an editor temp file\n');
   mkdirSync(path.join(dir, 'sub'));
@@ -72,7 +97,8 @@ function pipeline(name: string, source: Record<string, unknown>, extra: { stage?
   const stage = extra.stage ?? 'detect';
   writeFileSync(
     file,
-    `name: ${name}\nsources:\n  - type: images\n    id: photos\n${src}\nstages:\n  - type: ${stage}\n    id: objects\n    model: yolox-nano\nsinks:\n  - type: jsonl\n    path: ${JSON.stringify(extra.out)}\n`,
+    `name: ${name}\nsources:\n  - type: images\n    id: photos\n${src}\nstages:\n  - type: ${stage}\n    id: ` +
+      `objects\n    model: yolox-nano\nsinks:\n  - type: jsonl\n    path: ${JSON.stringify(extra.out)}\n`,
   );
   return file;
 }
@@ -82,12 +108,22 @@ const records = (file: string) =>
     .trim()
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown> & { frame_index: number; source_path: string; frame_width: number; frame_height: number });
+    .map(
+      (l) =>
+        JSON.parse(l) as Record<string, unknown> & {
+          frame_index: number;
+          source_path: string;
+          frame_width: number;
+          frame_height: number;
+        },
+    );
 
 const codeUnitSort = (a: string[]) => [...a].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
 
 describe('images source through the CLI', () => {
-  it('one record per image, sorted, right paths and sizes, nothing dropped behind the detector (max_in_flight 1)', { timeout: 10 * 60_000 }, async () => {
+  it('one record per image, sorted, right paths and sizes, nothing dropped behind the detector (max_in_flight 1)', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const { dir, sizes } = photoFolder('all');
     const out = path.join(root, 'all.jsonl');
     const file = pipeline('all', { path: dir, max_in_flight: 1, decode_ahead: 1 }, { out });
@@ -104,10 +140,14 @@ describe('images source through the CLI', () => {
       recs.map((x) => x.frame_index),
       expected.map((_, i) => i),
     );
-    for (const rec of recs) assert.deepEqual([rec.frame_width, rec.frame_height], sizes.get(rec.source_path), rec.source_path);
+    for (const rec of recs)
+      assert.deepEqual([rec.frame_width, rec.frame_height], sizes.get(rec.source_path), rec.source_path);
     assert.match(r.stderr, new RegExp(`frames photos=${expected.length}, ${expected.length} records, 0 dropped`));
     // The cat is found in both the PNG and its WebP copy; the highway photo has cars.
-    const labels = (p: string) => ((recs.find((x) => x.source_path.endsWith(p))!.results as { detections: Array<{ label: string }> }).detections).map((d) => d.label);
+    const labels = (p: string) =>
+      (recs.find((x) => x.source_path.endsWith(p))!.results as { detections: Array<{ label: string }> }).detections.map(
+        (d) => d.label,
+      );
     assert.ok(labels('cat.png').includes('cat'));
     assert.ok(labels('cat-copy.WEBP').includes('cat'));
     assert.ok(labels('highway-cars.jpg').includes('car'));
@@ -124,22 +164,39 @@ describe('images source through the CLI', () => {
     );
   });
 
-  it('an empty folder, a folder that does not exist and a glob without a match: one line naming sources[0].path', { timeout: 5 * 60_000 }, async () => {
+  it('an empty folder, a folder that does not exist and a glob without a match: one line naming sources[0].path', {
+    timeout: 5 * 60_000,
+  }, async () => {
     const empty = path.join(root, 'empty');
     mkdirSync(empty);
     writeFileSync(path.join(empty, 'readme.txt'), 'no images here\n');
     const out = path.join(root, 'never.jsonl');
     const r1 = await runCli(['run', pipeline('empty', { path: empty }, { out })]);
     assert.equal(r1.code, 1);
-    assert.match(r1.stderr, new RegExp(`^error\\[SOURCE_NOT_FOUND\\]: sources\\[0\\]\\.path: ${empty}: no image files \\(\\.jpg, \\.jpeg, \\.png, \\.webp\\) in this folder$`, 'm'));
+    assert.match(
+      r1.stderr,
+      new RegExp(
+        `^error\\[SOURCE_NOT_FOUND\\]: sources\\[0\\]\\.path: ${empty}: no image files \\(\\.jpg, \\.jpeg, \\.png, ` +
+          `\\.webp\\) in this folder$`,
+        'm',
+      ),
+    );
     const r2 = await runCli(['validate', pipeline('nomatch', { path: `${PHOTOS}/*.gif` }, { out })]);
     assert.equal(r2.code, 2);
-    assert.match(r2.stderr, /error\[SOURCE_NOT_FOUND\]: .*nomatch\.yaml\(\d+,\d+\) sources\[0\]\.path: .*\*\.gif: no image file \(.*\) matches this glob/);
+    assert.match(
+      r2.stderr,
+      /error\[SOURCE_NOT_FOUND\]: .*nomatch\.yaml\(\d+,\d+\) sources\[0\]\.path: .*\*\.gif: no image file \(.*\) matches this glob/,
+    );
     const r3 = await runCli(['validate', pipeline('missing', { path: path.join(root, 'no-such-folder') }, { out })]);
-    assert.match(r3.stderr, /error\[SOURCE_NOT_FOUND\]: .*missing\.yaml\(\d+,\d+\) sources\[0\]\.path: .*no-such-folder: folder does not exist/);
+    assert.match(
+      r3.stderr,
+      /error\[SOURCE_NOT_FOUND\]: .*missing\.yaml\(\d+,\d+\) sources\[0\]\.path: .*no-such-folder: folder does not exist/,
+    );
   });
 
-  it('an unreadable image is skipped with a warning and counted (on_unreadable: skip), or fails the run (fail)', { timeout: 10 * 60_000 }, async () => {
+  it('an unreadable image is skipped with a warning and counted (on_unreadable: skip), or fails the run (fail)', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const dir = path.join(root, 'bad');
     mkdirSync(dir);
     symlinkSync(path.join(PHOTOS, 'apollo-crew.jpg'), path.join(dir, 'a.jpg'));
@@ -158,13 +215,29 @@ describe('images source through the CLI', () => {
       ],
       'the good images; the skipped ones leave gaps in the indices',
     );
-    for (const bad of ['b-garbage.jpg', 'c-truncated.jpg']) assert.match(r.stderr, new RegExp(`sources\\[0\\]\\.path: ${path.join(dir, bad)}: unreadable image: .*; skipped \\(on_unreadable: skip\\)`));
+    for (const bad of ['b-garbage.jpg', 'c-truncated.jpg'])
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `sources\\[0\\]\\.path: ${path.join(dir, bad)}: unreadable image: .*; skipped \\(on_unreadable: skip\\)`,
+        ),
+      );
     assert.match(r.stderr, /frames photos=2, 2 records, 2 dropped/);
 
     const failOut = path.join(root, 'bad-fail.jsonl');
-    const f = await runCli(['run', pipeline('bad-fail', { path: dir, on_unreadable: 'fail', max_in_flight: 1, decode_ahead: 1 }, { out: failOut })]);
+    const f = await runCli([
+      'run',
+      pipeline('bad-fail', { path: dir, on_unreadable: 'fail', max_in_flight: 1, decode_ahead: 1 }, { out: failOut }),
+    ]);
     assert.equal(f.code, 1);
-    assert.match(f.stderr, new RegExp(`^error\\[SOURCE_DECODE\\]: sources\\[0\\]\\.path: ${path.join(dir, 'b-garbage.jpg')}: unreadable image: .* \\(on_unreadable: fail\\)$`, 'm'));
+    assert.match(
+      f.stderr,
+      new RegExp(
+        `^error\\[SOURCE_DECODE\\]: sources\\[0\\]\\.path: ${path.join(dir, 'b-garbage.jpg')}: unreadable image: .* ` +
+          `\\(on_unreadable: fail\\)$`,
+        'm',
+      ),
+    );
     assert.deepEqual(
       records(failOut).map((x) => path.basename(x.source_path)),
       ['a.jpg'],
@@ -172,7 +245,9 @@ describe('images source through the CLI', () => {
     );
   });
 
-  it('watch: reads the images there, then a file added later; a file still being written waits until it settles', { timeout: 10 * 60_000 }, async () => {
+  it('watch: reads the images there, then a file added later; a file still being written waits until it settles', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const dir = path.join(root, 'watched');
     mkdirSync(dir);
     symlinkSync(path.join(PHOTOS, 'cat.png'), path.join(dir, 'a-cat.png'));
@@ -223,7 +298,9 @@ describe('images source through the CLI', () => {
     assert.equal(countLines(out), 4);
   });
 
-  it('pipelines/index-photos.yaml prints one line per shared photo, in file-name order, as its header says', { timeout: 10 * 60_000 }, async () => {
+  it('pipelines/index-photos.yaml prints one line per shared photo, in file-name order, as its header says', {
+    timeout: 10 * 60_000,
+  }, async () => {
     const r = await runCli(['run', path.join(REPO, 'pipelines', 'index-photos.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
@@ -237,11 +314,16 @@ describe('images source through the CLI', () => {
 });
 
 describe('images source in process', () => {
-  it('behind a slow consumer: every image in order, never more than max_in_flight credits taken, decoding ahead', { timeout: 5 * 60_000 }, async () => {
+  it('behind a slow consumer: every image in order, never more than max_in_flight credits taken, decoding ahead', {
+    timeout: 5 * 60_000,
+  }, async () => {
     const { dir, sizes } = photoFolder('inproc');
     const metrics = new Metrics();
     const c = { pipeline: 't', configPath: 'sources[0]', baseDir: root, logger: silentLogger(), metrics };
-    const src = await createImagesSource(imagesSourceSchema.parse({ type: 'images', id: 'photos', path: dir, max_in_flight: 3, decode_ahead: 2 }), c);
+    const src = await createImagesSource(
+      imagesSourceSchema.parse({ type: 'images', id: 'photos', path: dir, max_in_flight: 3, decode_ahead: 2 }),
+      c,
+    );
     const gate = new FlowGate(3);
     const frames: Frame[] = [];
     let outstanding = 0;
@@ -279,7 +361,9 @@ describe('images source in process', () => {
     assert.equal(metrics.totalDropped(), 0);
   });
 
-  it('unreadable images keep the stream accounting exact: decoded = processed + dropped.unreadable', { timeout: 5 * 60_000 }, async () => {
+  it('unreadable images keep the stream accounting exact: decoded = processed + dropped.unreadable', {
+    timeout: 5 * 60_000,
+  }, async () => {
     const dir = path.join(root, 'accounting');
     mkdirSync(dir);
     symlinkSync(path.join(PHOTOS, 'cat.png'), path.join(dir, 'a.png'));
@@ -289,13 +373,27 @@ describe('images source in process', () => {
     symlinkSync(path.join(PHOTOS, 'jockey-horse.jpg'), path.join(dir, 'e.jpg'));
     const metrics = new Metrics();
     const config = imagesSourceSchema.parse({ type: 'images', id: 'photos', path: dir });
-    const src = await createImagesSource(config, { pipeline: 't', configPath: 'sources[0]', baseDir: root, logger: silentLogger(), metrics });
+    const src = await createImagesSource(config, {
+      pipeline: 't',
+      configPath: 'sources[0]',
+      baseDir: root,
+      logger: silentLogger(),
+      metrics,
+    });
     const seen: number[] = [];
     const built = assemble(
       { name: 't', sources: [{ spec: {} as never, config: config as never, path: 'sources[0]' }] },
       [src],
       [slowStage('t', 5, (f) => seen.push(f.index))],
-      [{ id: 'none', write: () => undefined, flush: async () => undefined, close: async () => undefined, health: async () => ({ ok: true, detail: '' }) }],
+      [
+        {
+          id: 'none',
+          write: () => undefined,
+          flush: async () => undefined,
+          close: async () => undefined,
+          health: async () => ({ ok: true, detail: '' }),
+        },
+      ],
       { logger: silentLogger(), metrics },
     );
     const summary = await built.run();

@@ -61,10 +61,16 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
   before(async () => {
     const t0 = performance.now();
     broker = await startKafkaBroker();
-    kafka = new Kafka({ clientId: 'it-consumer', brokers: [broker.brokers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    kafka = new Kafka({
+      clientId: 'it-consumer',
+      brokers: [broker.brokers],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10, initialRetryTime: 100 },
+    });
     console.log(
       `# kafka broker ${broker.brokers} ready in ${Math.round(performance.now() - t0)} ms ` +
-        `(jar resolution ${Math.round(kafkaTimings.resolveMs)} ms, format ${Math.round(kafkaTimings.formatMs)} ms, start ${Math.round(kafkaTimings.startMs[0] ?? 0)} ms)`,
+        `(jar resolution ${Math.round(kafkaTimings.resolveMs)} ms, format ${Math.round(kafkaTimings.formatMs)} ms, ` +
+        `start ${Math.round(kafkaTimings.startMs[0] ?? 0)} ms)`,
     );
   });
 
@@ -95,9 +101,15 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     await admin.disconnect();
   }
 
-  /** Consumes `topics` from the beginning until `expectUnique` distinct (key, frame) are seen, plus a short grace for duplicates. */
+  /** Consumes `topics` from the beginning until `expectUnique` distinct (key, frame) are seen, plus a short grace
+   * for duplicates. */
   async function consume(topics: string[], expectUnique: number, timeoutMs = 30_000): Promise<Got[]> {
-    const consumer = kafka.consumer({ groupId: `it-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
+    const consumer = kafka.consumer({
+      groupId: `it-${randomUUID()}`,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
     const got: Got[] = [];
     const unique = new Set<string>();
     await consumer.connect();
@@ -135,8 +147,16 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
           firsts.push(f);
         }
       }
-      assert.deepEqual(firsts, Array.from({ length: n }, (_, i) => i), `stream ${s}: every frame, in order`);
-      assert.equal(new Set(got.filter((g) => g.key === s).map((g) => `${g.topic}/${g.partition}`)).size, 1, `stream ${s} stays on one partition`);
+      assert.deepEqual(
+        firsts,
+        Array.from({ length: n }, (_, i) => i),
+        `stream ${s}: every frame, in order`,
+      );
+      assert.equal(
+        new Set(got.filter((g) => g.key === s).map((g) => `${g.topic}/${g.partition}`)).size,
+        1,
+        `stream ${s} stays on one partition`,
+      );
     }
     return { duplicates };
   }
@@ -145,7 +165,10 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     const topic = `res-${randomUUID().slice(0, 8)}`;
     const cls = `${topic}-cls`;
     await createTopics(topic, cls);
-    const sink = await createSink({ topic, topics_by_task: { classification: cls }, batch_max_messages: 50, compression: 'gzip' }, ctxFor('file'));
+    const sink = await createSink(
+      { topic, topics_by_task: { classification: cls }, batch_max_messages: 50, compression: 'gzip' },
+      ctxFor('file'),
+    );
     const streams = ['cam-a', 'cam-b', 'cam-c', 'cam-d'];
     const N = 100;
     const sent: ResultRecord[] = [];
@@ -164,7 +187,10 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
       assert.equal(g.key, g.value.stream_id);
       assert.equal(g.topic, g.key === 'cam-d' ? cls : topic);
       assert.deepEqual(g.headers, { schema_version: String(RESULT_SCHEMA_VERSION), pipeline: 'it' });
-      assert.deepEqual(g.value, sent.find((r) => r.stream_id === g.key && r.frame_index === g.value.frame_index));
+      assert.deepEqual(
+        g.value,
+        sent.find((r) => r.stream_id === g.key && r.frame_index === g.value.frame_index),
+      );
     }
   });
 
@@ -186,75 +212,110 @@ describe('kafka sink with a real broker', { skip, timeout: 240_000 }, () => {
     assertComplete(got, ['cam-a'], 30);
   });
 
-  it('broker killed mid-run and restarted: a file-mode sink delivers every record (duplicates only as documented)', async () => {
-    const topic = `outage-${randomUUID().slice(0, 8)}`;
-    await createTopics(topic);
-    const sink = await createSink({ topic, batch_max_messages: 20, buffer_max_records: 50 }, ctxFor('file'));
-    const streams = ['cam-a', 'cam-b'];
-    const N = 300;
-    let writerDone = false;
-    const writer = (async () => {
-      for (let i = 0; i < N; i++) {
-        for (const s of streams) await sink.write(rec(s, i));
-        if (i % 5 === 0) await new Promise((r) => setTimeout(r, 10)); // ~1 s of writing in all
-      }
-      writerDone = true;
-    })();
-    await waitFor(() => stats(sink).sent >= 40, 'some records delivered before the crash');
-    const before = (await sink.health()).detail;
-    await broker.kill(); // crash: no clean shutdown
-    await waitFor(async () => writerDone || stats(sink).state === 'retrying' || (await sink.health()).ok === false, 'the sink noticing the outage');
-    const down = await sink.health();
-    await broker.start(); // same port, same log dir
-    await writer;
-    await sink.close();
-    const got = await consume([topic], N * streams.length);
-    const { duplicates } = assertComplete(got, streams, N);
-    console.log(`# outage test: before kill: ${before}; while down: ${down.detail}; received ${got.length}, duplicates ${duplicates}`);
-  });
+  it(
+    'broker killed mid-run and restarted: a file-mode sink delivers every record (duplicates only as ' + 'documented)',
+    async () => {
+      const topic = `outage-${randomUUID().slice(0, 8)}`;
+      await createTopics(topic);
+      const sink = await createSink({ topic, batch_max_messages: 20, buffer_max_records: 50 }, ctxFor('file'));
+      const streams = ['cam-a', 'cam-b'];
+      const N = 300;
+      let writerDone = false;
+      const writer = (async () => {
+        for (let i = 0; i < N; i++) {
+          for (const s of streams) await sink.write(rec(s, i));
+          if (i % 5 === 0) await new Promise((r) => setTimeout(r, 10)); // ~1 s of writing in all
+        }
+        writerDone = true;
+      })();
+      await waitFor(() => stats(sink).sent >= 40, 'some records delivered before the crash');
+      const before = (await sink.health()).detail;
+      await broker.kill(); // crash: no clean shutdown
+      await waitFor(
+        async () => writerDone || stats(sink).state === 'retrying' || (await sink.health()).ok === false,
+        'the sink noticing the outage',
+      );
+      const down = await sink.health();
+      await broker.start(); // same port, same log dir
+      await writer;
+      await sink.close();
+      const got = await consume([topic], N * streams.length);
+      const { duplicates } = assertComplete(got, streams, N);
+      console.log(
+        `# outage test: before kill: ${before}; while down: ${down.detail}; received ${got.length}, duplicates ` +
+          `${duplicates}`,
+      );
+    },
+  );
 
-  it('broker down: live mode drops the oldest (counted); close() is bounded by flush_timeout_ms and reports the unsent count', async () => {
-    const topic = `live-${randomUUID().slice(0, 8)}`;
-    await createTopics(topic);
-    await broker.stop();
-    const liveMetrics = new Metrics();
-    const live = await createSink({ id: 'kafka-live', topic, buffer_max_records: 5 }, ctxFor('live', liveMetrics));
-    for (let i = 0; i < 20; i++) assert.equal(live.write(rec('cam-live', i)), undefined, 'live writes never block');
-    assert.equal(liveMetrics.get('dropped.kafka-live.sink_overflow'), 15);
+  it(
+    'broker down: live mode drops the oldest (counted); close() is bounded by flush_timeout_ms and reports the ' +
+      'unsent count',
+    async () => {
+      const topic = `live-${randomUUID().slice(0, 8)}`;
+      await createTopics(topic);
+      await broker.stop();
+      const liveMetrics = new Metrics();
+      const live = await createSink({ id: 'kafka-live', topic, buffer_max_records: 5 }, ctxFor('live', liveMetrics));
+      for (let i = 0; i < 20; i++) assert.equal(live.write(rec('cam-live', i)), undefined, 'live writes never block');
+      assert.equal(liveMetrics.get('dropped.kafka-live.sink_overflow'), 15);
 
-    const fileMetrics = new Metrics();
-    const file = await createSink({ id: 'kafka-file', topic, flush_timeout_ms: 1500, spill_path: false }, ctxFor('file', fileMetrics));
-    for (let i = 0; i < 12; i++) await file.write(rec('cam-file', i));
-    const t0 = performance.now();
-    await assert.rejects(file.close(), (err: unknown) => {
-      assert.ok(err instanceof VidflowError);
-      assert.equal(err.code, 'SINK_FLUSH_TIMEOUT');
-      assert.match(err.message, /\b12 record\(s\) could not be delivered within flush_timeout_ms=1500 .*they are lost/);
-      return true;
-    });
-    const took = performance.now() - t0;
-    assert.ok(took >= 1400 && took < 4000, `close took ${Math.round(took)} ms (flush_timeout_ms 1500)`);
-    assert.equal(fileMetrics.get('dropped.kafka-file.sink_flush_timeout'), 12);
-    assert.deepEqual(file.report?.(), { undelivered: 12 });
+      const fileMetrics = new Metrics();
+      const file = await createSink(
+        { id: 'kafka-file', topic, flush_timeout_ms: 1500, spill_path: false },
+        ctxFor('file', fileMetrics),
+      );
+      for (let i = 0; i < 12; i++) await file.write(rec('cam-file', i));
+      const t0 = performance.now();
+      await assert.rejects(file.close(), (err: unknown) => {
+        assert.ok(err instanceof VidflowError);
+        assert.equal(err.code, 'SINK_FLUSH_TIMEOUT');
+        assert.match(
+          err.message,
+          /\b12 record\(s\) could not be delivered within flush_timeout_ms=1500 .*they are lost/,
+        );
+        return true;
+      });
+      const took = performance.now() - t0;
+      assert.ok(took >= 1400 && took < 4000, `close took ${Math.round(took)} ms (flush_timeout_ms 1500)`);
+      assert.equal(fileMetrics.get('dropped.kafka-file.sink_flush_timeout'), 12);
+      assert.deepEqual(file.report?.(), { undelivered: 12 });
 
-    // By default a file pipeline's undelivered records go to the spill file beside the pipeline file.
-    const spillMetrics = new Metrics();
-    const spilling = await createSink({ id: 'kafka-spill', topic, flush_timeout_ms: 1500 }, ctxFor('file', spillMetrics));
-    for (let i = 0; i < 7; i++) await spilling.write(rec('cam-spill', i));
-    const spillFile = path.join(BASE_DIR, 'it.kafka-spill.unsent.jsonl');
-    await assert.rejects(spilling.close(), new RegExp(`7 record\\(s\\) could not be delivered.*; 7 written to ${spillFile.replace(/[.]/g, '\\.')}`));
-    assert.equal(spillMetrics.get('dropped.kafka-spill.sink_flush_timeout'), 0, 'spilled records are not dropped');
-    assert.deepEqual(readFileSync(spillFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as ResultRecord).frame_index), [0, 1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(spilling.report?.(), { undelivered: 7, spilled: { path: spillFile, records: 7 } });
-    assert.equal(existsSync(path.join(BASE_DIR, 'it.kafka-file.unsent.jsonl')), false, 'spill_path: false writes nothing');
+      // By default a file pipeline's undelivered records go to the spill file beside the pipeline file.
+      const spillMetrics = new Metrics();
+      const spilling = await createSink(
+        { id: 'kafka-spill', topic, flush_timeout_ms: 1500 },
+        ctxFor('file', spillMetrics),
+      );
+      for (let i = 0; i < 7; i++) await spilling.write(rec('cam-spill', i));
+      const spillFile = path.join(BASE_DIR, 'it.kafka-spill.unsent.jsonl');
+      await assert.rejects(
+        spilling.close(),
+        new RegExp(`7 record\\(s\\) could not be delivered.*; 7 written to ${spillFile.replace(/[.]/g, '\\.')}`),
+      );
+      assert.equal(spillMetrics.get('dropped.kafka-spill.sink_flush_timeout'), 0, 'spilled records are not dropped');
+      assert.deepEqual(
+        readFileSync(spillFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as ResultRecord).frame_index),
+        [0, 1, 2, 3, 4, 5, 6],
+      );
+      assert.deepEqual(spilling.report?.(), { undelivered: 7, spilled: { path: spillFile, records: 7 } });
+      assert.equal(
+        existsSync(path.join(BASE_DIR, 'it.kafka-file.unsent.jsonl')),
+        false,
+        'spill_path: false writes nothing',
+      );
 
-    await broker.start();
-    await live.close();
-    const got = await consume([topic], 5);
-    assert.deepEqual(
-      got.filter((g) => g.key === 'cam-live').map((g) => g.value.frame_index),
-      [15, 16, 17, 18, 19],
-      'the newest 5 survive',
-    );
-  });
+      await broker.start();
+      await live.close();
+      const got = await consume([topic], 5);
+      assert.deepEqual(
+        got.filter((g) => g.key === 'cam-live').map((g) => g.value.frame_index),
+        [15, 16, 17, 18, 19],
+        'the newest 5 survive',
+      );
+    },
+  );
 });

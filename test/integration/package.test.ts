@@ -25,7 +25,8 @@ const project = path.join(tmp, 'consumer');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Without the npm_* variables of a parent `npm test` (they would point npm at this package). */
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(cmd, args, { cwd, env: { ...cleanEnv(), ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -59,14 +60,19 @@ before(
     packed = info.files.map((f) => f.path);
 
     mkdirSync(project);
-    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'vidflow-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2));
+    writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'vidflow-consumer', version: '1.0.0', private: true, type: 'module' }, null, 2),
+    );
     const flags = ['--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'];
     let inst = run('npm', ['install', tarball, '--offline', ...flags], project);
-    if (inst.code !== 0 && /ENOTCACHED/.test(inst.stderr)) inst = run('npm', ['install', tarball, '--prefer-offline', ...flags], project);
+    if (inst.code !== 0 && /ENOTCACHED/.test(inst.stderr))
+      inst = run('npm', ['install', tarball, '--prefer-offline', ...flags], project);
     if (inst.code !== 0) {
       // Only an unreachable registry is a reason not to test; any other install failure is a failure.
       const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|ENOTCACHED/.test(inst.stderr);
-      if (offline) installError = `npm install could not reach the registry: ${inst.stderr.trim().split('\n').slice(-3).join(' ')}`;
+      if (offline)
+        installError = `npm install could not reach the registry: ${inst.stderr.trim().split('\n').slice(-3).join(' ')}`;
       else assert.fail(`npm install ${tarball} failed:\n${inst.stderr.slice(-4000)}`);
     }
   },
@@ -75,7 +81,11 @@ before(
 
 describe('the packed package', () => {
   it('holds every file `exports` and `bin` point at (dist/index.js and its declarations), and no tests', () => {
-    for (const t of declaredTargets()) assert.ok(packed.includes(t), `${t} is in the tarball (packed: ${packed.filter((p) => p.startsWith('dist/index') || p.startsWith('bin/')).join(', ')})`);
+    for (const t of declaredTargets())
+      assert.ok(
+        packed.includes(t),
+        `${t} is in the tarball (packed: ${packed.filter((p) => p.startsWith('dist/index') || p.startsWith('bin/')).join(', ')})`,
+      );
     assert.ok(packed.includes('dist/index.d.ts'));
     assert.ok(packed.includes('dist/cli.js'));
     assert.ok(packed.includes('dist/models/inference-worker.js'), 'worker entry points are built');
@@ -85,11 +95,17 @@ describe('the packed package', () => {
     );
   });
 
-  it('import("vidflow") in a fresh project exports the public API; a shipped pipeline loads and validates; a pipeline runs', { timeout: 10 * 60_000 }, (t) => {
+  it('import("vidflow") in a fresh project exports the public API; a shipped pipeline loads and validates; a ' +
+    'pipeline ' +
+    'runs', {
+    timeout: 10 * 60_000,
+  }, (t) => {
     if (installError) return t.skip(installError);
     writeFileSync(
       path.join(project, 'photos.yaml'),
-      `name: consumer-photos\nsources:\n  - type: images\n    id: photos\n    path: ${JSON.stringify(path.join(SHARED, 'media', 'photos', 'c*.png'))}\nstages:\n  - type: detect\n    id: objects\n    model: yolox-nano\nsinks:\n  - type: summary\n`,
+      `name: consumer-photos\nsources:\n  - type: images\n    id: photos\n    path: ` +
+        `${JSON.stringify(path.join(SHARED, 'media', 'photos', 'c*.png'))}\nstages:\n  - type: detect\n    id: ` +
+        `objects\n    model: yolox-nano\nsinks:\n  - type: summary\n`,
     );
     writeFileSync(
       path.join(project, 'consumer.mjs'),
@@ -103,17 +119,21 @@ out.stages = m.stageSpecs.map((s) => s.type);
 out.sinks = m.sinkSpecs.map((s) => s.type);
 out.schema = m.RESULT_SCHEMA_VERSION;
 const shipped = m.loadPipelineFile('node_modules/vidflow/pipelines/index-photos.yaml');
-out.shipped = { name: shipped.name, sources: shipped.sources.map((s) => s.spec.type), stages: shipped.stages.map((s) => s.spec.type) };
-out.shippedIssues = (await m.validatePipeline(shipped, { deep: false, logger: m.silentLogger() })).issues.map(m.formatIssue);
+out.shipped = { name: shipped.name, sources: shipped.sources.map((s) => s.spec.type), stages: shipped.stages.map((s) ` +
+        `=> s.spec.type) };
+out.shippedIssues = (await m.validatePipeline(shipped, { deep: false, logger: m.silentLogger() ` +
+        `})).issues.map(m.formatIssue);
 try {
   m.parsePipeline('sources: []', 'bad.yaml', process.cwd());
 } catch (e) {
   out.badIsConfigError = e instanceof m.ConfigError && e instanceof m.VidflowError;
 }
 const records = [];
-const p = await m.buildPipeline(m.loadPipelineFile('photos.yaml'), { logger: m.silentLogger(), onRecord: (r) => records.push(r) });
+const p = await m.buildPipeline(m.loadPipelineFile('photos.yaml'), { logger: m.silentLogger(), onRecord: (r) => ` +
+        `records.push(r) });
 const summary = await p.run();
-out.run = { ok: summary.ok, errors: summary.errors, records: records.map((r) => ({ source_path: r.source_path, labels: r.results.detections.map((d) => d.label) })) };
+out.run = { ok: summary.ok, errors: summary.errors, records: records.map((r) => ({ source_path: r.source_path, ` +
+        `labels: r.results.detections.map((d) => d.label) })) };
 console.log(JSON.stringify(out));
 `,
     );
@@ -133,9 +153,34 @@ console.log(JSON.stringify(out));
       run: { ok: boolean; errors: string[]; records: Array<{ source_path: string; labels: string[] }> };
     };
     assert.equal(out.resolved, `file://${path.join(project, 'node_modules', 'vidflow', 'dist', 'index.js')}`);
-    const functions = ['loadPipelineFile', 'parsePipeline', 'validatePipeline', 'buildPipeline', 'assemble', 'formatIssue', 'formatIssueLines', 'createLogger', 'silentLogger', 'isVidflowError', 'loadManifest', 'listManifests', 'resolveModelRef', 'streamAccounting'];
+    const functions = [
+      'loadPipelineFile',
+      'parsePipeline',
+      'validatePipeline',
+      'buildPipeline',
+      'assemble',
+      'formatIssue',
+      'formatIssueLines',
+      'createLogger',
+      'silentLogger',
+      'isVidflowError',
+      'loadManifest',
+      'listManifests',
+      'resolveModelRef',
+      'streamAccounting',
+    ];
     const classes = ['ConfigError', 'VidflowError', 'FlowGate', 'Metrics'];
-    const values = ['sourceSpecs', 'stageSpecs', 'sinkSpecs', 'ERROR_CODES', 'EXIT', 'TASKS', 'MODEL_TASKS', 'pipelineSchema', 'ManifestSchema'];
+    const values = [
+      'sourceSpecs',
+      'stageSpecs',
+      'sinkSpecs',
+      'ERROR_CODES',
+      'EXIT',
+      'TASKS',
+      'MODEL_TASKS',
+      'pipelineSchema',
+      'ManifestSchema',
+    ];
     for (const k of [...functions, ...classes]) assert.equal(out.kinds[k], 'function', `vidflow exports ${k}`);
     for (const k of values) assert.equal(out.kinds[k], 'object', `vidflow exports ${k}`);
     assert.equal(out.schema, 1);
@@ -145,19 +190,29 @@ console.log(JSON.stringify(out));
     assert.deepEqual(out.shipped, { name: 'index-photos', sources: ['images'], stages: ['detect'] });
     assert.deepEqual(out.shippedIssues, []);
     assert.equal(out.badIsConfigError, true);
-    assert.deepEqual(out.run, { ok: true, errors: [], records: [{ source_path: path.join(SHARED, 'media', 'photos', 'cat.png'), labels: ['cat'] }] });
+    assert.deepEqual(out.run, {
+      ok: true,
+      errors: [],
+      records: [{ source_path: path.join(SHARED, 'media', 'photos', 'cat.png'), labels: ['cat'] }],
+    });
   });
 
-  it('a TypeScript consumer type-checks against the declarations (types exported: ResultRecord, PipelineConfig, SourceSpec, …)', { timeout: 10 * 60_000 }, (t) => {
+  it('a TypeScript consumer type-checks against the declarations (types exported: ResultRecord, PipelineConfig, ' +
+    'SourceSpec, …)', {
+    timeout: 10 * 60_000,
+  }, (t) => {
     if (installError) return t.skip(installError);
     writeFileSync(
       path.join(project, 'consumer.ts'),
-      `import { loadPipelineFile, buildPipeline, createLogger, sourceSpecs, type BuiltPipeline, type ConfigIssue, type Frame, type PipelineConfig, type ResultRecord, type RunSummary, type SinkSpec, type SourceSpec, type StageSpec, type Task } from 'vidflow';
+      `import { loadPipelineFile, buildPipeline, createLogger, sourceSpecs, type BuiltPipeline, type ConfigIssue, ` +
+        `type Frame, type PipelineConfig, type ResultRecord, type RunSummary, type SinkSpec, type SourceSpec, type ` +
+        `StageSpec, type Task } from 'vidflow';
 const config: PipelineConfig = loadPipelineFile('photos.yaml');
 const specs: readonly SourceSpec[] = sourceSpecs;
 const onRecord = (r: ResultRecord): string => \`\${r.stream_id} \${r.frame_index} \${r.task satisfies Task}\`;
 export async function go(): Promise<RunSummary> {
-  const p: BuiltPipeline = await buildPipeline(config, { logger: createLogger({ level: 'warn' }), onRecord: (r) => void onRecord(r) });
+  const p: BuiltPipeline = await buildPipeline(config, { logger: createLogger({ level: 'warn' }), onRecord: (r) => ` +
+        `void onRecord(r) });
   return p.run();
 }
 export type Used = [ConfigIssue, Frame, SinkSpec, StageSpec, typeof specs];
@@ -167,15 +222,34 @@ loadPipelineFile(42);
     );
     writeFileSync(
       path.join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [path.join(REPO, 'node_modules', '@types')] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [path.join(REPO, 'node_modules', '@types')],
+        },
+        files: ['consumer.ts'],
+      }),
     );
-    const r = run(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
+    const r = run(
+      process.execPath,
+      [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      project,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
   it('the installed `vidflow` command runs from dist/ (no tsx in the consumer)', { timeout: 5 * 60_000 }, (t) => {
     if (installError) return t.skip(installError);
-    const r = run(path.join(project, 'node_modules', '.bin', 'vidflow'), ['validate', 'photos.yaml'], project, { VIDFLOW_SHARED: SHARED, VIDFLOW_FROM_SOURCE: '' });
+    const r = run(path.join(project, 'node_modules', '.bin', 'vidflow'), ['validate', 'photos.yaml'], project, {
+      VIDFLOW_SHARED: SHARED,
+      VIDFLOW_FROM_SOURCE: '',
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 });

@@ -16,7 +16,9 @@ import { media, REPO } from '../support/media.js';
 
 const MANIFEST = path.join(REPO, 'models', 'mobilenetv2-12-int8', 'mobilenetv2-12-int8.manifest.json');
 
-it('streams results and JPEG previews of a running pipeline to a WebSocket client', { timeout: 10 * 60_000 }, async () => {
+it('streams results and JPEG previews of a running pipeline to a WebSocket client', {
+  timeout: 10 * 60_000,
+}, async () => {
   const cfg = parsePipeline(
     `name: ws-e2e
 preview: { fps: 5, max_width: 320 }

@@ -26,18 +26,25 @@ interface Rec {
   results: { detections: Det[] };
 }
 
-const have = ['detection/fastestdet.onnx', 'detection/ultraface_rfb_320.onnx'].every((m) => existsSync(sharedModel(m))) && existsSync(sharedMedia('photos/apollo-crew.jpg'));
+const have =
+  ['detection/fastestdet.onnx', 'detection/ultraface_rfb_320.onnx'].every((m) => existsSync(sharedModel(m))) &&
+  existsSync(sharedMedia('photos/apollo-crew.jpg'));
 
-describe('FastestDet and UltraFace through the CLI on the shared media', { skip: have ? false : 'shared models/media missing', timeout: 10 * 60_000 }, () => {
+describe('FastestDet and UltraFace through the CLI on the shared media', {
+  skip: have ? false : 'shared models/media missing',
+  timeout: 10 * 60_000,
+}, () => {
   let recs: Rec[] = [];
-  const of = (stream: string, stage: string) => recs.filter((r) => r.stream_id === stream && r.stage_id === stage).sort((a, b) => a.frame_index - b.frame_index);
+  const of = (stream: string, stage: string) =>
+    recs.filter((r) => r.stream_id === stream && r.stage_id === stage).sort((a, b) => a.frame_index - b.frame_index);
   const labels = (r: Rec, label: string) => r.results.detections.filter((d) => d.label === label);
 
   before(async () => {
     const dir = tmpDir();
     const out = path.join(dir, 'real-detectors.jsonl');
     const file = path.join(dir, 'real-detectors.yaml');
-    const src = (id: string, rel: string, fps?: number) => `  - { type: file, id: ${id}, path: ${JSON.stringify(sharedMedia(rel))}${fps ? `, fps: ${fps}` : ''} }`;
+    const src = (id: string, rel: string, fps?: number) =>
+      `  - { type: file, id: ${id}, path: ${JSON.stringify(sharedMedia(rel))}${fps ? `, fps: ${fps}` : ''} }`;
     writeFileSync(
       file,
       [
@@ -52,8 +59,10 @@ describe('FastestDet and UltraFace through the CLI on the shared media', { skip:
         src('headpose', 'videos/faces-head-pose.mp4', 3),
         src('walking', 'videos/walking-pair-faces.mp4', 4),
         'stages:',
-        '  - { type: detect, id: objects, model: fastestdet, score_threshold: 0.65, streams: [highway, dashcam, soccer, apollo, cat] }',
-        '  - { type: detect, id: faces, model: ultraface-rfb-320, score_threshold: 0.7, streams: [astronaut, apollo, headpose, walking, highway] }',
+        '  - { type: detect, id: objects, model: fastestdet, score_threshold: 0.65, streams: [highway, dashcam, ' +
+          'soccer, apollo, cat] }',
+        '  - { type: detect, id: faces, model: ultraface-rfb-320, score_threshold: 0.7, streams: [astronaut, apollo, ' +
+          'headpose, walking, highway] }',
         'sinks:',
         `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
         '',
@@ -61,7 +70,10 @@ describe('FastestDet and UltraFace through the CLI on the shared media', { skip:
     );
     const r = await runCli(['run', file]);
     assert.equal(r.code, 0, r.stderr);
-    recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+    recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Rec);
   });
 
   it('every box lies inside its frame', () => {
@@ -69,23 +81,30 @@ describe('FastestDet and UltraFace through the CLI on the shared media', { skip:
     for (const r of recs) {
       for (const d of r.results.detections) {
         const [x1, y1, x2, y2] = d.box;
-        assert.ok(x1 >= 0 && y1 >= 0 && x2 <= r.frame_width && y2 <= r.frame_height && x2 > x1 && y2 > y1, `${r.stream_id} ${JSON.stringify(d)}`);
+        assert.ok(
+          x1 >= 0 && y1 >= 0 && x2 <= r.frame_width && y2 <= r.frame_height && x2 > x1 && y2 > y1,
+          `${r.stream_id} ${JSON.stringify(d)}`,
+        );
       }
     }
   });
 
-  it('fastestdet: the 2 cars ahead on the right of the highway photo and of every dash-camera frame; no person there', () => {
-    const [photo] = of('highway', 'objects');
-    const right = (r: Rec) => labels(r, 'car').filter((d) => (d.box[0] + d.box[2]) / 2 > r.frame_width / 2);
-    assert.ok(right(photo!).length >= 2, JSON.stringify(photo!.results));
-    assert.equal(labels(photo!, 'person').length, 0);
-    const dash = of('dashcam', 'objects');
-    assert.equal(dash.length, 8); // 1.52 s at fps 5
-    for (const r of dash) {
-      assert.ok(right(r).length >= 2, `frame ${r.frame_index}: ${JSON.stringify(r.results)}`);
-      assert.equal(labels(r, 'person').length, 0);
-    }
-  });
+  it(
+    'fastestdet: the 2 cars ahead on the right of the highway photo and of every dash-camera frame; no person ' +
+      'there',
+    () => {
+      const [photo] = of('highway', 'objects');
+      const right = (r: Rec) => labels(r, 'car').filter((d) => (d.box[0] + d.box[2]) / 2 > r.frame_width / 2);
+      assert.ok(right(photo!).length >= 2, JSON.stringify(photo!.results));
+      assert.equal(labels(photo!, 'person').length, 0);
+      const dash = of('dashcam', 'objects');
+      assert.equal(dash.length, 8); // 1.52 s at fps 5
+      for (const r of dash) {
+        assert.ok(right(r).length >= 2, `frame ${r.frame_index}: ${JSON.stringify(r.results)}`);
+        assert.equal(labels(r, 'person').length, 0);
+      }
+    },
+  );
 
   it('fastestdet: the 3 soccer players, the 3 Apollo astronauts, the cat', () => {
     assert.ok(labels(of('soccer', 'objects')[0]!, 'person').length >= 3);

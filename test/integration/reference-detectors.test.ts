@@ -34,9 +34,14 @@ interface Rec {
 }
 
 const FIXTURE = path.join(REPO, 'test', 'fixtures', 'reference', 'detectors.json');
-const have = ['detection/fastestdet.onnx', 'detection/ultraface_rfb_320.onnx'].every((m) => existsSync(sharedModel(m))) && existsSync(sharedMedia('photos/astronaut.png'));
+const have =
+  ['detection/fastestdet.onnx', 'detection/ultraface_rfb_320.onnx'].every((m) => existsSync(sharedModel(m))) &&
+  existsSync(sharedMedia('photos/astronaut.png'));
 
-describe('FastestDet and UltraFace match the Python onnxruntime reference within 0.5 px', { skip: have ? false : 'shared models/media missing', timeout: 10 * 60_000 }, () => {
+describe('FastestDet and UltraFace match the Python onnxruntime reference within 0.5 px', {
+  skip: have ? false : 'shared models/media missing',
+  timeout: 10 * 60_000,
+}, () => {
   const ref = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cases: RefCase[] };
   const streamId = (media: string) => path.basename(media).replace(/\W+/g, '_');
   it('same detections, same labels, corners within 0.5 px, scores within 1e-3', async (t) => {
@@ -55,7 +60,10 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
         'name: reference-detectors',
         'sources:',
         // fps 1 keeps the first frame of the videos (the reference decodes frame 0 only).
-        ...media.map((m) => `  - { type: file, id: ${streamId(m)}, path: ${JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m))}${m.includes('/videos/') ? ', fps: 1' : ''} }`),
+        ...media.map(
+          (m) =>
+            `  - { type: file, id: ${streamId(m)}, path: ${JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m))}${m.includes('/videos/') ? ', fps: 1' : ''} }`,
+        ),
         'stages:',
         stage('fastestdet'),
         stage('ultraface-rfb-320'),
@@ -66,17 +74,26 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
     );
     const r = await runCli(['run', file]);
     assert.equal(r.code, 0, r.stderr);
-    const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+    const recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Rec);
     let compared = 0;
     let worst = 0;
     let worstScore = 0;
     for (const c of ref.cases) {
       const where = `${c.model} on ${c.media}`;
-      const rec = recs.filter((x) => x.stream_id === streamId(c.media) && x.stage_id === c.model).sort((a, b) => a.frame_index - b.frame_index)[0];
+      const rec = recs
+        .filter((x) => x.stream_id === streamId(c.media) && x.stage_id === c.model)
+        .sort((a, b) => a.frame_index - b.frame_index)[0];
       assert.ok(rec, `${where}: no record`);
       assert.deepEqual([rec.frame_width, rec.frame_height], [c.frame_width, c.frame_height], where);
       const got = rec.results.detections;
-      assert.equal(got.length, c.detections.length, `${where}: vidflow ${JSON.stringify(got)} vs reference ${JSON.stringify(c.detections)}`);
+      assert.equal(
+        got.length,
+        c.detections.length,
+        `${where}: vidflow ${JSON.stringify(got)} vs reference ${JSON.stringify(c.detections)}`,
+      );
       const used = new Set<number>();
       for (const e of c.detections) {
         const dist = (g: Det) => Math.max(...g.box.map((v, k) => Math.abs(v - e.box[k]!)));
@@ -87,7 +104,11 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
         assert.ok(best >= 0, `${where}: no ${e.label} for ${JSON.stringify(e)}`);
         used.add(best);
         const g = got[best]!;
-        assert.ok(dist(g) <= 0.5, `${where}: ${JSON.stringify(g.box)} vs reference ${JSON.stringify(e.box)} (max corner diff ${dist(g).toFixed(3)} px)`);
+        assert.ok(
+          dist(g) <= 0.5,
+          `${where}: ${JSON.stringify(g.box)} vs reference ${JSON.stringify(e.box)} (max corner diff ` +
+            `${dist(g).toFixed(3)} px)`,
+        );
         assert.ok(Math.abs(g.score - e.score) <= 1e-3, `${where}: score ${g.score} vs reference ${e.score}`);
         worst = Math.max(worst, dist(g));
         worstScore = Math.max(worstScore, Math.abs(g.score - e.score));
@@ -95,6 +116,9 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
       }
     }
     assert.ok(compared >= 15, `${compared} detections compared`);
-    t.diagnostic(`${compared} detections compared; largest corner difference ${worst.toFixed(3)} px, largest score difference ${worstScore.toExponential(1)}`);
+    t.diagnostic(
+      `${compared} detections compared; largest corner difference ${worst.toFixed(3)} px, largest score difference ` +
+        `${worstScore.toExponential(1)}`,
+    );
   });
 });

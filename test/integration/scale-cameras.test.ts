@@ -47,7 +47,8 @@ function camsIn(file: string, from = 0): Map<string, number> {
   }
   return seen;
 }
-const lineCount = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+const lineCount = (file: string) =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 
 interface Instance {
   proc: ChildProcess;
@@ -59,26 +60,60 @@ interface Instance {
 function startInstance(name: string, topic: string): Instance {
   const out = path.join(dir, `${name}.jsonl`);
   const pipeline = path.join(dir, `${name}.yaml`);
-  writeFileSync(pipeline, [`name: ${name}`, 'sources:', '  - { type: camera, id: unused, url: "rtsp://127.0.0.1:1/unused" }', 'stages:', '  - { type: classify, id: cls, model: mobilenetv2-12-int8, top_k: 1 }', 'sinks:', `  - { type: jsonl, path: ${out} }`, ''].join('\n'));
+  writeFileSync(
+    pipeline,
+    [
+      `name: ${name}`,
+      'sources:',
+      '  - { type: camera, id: unused, url: "rtsp://127.0.0.1:1/unused" }',
+      'stages:',
+      '  - { type: classify, id: cls, model: mobilenetv2-12-int8, top_k: 1 }',
+      'sinks:',
+      `  - { type: jsonl, path: ${out} }`,
+      '',
+    ].join('\n'),
+  );
   let proc!: ChildProcess;
   let err = '';
-  const done = runCli(['cameras', '--assignments', topic, '--brokers', broker!.brokers, '--pipeline', pipeline, '--instance-id', name, '--session-timeout-ms', '6000'], {
-    env: { VIDFLOW_LOG_LEVEL: 'info' },
-    onSpawn: (p) => {
-      proc = p;
-      p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = runCli(
+    [
+      'cameras',
+      '--assignments',
+      topic,
+      '--brokers',
+      broker!.brokers,
+      '--pipeline',
+      pipeline,
+      '--instance-id',
+      name,
+      '--session-timeout-ms',
+      '6000',
+    ],
+    {
+      env: { VIDFLOW_LOG_LEVEL: 'info' },
+      onSpawn: (p) => {
+        proc = p;
+        p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      },
     },
-  });
+  );
   return { proc, done, out, stderr: () => err };
 }
 
 const has6 = (m: Map<string, number>, n = 2) => CAMS.every((c) => (m.get(c) ?? 0) >= n);
 
 describe('live cameras over a Kafka consumer group (real broker, real RTSP servers)', { skip }, () => {
-  it('2 instances, 6 cameras: all deliver; SIGKILL one: all six from the survivor; restart: back on two instances', { timeout: 15 * 60_000 }, async () => {
+  it('2 instances, 6 cameras: all deliver; SIGKILL one: all six from the survivor; restart: back on two instances', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const topic = 'cams';
     const camsFile = path.join(dir, 'cameras.yaml');
-    writeFileSync(camsFile, CAMS.map((id, i) => `- { id: ${id}, url: "${servers[i]!.url()}", fps: 2, max_in_flight: 1, reconnect_initial_ms: 200 }`).join('\n') + '\n');
+    writeFileSync(
+      camsFile,
+      `${CAMS.map(
+        (id, i) => `- { id: ${id}, url: "${servers[i]!.url()}", fps: 2, max_in_flight: 1, reconnect_initial_ms: 200 }`,
+      ).join('\n')}\n`,
+    );
     const assigned = await runCli(['assign', topic, camsFile, '--brokers', broker!.brokers]);
     assert.equal(assigned.code, 0, assigned.stderr);
     assert.equal(assigned.stdout.trim().split('\n').length, 6);
@@ -87,7 +122,10 @@ describe('live cameras over a Kafka consumer group (real broker, real RTSP serve
     const b = startInstance('b', topic);
     try {
       // Both instances own some cameras, and the six together deliver.
-      await waitFor(() => camsIn(a.out).size > 0 && camsIn(b.out).size > 0 && has6(new Map([...camsIn(a.out), ...camsIn(b.out)])), 'records of all six cameras from both instances');
+      await waitFor(
+        () => camsIn(a.out).size > 0 && camsIn(b.out).size > 0 && has6(new Map([...camsIn(a.out), ...camsIn(b.out)])),
+        'records of all six cameras from both instances',
+      );
       const mark = lineCount(b.out);
       a.proc.kill('SIGKILL');
       await a.done;
@@ -107,7 +145,8 @@ describe('live cameras over a Kafka consumer group (real broker, real RTSP serve
           const all = new Map([...camsIn(a2.out, markA), ...camsIn(b.out, markB)]);
           return has6(all) && camsIn(b.out, markB).size > 0;
         }, 'all six cameras deliver from two instances after the restart');
-        // markB was taken after the survivor logged those cameras stopped (stop waits for their sinks): none of them since.
+        // markB was taken after the survivor logged those cameras stopped (stop waits for their sinks): none of them
+        // since.
         const still = [...camsIn(b.out, markB).keys()].filter((c) => moved.includes(c));
         assert.deepEqual(still, [], 'moved cameras are not still on the survivor');
       } finally {

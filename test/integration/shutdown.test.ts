@@ -80,12 +80,18 @@ ${spill === 'off' ? '    spill_path: false\n' : ''}  - type: jsonl
       assert.equal(JSON.parse(summary).summary.sinks.kafka.undelivered, produced, summary);
       const final = r.stderr.split('\n').find((l) => l.startsWith('error[SINK_FLUSH_TIMEOUT]: sinks[0]'));
       assert.ok(final, r.stderr);
-      assert.match(final, new RegExp(`: ${produced} record\\(s\\) could not be delivered before the shutdown deadline`));
+      assert.match(
+        final,
+        new RegExp(`: ${produced} record\\(s\\) could not be delivered before the shutdown deadline`),
+      );
       if (spill === 'default') {
         assert.match(final, new RegExp(`${produced} written to ${spillFile.replace(/[.]/g, '\\.')}`));
         // Nothing lost: the spill holds exactly the records the other sink received.
         const spilled = lines(spillFile).map((l) => JSON.parse(l) as { frame_index: number });
-        assert.deepEqual(spilled.map((x) => x.frame_index).sort((a, b) => a - b), lines(copy).map((l) => (JSON.parse(l) as { frame_index: number }).frame_index));
+        assert.deepEqual(
+          spilled.map((x) => x.frame_index).sort((a, b) => a - b),
+          lines(copy).map((l) => (JSON.parse(l) as { frame_index: number }).frame_index),
+        );
       } else {
         assert.match(final, /they are lost \(set spill_path to keep them\)/);
         assert.equal(existsSync(spillFile), false);

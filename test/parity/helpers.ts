@@ -5,8 +5,16 @@ import type { Tensor } from '../../src/models/runner.js';
 
 export const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'models');
 
-export interface BinRef { file: string; dims: number[]; type: 'float32' | 'int64' | 'uint8' }
-export interface RunRef { inputs: number[]; feeds: Record<string, BinRef>; outputs: Record<string, BinRef> }
+export interface BinRef {
+  file: string;
+  dims: number[];
+  type: 'float32' | 'int64' | 'uint8';
+}
+export interface RunRef {
+  inputs: number[];
+  feeds: Record<string, BinRef>;
+  outputs: Record<string, BinRef>;
+}
 export interface RunsFile {
   name: string;
   family: 'classification' | 'quantized' | 'segmentation' | 'detection' | 'video';
@@ -28,7 +36,8 @@ export function readJson<T>(file: string): T {
 export function loadBin(dir: string, ref: BinRef): Tensor {
   const buf = readFileSync(path.join(dir, ref.file));
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const data = ref.type === 'float32' ? new Float32Array(ab) : ref.type === 'int64' ? new BigInt64Array(ab) : new Uint8Array(ab);
+  const data =
+    ref.type === 'float32' ? new Float32Array(ab) : ref.type === 'int64' ? new BigInt64Array(ab) : new Uint8Array(ab);
   const n = ref.dims.reduce((a, b) => a * b, 1);
   if (data.length !== n) throw new Error(`${ref.file}: ${data.length} elements, dims ${ref.dims.join('x')} need ${n}`);
   return { type: ref.type, dims: ref.dims, data } as Tensor;
@@ -67,7 +76,12 @@ export function argmaxMap(t: Tensor): Uint8Array {
   return out;
 }
 
-export interface Detection { box: number[]; label: number; score: number; index: number }
+export interface Detection {
+  box: number[];
+  label: number;
+  score: number;
+  index: number;
+}
 
 export function detections(out: Record<string, Tensor>, sfx: string): Detection[] {
   const boxes = toNumbers(out[`boxes${sfx}`]!);
@@ -86,9 +100,15 @@ export function matchDetections(ref: Detection[], got: Detection[], tol: number)
     for (const g of got) {
       if (used.has(g.index) || g.label !== r.label) continue;
       const d = Math.max(...r.box.map((v, k) => Math.abs(v - g.box[k]!)));
-      if (d <= tol && d < bestD) { best = g; bestD = d; }
+      if (d <= tol && d < bestD) {
+        best = g;
+        bestD = d;
+      }
     }
-    if (best) { used.add(best.index); pairs.push([r, best]); }
+    if (best) {
+      used.add(best.index);
+      pairs.push([r, best]);
+    }
   }
   return pairs;
 }

@@ -11,7 +11,8 @@ describe('fixture manifests', () => {
   const names = fixtureNames();
   it('there is a fixture for every family', () => {
     const fams = new Set(names.map((n) => readJson<RunsFile>(path.join(FIXTURES, n, 'reference', 'runs.json')).family));
-    for (const f of ['classification', 'quantized', 'segmentation', 'detection', 'video']) assert.ok(fams.has(f as never), f);
+    for (const f of ['classification', 'quantized', 'segmentation', 'detection', 'video'])
+      assert.ok(fams.has(f as never), f);
   });
   for (const name of names) {
     it(`${name}: validates, labels match outputs, names exist in the graph`, async () => {
@@ -33,7 +34,10 @@ describe('fixture manifests', () => {
           const lname = m.outputs.labels!.replace('{i}', String(i));
           const labels = toNumbers(loadBin(path.join(dir, 'reference'), run.outputs[lname]!));
           // R-CNNs never output class 0 (background); RetinaNet's sigmoid head may, with random weights.
-          assert.ok(labels.every((l) => l >= 0 && l < m.labels.count), `labels within 0..${m.labels.count - 1}`);
+          assert.ok(
+            labels.every((l) => l >= 0 && l < m.labels.count),
+            `labels within 0..${m.labels.count - 1}`,
+          );
         }
         if (m.task === 'keypoint_detection') {
           assert.equal(loaded.keypointNames?.length, 17);
@@ -42,7 +46,10 @@ describe('fixture manifests', () => {
       }
       const runner = await OnnxRunner.create(loaded.modelPath);
       try {
-        assert.deepEqual(runner.inputs.map((i) => i.name), m.input.names);
+        assert.deepEqual(
+          runner.inputs.map((i) => i.name),
+          m.input.names,
+        );
         const outs = new Set(runner.outputs.map((o) => o.name));
         const batch = m.input.batch === 'dynamic' ? 1 : m.input.batch;
         for (const n of Object.values(m.outputs)) {

@@ -10,7 +10,16 @@ import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
 import type { Tensor } from '../../src/models/runner.js';
 import {
-  FIXTURES, fixtureNames, readJson, loadBin, maxAbsDiff, argmax, argmaxMap, detections, matchDetections, toNumbers,
+  FIXTURES,
+  fixtureNames,
+  readJson,
+  loadBin,
+  maxAbsDiff,
+  argmax,
+  argmaxMap,
+  detections,
+  matchDetections,
+  toNumbers,
   type RunsFile,
 } from './helpers.js';
 
@@ -33,13 +42,15 @@ for (const name of fixtureNames()) {
         results.push(await runner.run(feeds));
       }
     });
-    after(async () => { await runner?.close(); });
+    after(async () => {
+      await runner?.close();
+    });
 
     if (spec.family === 'detection') {
       it(`matches PyTorch detections (label + box within ${tol.box_abs} px, score within ${tol.score_abs})`, () => {
         spec.runs.forEach((run, r) => {
           const images = expected.runs[r].images as any[];
-          images.forEach((img, i) => {
+          images.forEach((_img, i) => {
             const sfx = images.length === 1 ? '' : `_${i}`;
             const refOut: Record<string, Tensor> = {};
             for (const [k, v] of Object.entries(run.outputs)) refOut[k] = loadBin(refDir, v);
@@ -48,16 +59,25 @@ for (const name of fixtureNames()) {
             assert.ok(ref.length > 0, `${name}: reference has detections`);
             assert.equal(got.length, ref.length, `run ${r} image ${i}: detection count`);
             const pairs = matchDetections(ref, got, Number(tol.box_abs));
-            assert.ok(pairs.length / ref.length >= Number(tol.min_matched_fraction), `run ${r} image ${i}: matched ${pairs.length}/${ref.length}`);
-            for (const [a, b] of pairs) assert.ok(Math.abs(a.score - b.score) <= Number(tol.score_abs), `score ${a.score} vs ${b.score}`);
+            assert.ok(
+              pairs.length / ref.length >= Number(tol.min_matched_fraction),
+              `run ${r} image ${i}: matched ${pairs.length}/${ref.length}`,
+            );
+            for (const [a, b] of pairs)
+              assert.ok(Math.abs(a.score - b.score) <= Number(tol.score_abs), `score ${a.score} vs ${b.score}`);
             if (refOut[`keypoints${sfx}`]) {
               const rk = toNumbers(refOut[`keypoints${sfx}`]!);
               const gk = toNumbers(results[r]![`keypoints${sfx}`]!);
               const rs = toNumbers(refOut[`keypoints_scores${sfx}`]!);
               const gs = toNumbers(results[r]![`keypoints_scores${sfx}`]!);
               for (const [a, b] of pairs) {
-                for (let k = 0; k < 17 * 3; k++) assert.ok(Math.abs(rk[a.index * 51 + k]! - gk[b.index * 51 + k]!) <= Number(tol.keypoint_abs), `keypoint ${k}`);
-                for (let k = 0; k < 17; k++) assert.ok(Math.abs(rs[a.index * 17 + k]! - gs[b.index * 17 + k]!) <= 1e-3, `keypoint score ${k}`);
+                for (let k = 0; k < 17 * 3; k++)
+                  assert.ok(
+                    Math.abs(rk[a.index * 51 + k]! - gk[b.index * 51 + k]!) <= Number(tol.keypoint_abs),
+                    `keypoint ${k}`,
+                  );
+                for (let k = 0; k < 17; k++)
+                  assert.ok(Math.abs(rs[a.index * 17 + k]! - gs[b.index * 17 + k]!) <= 1e-3, `keypoint score ${k}`);
               }
             }
             if (refOut[`masks${sfx}`]) {
@@ -67,9 +87,12 @@ for (const name of fixtureNames()) {
               const thr = expected.runs[r].images[i].masks_thresholded;
               const refBin = loadBin(refDir, thr).data as Uint8Array;
               for (const [a, b] of pairs) {
-                let inter = 0, uni = 0, binEq = 0;
+                let inter = 0,
+                  uni = 0,
+                  binEq = 0;
                 for (let p = 0; p < hw; p++) {
-                  const x = rm[a.index * hw + p]! >= 0.5, y = gm[b.index * hw + p]! >= 0.5;
+                  const x = rm[a.index * hw + p]! >= 0.5,
+                    y = gm[b.index * hw + p]! >= 0.5;
                   if (x && y) inter++;
                   if (x || y) uni++;
                   if ((refBin[a.index * hw + p] === 1) === x) binEq++;
@@ -90,25 +113,34 @@ for (const name of fixtureNames()) {
         });
         assert.ok(perImage.length >= 2);
         const same = matchDetections(perImage[0]!, perImage[1]!, 0.5);
-        assert.ok(same.length < Math.max(perImage[0]!.length, perImage[1]!.length), 'the two inputs gave the same detections');
+        assert.ok(
+          same.length < Math.max(perImage[0]!.length, perImage[1]!.length),
+          'the two inputs gave the same detections',
+        );
       });
       return;
     }
 
-    it(spec.family === 'quantized'
-      ? `raw outputs within ${tol.max_abs_output_steps} output quantization steps of PyTorch`
-      : `raw outputs within ${tol.max_abs} of PyTorch`, () => {
-      spec.runs.forEach((run, r) => {
-        for (const [oname, ref] of Object.entries(run.outputs)) {
-          const got = results[r]![oname];
-          assert.ok(got, `output ${oname} present`);
-          assert.deepEqual([...got.dims], ref.dims, `${oname} dims`);
-          const d = maxAbsDiff(got, loadBin(refDir, ref));
-          const limit = spec.family === 'quantized' ? Number(tol.max_abs_output_steps) * Number(tol.output_scale) : Number(tol.max_abs);
-          assert.ok(d <= limit, `run ${r} ${oname}: max abs diff ${d} > ${limit}`);
-        }
-      });
-    });
+    it(
+      spec.family === 'quantized'
+        ? `raw outputs within ${tol.max_abs_output_steps} output quantization steps of PyTorch`
+        : `raw outputs within ${tol.max_abs} of PyTorch`,
+      () => {
+        spec.runs.forEach((run, r) => {
+          for (const [oname, ref] of Object.entries(run.outputs)) {
+            const got = results[r]![oname];
+            assert.ok(got, `output ${oname} present`);
+            assert.deepEqual([...got.dims], ref.dims, `${oname} dims`);
+            const d = maxAbsDiff(got, loadBin(refDir, ref));
+            const limit =
+              spec.family === 'quantized'
+                ? Number(tol.max_abs_output_steps) * Number(tol.output_scale)
+                : Number(tol.max_abs);
+            assert.ok(d <= limit, `run ${r} ${oname}: max abs diff ${d} > ${limit}`);
+          }
+        });
+      },
+    );
 
     it('decoded results agree with PyTorch', () => {
       spec.runs.forEach((_run, r) => {

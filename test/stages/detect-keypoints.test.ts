@@ -10,15 +10,28 @@ import { FIXTURES, fixtureFrame, matchDetections, readJson, type ExpectedDetecti
 
 const dir = path.join(FIXTURES, 'tiny_keypointrcnn');
 interface Expected {
-  runs: Array<{ images: Array<{ count: number; detections: Array<ExpectedDetection & { keypoints: Array<[number, number, number]> }> }> }>;
+  runs: Array<{
+    images: Array<{
+      count: number;
+      detections: Array<ExpectedDetection & { keypoints: Array<[number, number, number]> }>;
+    }>;
+  }>;
 }
 
-describe('detect_keypoints parity: tiny_keypointrcnn', { skip: existsSync(path.join(dir, 'reference', 'expected.json')) ? false : 'fixture not built yet' }, () => {
+describe('detect_keypoints parity: tiny_keypointrcnn', {
+  skip: existsSync(path.join(dir, 'reference', 'expected.json')) ? false : 'fixture not built yet',
+}, () => {
   it('17 named keypoints per person within 0.5 px, same visibility', async () => {
     const loaded = loadManifest(path.join(dir, 'tiny_keypointrcnn.manifest.json'));
     assert.equal(loaded.keypointNames?.length, 17);
     const runner = await OnnxRunner.create(loaded.modelPath);
-    const model = keypointModel(loaded, runner, { score_threshold: 0, max_detections: 1000, min_box_area: 0, nms_iou: 0.5, filter: { allow: null, deny: new Set() } });
+    const model = keypointModel(loaded, runner, {
+      score_threshold: 0,
+      max_detections: 1000,
+      min_box_area: 0,
+      nms_iou: 0.5,
+      filter: { allow: null, deny: new Set() },
+    });
     const images = readJson<Expected>(path.join(dir, 'reference', 'expected.json')).runs.flatMap((r) => r.images);
     const frames = images.map((_, i) => fixtureFrame(path.join(dir, 'reference'), i));
     const results = await model.run(frames);
@@ -31,7 +44,10 @@ describe('detect_keypoints parity: tiny_keypointrcnn', { skip: existsSync(path.j
         const j = got.findIndex((g) => matchDetections([e], [g])[0]! >= 0.99);
         assert.ok(j >= 0, `image ${i} person ${k} unmatched`);
         const kps = got[j]!.keypoints;
-        assert.deepEqual(kps.map((p) => p.name), loaded.keypointNames);
+        assert.deepEqual(
+          kps.map((p) => p.name),
+          loaded.keypointNames,
+        );
         assert.equal(kps[0]!.name, 'nose');
         assert.equal(kps[16]!.name, 'right_ankle');
         e.keypoints.forEach(([x, y, v], q) => {

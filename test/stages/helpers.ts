@@ -3,26 +3,49 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Frame } from '../../src/core/frame.js';
-import { ManifestSchema, readLabelFile, LABELS_DIR, type LoadedManifest } from '../../src/models/manifest.js';
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-export const SHARED = process.env.VIDFLOW_SHARED ? path.resolve(process.env.VIDFLOW_SHARED) : path.resolve(REPO, '..', 'shared');
+export const SHARED = process.env.VIDFLOW_SHARED
+  ? path.resolve(process.env.VIDFLOW_SHARED)
+  : path.resolve(REPO, '..', 'shared');
 export const FIXTURES = path.join(REPO, 'test', 'fixtures', 'models');
 export const FFMPEG = existsSync('/usr/bin/ffmpeg') ? '/usr/bin/ffmpeg' : 'ffmpeg';
 
-export function frameFrom(data: Uint8Array, width: number, height: number, index = 0, stream_id = 's0', pts = index / 10): Frame {
+export function frameFrom(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  index = 0,
+  stream_id = 's0',
+  pts = index / 10,
+): Frame {
   return { stream_id, index, pts, width, height, data, decoded_at_ms: Date.now(), captured_at_ms: Date.now() };
 }
 
 /** Decodes an image file to packed RGB24 with ffmpeg. */
 export function photoFrame(file: string, stream_id = 's0'): Frame {
-  const probe = execFileSync(FFMPEG, ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
+  const probe = execFileSync(
+    FFMPEG,
+    ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { maxBuffer: 1 << 28 },
+  );
   // ffmpeg does not print the size on stdout; read it from stderr of a null run.
-  const info = execFileSync(FFMPEG, ['-hide_banner', '-i', file, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const info = execFileSync(FFMPEG, ['-hide_banner', '-i', file, '-f', 'null', '-'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
   void info;
   const size = imageSize(file);
-  if (probe.length !== size.width * size.height * 3) throw new Error(`${file}: ${probe.length} bytes for ${size.width}x${size.height}`);
-  return frameFrom(new Uint8Array(probe.buffer, probe.byteOffset, probe.length), size.width, size.height, 0, stream_id, 0);
+  if (probe.length !== size.width * size.height * 3)
+    throw new Error(`${file}: ${probe.length} bytes for ${size.width}x${size.height}`);
+  return frameFrom(
+    new Uint8Array(probe.buffer, probe.byteOffset, probe.length),
+    size.width,
+    size.height,
+    0,
+    stream_id,
+    0,
+  );
 }
 
 export function imageSize(file: string): { width: number; height: number } {
@@ -41,7 +64,14 @@ export function imageSize(file: string): { width: number; height: number } {
 export function fixtureFrame(dir: string, n: number, stream_id = 's0'): Frame {
   const meta = JSON.parse(readFileSync(path.join(dir, `input_${n}.json`), 'utf8')) as { width: number; height: number };
   const buf = readFileSync(path.join(dir, `input_${n}.rgb`));
-  return frameFrom(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), meta.width, meta.height, n, stream_id, n / 10);
+  return frameFrom(
+    new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
+    meta.width,
+    meta.height,
+    n,
+    stream_id,
+    n / 10,
+  );
 }
 
 export function readF32(file: string): Float32Array {

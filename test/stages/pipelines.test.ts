@@ -41,28 +41,51 @@ function expand(v: unknown): unknown {
 
 describe('example pipelines', () => {
   it('cover every task', () => {
-    const types = new Set(files.flatMap((f) => ((parse(readFileSync(path.join(DIR, f), 'utf8')) as { stages: Array<{ type: string }> }).stages ?? []).map((s) => s.type)));
+    const types = new Set(
+      files.flatMap((f) =>
+        ((parse(readFileSync(path.join(DIR, f), 'utf8')) as { stages: Array<{ type: string }> }).stages ?? []).map(
+          (s) => s.type,
+        ),
+      ),
+    );
     for (const t of Object.keys(SPECS)) assert.ok(types.has(t), `no pipeline uses ${t}`);
     assert.ok(files.includes('combined.yaml'));
   });
   for (const file of files) {
     it(file, async () => {
-      const doc = expand(parse(readFileSync(path.join(DIR, file), 'utf8'))) as { name: string; sources: Array<{ id: string; path?: string }>; stages: Array<{ type: string; model: string }> };
+      const doc = expand(parse(readFileSync(path.join(DIR, file), 'utf8'))) as {
+        name: string;
+        sources: Array<{ id: string; path?: string }>;
+        stages: Array<{ type: string; model: string }>;
+      };
       assert.equal(doc.name, file.replace(/\.yaml$/, ''));
-      for (const s of doc.sources) if (s.path !== undefined) assert.ok(existsSync(path.resolve(DIR, s.path)), `${file}: source ${s.id}: ${s.path} missing`);
+      for (const s of doc.sources)
+        if (s.path !== undefined)
+          assert.ok(existsSync(path.resolve(DIR, s.path)), `${file}: source ${s.id}: ${s.path} missing`);
       for (const [i, st] of doc.stages.entries()) {
         const entry = SPECS[st.type];
         if (!entry) continue; // other engineers' stage types
         const parsed = entry.spec.schema.safeParse(st);
-        assert.ok(parsed.success, `${file} stages[${i}]: ${parsed.success ? '' : parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+        assert.ok(
+          parsed.success,
+          `${file} stages[${i}]: ${
+            parsed.success ? '' : parsed.error.issues.map((x) => `${x.path.join('.')}: ` + `${x.message}`).join('; ')
+          }`,
+        );
         const manifestPath = resolveModelRef(st.model, DIR, `stages[${i}].model`);
         const loaded = loadManifest(manifestPath);
-        assert.equal(loaded.manifest.task, entry.task, `${file} stages[${i}]: ${st.model} is a ${loaded.manifest.task} model`);
+        assert.equal(
+          loaded.manifest.task,
+          entry.task,
+          `${file} stages[${i}]: ${st.model} is a ${loaded.manifest.task} model`,
+        );
         assert.ok(existsSync(loaded.modelPath), loaded.modelPath);
       }
       // The real loader accepts the file (camera credentials come from the environment).
       const { loadPipelineFile } = await import('../../src/config/load.js');
-      loadPipelineFile(path.join(DIR, file), { env: { ...process.env, CAM_USER: 'u', CAM_PASS: 'p', CAM_HOST: '127.0.0.1' } });
+      loadPipelineFile(path.join(DIR, file), {
+        env: { ...process.env, CAM_USER: 'u', CAM_PASS: 'p', CAM_HOST: '127.0.0.1' },
+      });
     });
   }
 });

@@ -17,16 +17,31 @@ import { FFMPEG, frameFrom, REPO, SHARED } from './helpers.js';
 
 const VIDEO = path.join(SHARED, 'media', 'videos', 'people-one-by-one.mp4');
 
-describe('track: people-one-by-one.mp4 (real video)', { skip: existsSync(VIDEO) && existsSync(path.join(SHARED, 'models', 'detection', 'yolox_nano.onnx')) ? false : 'shared media/models missing' }, () => {
+describe('track: people-one-by-one.mp4 (real video)', {
+  skip:
+    existsSync(VIDEO) && existsSync(path.join(SHARED, 'models', 'detection', 'yolox_nano.onnx'))
+      ? false
+      : 'shared media/models missing',
+}, () => {
   it('six visits → six person tracks with start/end events and track ids on detections', async () => {
     const fps = 1;
-    const buf = execFileSync(FFMPEG, ['-v', 'error', '-i', VIDEO, '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 30 });
+    const buf = execFileSync(
+      FFMPEG,
+      ['-v', 'error', '-i', VIDEO, '-vf', `fps=${fps}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+      { maxBuffer: 1 << 30 },
+    );
     const [W, H] = [768, 432];
     const size = W * H * 3;
     const n = buf.length / size;
     assert.ok(n >= 130, `${n} frames`);
     const loaded = loadManifest(path.join(REPO, 'models', 'yolox-nano', 'yolox-nano.manifest.json'));
-    const model = detectionModel(loaded, await OnnxRunner.create(loaded.modelPath), { score_threshold: 0.35, max_detections: 100, min_box_area: 400, nms_iou: 0.45, filter: { allow: new Set([0]), deny: new Set() } });
+    const model = detectionModel(loaded, await OnnxRunner.create(loaded.modelPath), {
+      score_threshold: 0.35,
+      max_detections: 100,
+      min_box_area: 400,
+      nms_iou: 0.45,
+      filter: { allow: new Set([0]), deny: new Set() },
+    });
     const step = trackingStep({ max_age_frames: 2, min_hits: 3, iou_threshold: 0.3 });
     const events: TrackEvent[] = [];
     let withTracks = 0;
@@ -39,7 +54,10 @@ describe('track: people-one-by-one.mp4 (real video)', { skip: existsSync(VIDEO) 
         withTracks++;
         for (const tr of t.tracks) {
           assert.equal(tr.label, 'person');
-          assert.ok(t.detections.some((d) => d.track_id === tr.track_id), 'the track\'s detection carries its id');
+          assert.ok(
+            t.detections.some((d) => d.track_id === tr.track_id),
+            "the track's detection carries its id",
+          );
         }
       }
     }

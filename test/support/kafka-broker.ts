@@ -110,7 +110,9 @@ function pidAlive(pid: number): boolean {
  * concurrent test processes (lock folder) and interrupted runs (jars land in a temp folder that is
  * renamed into place only when Maven succeeded).
  */
-export async function ensureKafkaLibs(version = process.env.VIDFLOW_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION): Promise<string> {
+export async function ensureKafkaLibs(
+  version = process.env.VIDFLOW_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION,
+): Promise<string> {
   const cacheRoot = process.env.VIDFLOW_KAFKA_CACHE ?? path.join(REPO_ROOT, '.cache/kafka');
   const base = path.join(cacheRoot, version);
   const libs = path.join(base, 'libs');
@@ -132,7 +134,8 @@ export async function ensureKafkaLibs(version = process.env.VIDFLOW_KAFKA_VERSIO
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`kafka-broker: timed out waiting for ${lock} (another process resolving Kafka ${version}?)`);
+      if (Date.now() > deadline)
+        throw new Error(`kafka-broker: timed out waiting for ${lock} (another process resolving Kafka ${version}?)`);
       await sleep(250);
     }
   }
@@ -141,14 +144,27 @@ export async function ensureKafkaLibs(version = process.env.VIDFLOW_KAFKA_VERSIO
     if (!hasCommand('mvn', ['-v'])) {
       throw new Error(
         `kafka-broker: Maven (mvn) is not on PATH; it is needed once to resolve Kafka ${version}'s jars into ${libs}. ` +
-          `Install Maven 3.6+ (apt-get install maven), or put the jars of a Kafka ${version} distribution (its libs/ folder) there and create ${marker}.`,
+          `` +
+          `` +
+          `` +
+          `` +
+          `Install Maven 3.6+ (apt-get install maven), or put the jars of a Kafka ${version} distribution (its libs/ ` +
+          `folder) there and create ${marker}.`,
       );
     }
     const tmp = `${libs}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     const log = path.join(base, 'mvn.log');
     const t0 = performance.now();
-    const args = ['-B', '-q', '-f', POM, 'dependency:copy-dependencies', `-Dkafka.version=${version}`, `-DoutputDirectory=${tmp}`];
+    const args = [
+      '-B',
+      '-q',
+      '-f',
+      POM,
+      'dependency:copy-dependencies',
+      `-Dkafka.version=${version}`,
+      `-DoutputDirectory=${tmp}`,
+    ];
     const out = fs.openSync(log, 'w');
     fs.writeSync(out, `$ mvn ${args.join(' ')}\n`);
     const child = spawn('mvn', args, { stdio: ['ignore', out, out], cwd: path.dirname(POM) });
@@ -156,13 +172,19 @@ export async function ensureKafkaLibs(version = process.env.VIDFLOW_KAFKA_VERSIO
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`kafka-broker: resolving Kafka ${version} with Maven failed (exit ${code}); see ${log}:\n${tail(log, 30)}`);
+      throw new Error(
+        `kafka-broker: resolving Kafka ${version} with Maven failed (exit ${code}); see ${log}:\n${tail(log, 30)}`,
+      );
     }
     const jars = fs.readdirSync(tmp).filter((f) => f.endsWith('.jar'));
-    if (!jars.some((f) => f.startsWith('kafka_2.13-'))) throw new Error(`kafka-broker: Maven produced no kafka_2.13 jar in ${tmp}; see ${log}`);
+    if (!jars.some((f) => f.startsWith('kafka_2.13-')))
+      throw new Error(`kafka-broker: Maven produced no kafka_2.13 jar in ${tmp}; see ${log}`);
     fs.rmSync(libs, { recursive: true, force: true });
     fs.renameSync(tmp, libs);
-    fs.writeFileSync(marker, `${jars.length} jars, resolved ${new Date().toISOString()} in ${Math.round(performance.now() - t0)} ms\n`);
+    fs.writeFileSync(
+      marker,
+      `${jars.length} jars, resolved ${new Date().toISOString()} in ${Math.round(performance.now() - t0)} ms\n`,
+    );
     kafkaTimings.resolveMs = performance.now() - t0;
     return libs;
   } finally {
@@ -199,7 +221,8 @@ function sweepStaleDirs(): void {
   for (const n of names) {
     const d = path.join(os.tmpdir(), n);
     const owner = Number(tail(path.join(d, 'owner.pid'), 1).trim());
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidAlive(owner)) fs.rmSync(d, { recursive: true, force: true });
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidAlive(owner))
+      fs.rmSync(d, { recursive: true, force: true });
   }
 }
 
@@ -288,7 +311,12 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
     ...(opts.properties ?? {}),
   };
   const propsFile = path.join(dir, 'server.properties');
-  fs.writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  fs.writeFileSync(
+    propsFile,
+    `${Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   const logFile = path.join(dir, 'server.log');
   fs.writeFileSync(
     path.join(dir, 'log4j.properties'),
@@ -321,13 +349,20 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
 
   // Format the storage once; restarts reuse it.
   const f0 = performance.now();
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propsFile, '--ignore-formatted'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const fmt = spawnSync(
+    'java',
+    [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propsFile, '--ignore-formatted'],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (fmt.status !== 0) {
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`kafka-broker: formatting the KRaft storage failed (exit ${fmt.status}): ${fmt.error?.message ?? ''}\n${fmt.stdout}\n${fmt.stderr}`);
+    throw new Error(
+      `kafka-broker: formatting the KRaft storage failed (exit ${fmt.status}): ` +
+        `${fmt.error?.message ?? ''}\n${fmt.stdout}\n${fmt.stderr}`,
+    );
   }
   kafkaTimings.formatMs = performance.now() - f0;
   kafkaTimings.startMs = [];
@@ -382,7 +417,10 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
     // Ready = the server logged "Kafka Server started" and the port accepts connections.
     const deadline = Date.now() + startTimeoutMs;
     for (;;) {
-      if (child !== c) throw new Error(`kafka-broker: the JVM exited during startup; log tail:\n${logTailFn(40)}\n${tail(stdoutFile, 20)}`);
+      if (child !== c)
+        throw new Error(
+          `kafka-broker: the JVM exited during startup; log tail:\n${logTailFn(40)}\n${tail(stdoutFile, 20)}`,
+        );
       let text = '';
       try {
         const fd = fs.openSync(logFile, 'r');

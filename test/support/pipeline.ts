@@ -17,11 +17,24 @@ export interface CliResult {
  * "Running pipeline" line, logged once the signal handlers are installed; waitForLines on a JSONL
  * output). A kill by the safety net is written at the end of `stderr`.
  */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; onSpawn?: (p: ReturnType<typeof spawn>) => void; timeout_ms?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    onSpawn?: (p: ReturnType<typeof spawn>) => void;
+    timeout_ms?: number;
+  } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [path.join(REPO, 'bin', 'vidflow.js'), ...args], {
       cwd: opts.cwd ?? REPO,
-      env: { ...process.env, VIDFLOW_FROM_SOURCE: '1', VIDFLOW_LOG_LEVEL: process.env.VIDFLOW_LOG_LEVEL ?? 'warn', ...opts.env },
+      env: {
+        ...process.env,
+        VIDFLOW_FROM_SOURCE: '1',
+        VIDFLOW_LOG_LEVEL: process.env.VIDFLOW_LOG_LEVEL ?? 'warn',
+        ...opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

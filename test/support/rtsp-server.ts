@@ -19,11 +19,23 @@ export interface RtspServer {
   resume(): void;
 }
 
-export async function startRtspServer(opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {}): Promise<RtspServer> {
+export async function startRtspServer(
+  opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {},
+): Promise<RtspServer> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
   let stopping = false;
-  const args = [path.join(REPO, 'test', 'support', 'rtsp', 'rtsp_server.py'), '--port', String(port), '--fps', String(opts.fps ?? 25), '--width', String(opts.width ?? 320), '--height', String(opts.height ?? 240)];
+  const args = [
+    path.join(REPO, 'test', 'support', 'rtsp', 'rtsp_server.py'),
+    '--port',
+    String(port),
+    '--fps',
+    String(opts.fps ?? 25),
+    '--width',
+    String(opts.width ?? 320),
+    '--height',
+    String(opts.height ?? 240),
+  ];
   if (opts.user) args.push('--user', opts.user, '--password', opts.password ?? '');
   const start = () =>
     new Promise<void>((resolve, reject) => {
@@ -31,7 +43,10 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
       const p = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
       proc = p;
       let err = '';
-      const timer = setTimeout(() => reject(new Error(`RTSP server did not print READY within ${SAFETY_NET_MS} ms: ${err}`)), SAFETY_NET_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`RTSP server did not print READY within ${SAFETY_NET_MS} ms: ${err}`)),
+        SAFETY_NET_MS,
+      );
       p.stderr!.on('data', (d) => (err += d));
       let out = '';
       p.stdout!.on('data', (d: Buffer) => {
@@ -45,8 +60,12 @@ export async function startRtspServer(opts: { user?: string; password?: string; 
         clearTimeout(timer);
         // Before READY any exit is a failure (a promise left pending here would hang the test with
         // no handle left: "Promise resolution is still pending but the event loop has already resolved").
-        if (!out.includes('READY')) reject(new Error(`RTSP server exited before READY (${signal ?? `code ${code}`}): ${err}`));
-        else if (!stopping) console.error(`# RTSP server on port ${port} exited unexpectedly (${signal ?? `code ${code}`}): ${err.slice(-2000)}`);
+        if (!out.includes('READY'))
+          reject(new Error(`RTSP server exited before READY (${signal ?? `code ${code}`}): ${err}`));
+        else if (!stopping)
+          console.error(
+            `# RTSP server on port ${port} exited unexpectedly (${signal ?? `code ${code}`}): ${err.slice(-2000)}`,
+          );
       });
     });
   await start();

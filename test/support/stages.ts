@@ -9,12 +9,21 @@ import type { FrameOutcome } from '../../src/core/result.js';
 import { makeRecord } from '../../src/operators/model-stage.js';
 
 function outcome(pipeline: string, stage_id: string, f: Frame): FrameOutcome {
-  return { stream_id: f.stream_id, frame_index: f.index, records: [makeRecord({ pipeline, stage_id, model_id: null, task: 'classification' }, f, null)] };
+  return {
+    stream_id: f.stream_id,
+    frame_index: f.index,
+    records: [makeRecord({ pipeline, stage_id, model_id: null, task: 'classification' }, f, null)],
+  };
 }
 
 /** One record per frame, at once. */
 export function passthroughStage(pipeline: string): Stage {
-  return { id: 'pass', streams: null, operator: map((f: Frame) => outcome(pipeline, 'pass', f)), close: async () => undefined };
+  return {
+    id: 'pass',
+    streams: null,
+    operator: map((f: Frame) => outcome(pipeline, 'pass', f)),
+    close: async () => undefined,
+  };
 }
 
 /** One record per frame after `ms`, one frame at a time; `onFrame` sees each processed frame. */

@@ -37,15 +37,26 @@ export function waitForLine(stream: Readable, re: RegExp, timeoutMs = SAFETY_NET
         if (re.test(line)) return done(null, line);
       }
     };
-    const onEnd = () => (re.test(buf) ? done(null, buf) : done(new Error(`stream ended before a line matching ${re}; last output:\n${seen}`)));
-    const timer = setTimeout(() => done(new Error(`no line matching ${re} within ${timeoutMs} ms; last output:\n${seen}`)), timeoutMs);
+    const onEnd = () =>
+      re.test(buf)
+        ? done(null, buf)
+        : done(new Error(`stream ended before a line matching ${re}; last output:\n${seen}`));
+    const timer = setTimeout(
+      () => done(new Error(`no line matching ${re} within ${timeoutMs} ms; last output:\n${seen}`)),
+      timeoutMs,
+    );
     stream.on('data', onData);
     stream.once('end', onEnd);
   });
 }
 
 /** Polls `cond` every `everyMs` until it returns a truthy value (returned), or rejects after `timeoutMs`. */
-export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = SAFETY_NET_MS, everyMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  what: string,
+  timeoutMs = SAFETY_NET_MS,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();

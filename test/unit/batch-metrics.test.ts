@@ -8,7 +8,10 @@ describe('batcher metrics', () => {
   it('exposes vidflow_batch_fill_ratio and vidflow_batch_flushes_total by stage and reason', async () => {
     const metrics = new Metrics();
     const stage = { id: 'cls', streams: null, operator: (s: never) => s } as never;
-    const pm = new PipelineMetrics({ name: 'p', sources: [], stages: [stage], sinks: [], metrics }, { defaultMetrics: false });
+    const pm = new PipelineMetrics(
+      { name: 'p', sources: [], stages: [stage], sinks: [], metrics },
+      { defaultMetrics: false },
+    );
     metrics.inc('batch_flush.cls.preferred', 2);
     metrics.inc('batch_flush.cls.deadline');
     metrics.observe('batch_fill.cls', 0.5);

@@ -10,7 +10,16 @@ const metrics = noop as never;
 const logger = noop as never;
 
 function frame(stream_id: string, index: number): Frame {
-  return { stream_id, index, pts: index * 0.5, width: 4, height: 2, data: new Uint8Array(24).fill(index), decoded_at_ms: Date.now(), captured_at_ms: Date.now() };
+  return {
+    stream_id,
+    index,
+    pts: index * 0.5,
+    width: 4,
+    height: 2,
+    data: new Uint8Array(24).fill(index),
+    decoded_at_ms: Date.now(),
+    captured_at_ms: Date.now(),
+  };
 }
 
 /** A fake model over 1-pixel "planes": each slot holds the frame index in all 3 channels. */
@@ -44,7 +53,11 @@ describe('classify_clip', () => {
 
   it('emits exactly one outcome per frame; clips carry pts_start / pts_end; streams interleave', async () => {
     const calls: number[][] = [];
-    const op = clipStage(fakeModel(3, calls), { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 4, max_wait_ms: 0, stride_frames: 2 }, { metrics, logger });
+    const op = clipStage(
+      fakeModel(3, calls),
+      { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 4, max_wait_ms: 0, stride_frames: 2 },
+      { metrics, logger },
+    );
     const frames: Frame[] = [];
     for (let i = 0; i < 7; i++) frames.push(frame('a', i), frame('b', i));
     const outcomes = await lastValueFrom(from(frames).pipe(op, toArray()));
@@ -60,17 +73,30 @@ describe('classify_clip', () => {
     assert.equal(a4.pts_end, 2);
     assert.equal(a4.pts, 2);
     assert.deepEqual(a4.results, { top: [{ label_id: 4, label: 'L4', score: 1 }] });
-    assert.ok(calls.flat().every((len) => len === 3 * 3), 'clips are 3×T×1');
+    assert.ok(
+      calls.flat().every((len) => len === 3 * 3),
+      'clips are 3×T×1',
+    );
   });
 
   it('samples frames into the window with every_n_frames', async () => {
-    const op = clipStage(fakeModel(2, []), { id: 'act', pipeline: 'p', every_n_frames: 2, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null }, { metrics, logger });
+    const op = clipStage(
+      fakeModel(2, []),
+      { id: 'act', pipeline: 'p', every_n_frames: 2, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null },
+      { metrics, logger },
+    );
     const frames = Array.from({ length: 9 }, (_, i) => frame('a', i));
     const outcomes = await lastValueFrom(from(frames).pipe(op, toArray()));
     assert.equal(outcomes.length, 9);
     const recs = outcomes.flatMap((o) => o.records);
     // sampled 0,2,4,6,8; non-overlapping clips of 2 → end at 2 and 6
-    assert.deepEqual(recs.map((r) => [r.frame_index, r.pts_start]), [[2, 0], [6, 2]]);
+    assert.deepEqual(
+      recs.map((r) => [r.frame_index, r.pts_start]),
+      [
+        [2, 0],
+        [6, 2],
+      ],
+    );
   });
 
   it('failure records carry error_code MODEL_RUN, for a failing frame and a failing clip', async () => {
@@ -83,11 +109,21 @@ describe('classify_clip', () => {
     model.run = async () => {
       throw new Error('bad clip');
     };
-    const op = clipStage(model, { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null }, { metrics, logger });
+    const op = clipStage(
+      model,
+      { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null },
+      { metrics, logger },
+    );
     const outcomes = await lastValueFrom(from([0, 1, 2, 3].map((i) => frame('a', i))).pipe(op, toArray()));
     const failed = outcomes.flatMap((o) => o.records).filter((r) => r.error !== undefined);
-    assert.ok(failed.some((r) => r.error === 'bad frame'), 'the failing frame gets a record');
-    assert.ok(failed.some((r) => r.error === 'bad clip'), 'the failing clip gets a record');
+    assert.ok(
+      failed.some((r) => r.error === 'bad frame'),
+      'the failing frame gets a record',
+    );
+    assert.ok(
+      failed.some((r) => r.error === 'bad clip'),
+      'the failing clip gets a record',
+    );
     for (const r of failed) {
       assert.equal(r.error_code, 'MODEL_RUN');
       assert.equal(r.results, null);

@@ -32,7 +32,8 @@ function win(clip_length: number, stride_frames: number, keep?: (x: F) => boolea
   return { op, allocated: () => allocated };
 }
 
-const show = (it: ClipWindowItem<F, number[]>) => (it.clip ? `${it.frame.s}${it.frame.i}:${it.clip.join('')}@${it.pts_start}` : `${it.frame.s}${it.frame.i}`);
+const show = (it: ClipWindowItem<F, number[]>) =>
+  it.clip ? `${it.frame.s}${it.frame.i}:${it.clip.join('')}@${it.pts_start}` : `${it.frame.s}${it.frame.i}`;
 
 function testScheduler() {
   return new TestScheduler((a, b) => assert.deepEqual(a, b));
@@ -44,7 +45,14 @@ describe('clipWindow (marbles)', () => {
       const frames = { a: f('x', 0), b: f('x', 1), c: f('x', 2), d: f('x', 3), e: f('x', 4), g: f('x', 5) };
       const src = cold('a-b-c-d-e-g|', frames);
       const { op } = win(3, 2);
-      expectObservable(src.pipe(op, map(show))).toBe('a-b-c-d-e-g|', { a: 'x0', b: 'x1', c: 'x2:012@0', d: 'x3', e: 'x4:234@0.2', g: 'x5' });
+      expectObservable(src.pipe(op, map(show))).toBe('a-b-c-d-e-g|', {
+        a: 'x0',
+        b: 'x1',
+        c: 'x2:012@0',
+        d: 'x3',
+        e: 'x4:234@0.2',
+        g: 'x5',
+      });
     });
   });
   it('keeps separate windows per stream, interleaved', () => {
@@ -52,7 +60,13 @@ describe('clipWindow (marbles)', () => {
       const frames = { a: f('x', 0), b: f('y', 0), c: f('x', 1), d: f('y', 1), e: f('x', 2) };
       const src = cold('abcde|', frames);
       const { op } = win(2, 1);
-      expectObservable(src.pipe(op, map(show))).toBe('abcde|', { a: 'x0', b: 'y0', c: 'x1:01@0', d: 'y1:01@0', e: 'x2:12@0.1' });
+      expectObservable(src.pipe(op, map(show))).toBe('abcde|', {
+        a: 'x0',
+        b: 'y0',
+        c: 'x1:01@0',
+        d: 'y1:01@0',
+        e: 'x2:12@0.1',
+      });
     });
   });
   it('sampled-out frames still yield an item and do not enter the window', () => {
@@ -60,7 +74,13 @@ describe('clipWindow (marbles)', () => {
       const frames = { a: f('x', 0), b: f('x', 1), c: f('x', 2), d: f('x', 3), e: f('x', 4) };
       const src = cold('abcde|', frames);
       const { op } = win(2, 1, (x) => x.i % 2 === 0);
-      expectObservable(src.pipe(op, map(show))).toBe('abcde|', { a: 'x0', b: 'x1', c: 'x2:02@0', d: 'x3', e: 'x4:24@0.2' });
+      expectObservable(src.pipe(op, map(show))).toBe('abcde|', {
+        a: 'x0',
+        b: 'x1',
+        c: 'x2:02@0',
+        d: 'x3',
+        e: 'x4:24@0.2',
+      });
     });
   });
   it('errors pass through; unsubscription is propagated upstream', () => {
@@ -82,7 +102,15 @@ describe('clipWindow (unit)', () => {
     s.pipe(op, map(show)).subscribe((x) => seen.push(x));
     for (let i = 0; i < 10; i++) s.next(f('x', i));
     assert.equal(allocated(), 4);
-    assert.deepEqual(seen.slice(3), ['x3:0123@0', 'x4:1234@0.1', 'x5:2345@0.2', 'x6:3456@0.3', 'x7:4567@0.4', 'x8:5678@0.5', 'x9:6789@0.6']);
+    assert.deepEqual(seen.slice(3), [
+      'x3:0123@0',
+      'x4:1234@0.1',
+      'x5:2345@0.2',
+      'x6:3456@0.3',
+      'x7:4567@0.4',
+      'x8:5678@0.5',
+      'x9:6789@0.6',
+    ]);
     s.complete();
   });
   it('early unsubscribe (take) stops and releases the window', () => {
@@ -96,7 +124,7 @@ describe('clipWindow (unit)', () => {
     assert.ok(completed);
     assert.equal(s.observed, false, 'upstream unsubscribed');
   });
-  it('a fill error becomes that frame\'s item, and the stream goes on', () => {
+  it("a fill error becomes that frame's item, and the stream goes on", () => {
     const op = clipWindow<F, number[], number>({
       clip_length: 1,
       stride_frames: 1,
@@ -112,7 +140,11 @@ describe('clipWindow (unit)', () => {
     const s = new Subject<F>();
     s.pipe(op).subscribe((it) => seen.push([it.frame.i, it.clip, it.error?.message ?? null]));
     for (let i = 0; i < 3; i++) s.next(f('x', i));
-    assert.deepEqual(seen, [[0, 0, null], [1, null, 'bad frame'], [2, 2, null]]);
+    assert.deepEqual(seen, [
+      [0, 0, null],
+      [1, null, 'bad frame'],
+      [2, 2, null],
+    ]);
   });
   it('rejects bad sizes', () => {
     assert.throws(() => win(0, 1), /clip_length/);

@@ -59,7 +59,16 @@ function describedSomewhere(f: z.ZodTypeAny): boolean {
   let cur: z.ZodTypeAny | undefined = f;
   while (cur) {
     if (cur.description) return true;
-    cur = cur instanceof z.ZodDefault ? cur._def.innerType : cur instanceof z.ZodOptional || cur instanceof z.ZodNullable ? cur.unwrap() : cur instanceof z.ZodEffects ? cur.innerType() : cur instanceof z.ZodPipeline ? cur._def.in : undefined;
+    cur =
+      cur instanceof z.ZodDefault
+        ? cur._def.innerType
+        : cur instanceof z.ZodOptional || cur instanceof z.ZodNullable
+          ? cur.unwrap()
+          : cur instanceof z.ZodEffects
+            ? cur.innerType()
+            : cur instanceof z.ZodPipeline
+              ? cur._def.in
+              : undefined;
   }
   return false;
 }

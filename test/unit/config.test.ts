@@ -54,29 +54,51 @@ sinks:
     const lines = issues(text);
     assert.equal(lines.length, 3, lines.join('\n'));
     assert.equal(lines[0], 'p.yaml(6,5) sources[0].fsp: unknown key "fsp"; did you mean "fps"?');
-    assert.match(lines[1]!, /^p\.yaml\(8,11\) stages\[0\]\.type: unknown stage type "clasify", expected one of .*classify.*; did you mean "classify"\?$/);
+    assert.match(
+      lines[1]!,
+      /^p\.yaml\(8,11\) stages\[0\]\.type: unknown stage type "clasify", expected one of .*classify.*; did you mean "classify"\?$/,
+    );
     assert.equal(lines[2], 'p.yaml(13,11) sinks[0].path: found number 42, expected string');
   });
 
   it('reports wrong types, bad enum values and missing fields', () => {
-    const text = GOOD.replace('    path: a.mp4\n', '    fps: "fast"\n').replace('  - type: stdout\n', '  - type: stdout\n    format: prety\n');
+    const text = GOOD.replace('    path: a.mp4\n', '    fps: "fast"\n').replace(
+      '  - type: stdout\n',
+      '  - type: stdout\n    format: prety\n',
+    );
     const lines = issues(text);
     assert.ok(lines.includes('p.yaml(5,10) sources[0].fps: found "fast", expected number'), lines.join('\n'));
-    assert.ok(lines.some((l) => /^p\.yaml\(3,\d+\) sources\[0\]\.path: missing required field, expected string$/.test(l)), lines.join('\n'));
-    assert.ok(lines.includes('p.yaml(12,13) sinks[0].format: found "prety", expected one of jsonl, pretty; did you mean "pretty"?'), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^p\.yaml\(3,\d+\) sources\[0\]\.path: missing required field, expected string$/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.includes(
+        'p.yaml(12,13) sinks[0].format: found "prety", expected one of jsonl, pretty; did you mean "pretty"?',
+      ),
+      lines.join('\n'),
+    );
   });
 
   it('rejects unknown top-level keys and empty lists', () => {
     const lines = issues('name: x\nsources: []\nstages: []\nsinks: []\nextra: 1\n');
     assert.equal(lines.length, 4, lines.join('\n'));
     assert.ok(lines.some((l) => l.includes('extra: unknown key "extra"')));
-    assert.ok(lines.some((l) => l.includes('sources: must contain at least 1 element') || l.includes('sources: expected at least one source')), lines.join('\n'));
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.includes('sources: must contain at least 1 element') || l.includes('sources: expected at least one source'),
+      ),
+      lines.join('\n'),
+    );
   });
 
   it('checks ids are unique and stage streams name real sources', () => {
-    const text = GOOD.replace('    model: some-model\n', '    model: some-model\n    streams: [cam2]\n') + '';
+    const text = `${GOOD.replace('    model: some-model\n', '    model: some-model\n    streams: [cam2]\n')}`;
     const lines = issues(text);
-    assert.deepEqual(lines, ['p.yaml(10,15) stages[0].streams[0]: no source with id "cam2"; expected one of cam1; did you mean "cam1"?']);
+    assert.deepEqual(lines, [
+      'p.yaml(10,15) stages[0].streams[0]: no source with id "cam2"; expected one of cam1; did you mean "cam1"?',
+    ]);
     const dup = issues(GOOD.replace('id: scene', 'id: cam1'));
     assert.equal(dup.length, 1);
     assert.match(dup[0]!, /stages\[0\]\.id: duplicate id "cam1" \(already used by sources\[0\]\)/);
@@ -87,12 +109,25 @@ sinks:
     const cfg = parsePipeline(text, 'p.yaml', '/tmp', { env: { VIDEO: 'lobby.mp4' } });
     assert.equal(cfg.sources[0]!.config.path, '/videos/lobby.mp4');
     const lines = issues(text, {});
-    assert.deepEqual(lines, ['p.yaml(5,11) sources[0].path: environment variable VIDEO is not set (use ${VIDEO:-default} for a default)']);
-    assert.equal(interpolate('a$${b}', {}, () => assert.fail('no variable')), 'a${b}');
+    assert.deepEqual(lines, [
+      'p.yaml(5,11) sources[0].path: environment variable VIDEO is not set (use ${VIDEO:-default} for a default)',
+    ]);
+    assert.equal(
+      interpolate('a$${b}', {}, () => assert.fail('no variable')),
+      'a${b}',
+    );
   });
 
   it('reads JSON pipeline files too', () => {
-    const json = JSON.stringify({ sources: [{ type: 'file', id: 'a', path: 'x.mp4' }], stages: [{ type: 'classify', id: 'c', model: 'm' }], sinks: [{ type: 'stdout', fromat: 'x' }] }, null, 2);
+    const json = JSON.stringify(
+      {
+        sources: [{ type: 'file', id: 'a', path: 'x.mp4' }],
+        stages: [{ type: 'classify', id: 'c', model: 'm' }],
+        sinks: [{ type: 'stdout', fromat: 'x' }],
+      },
+      null,
+      2,
+    );
     const lines = issues(json);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^p\.yaml\(\d+,\d+\) sinks\[0\]\.fromat: unknown key "fromat"; did you mean "format"\?$/);
@@ -134,7 +169,7 @@ ${maxInFlight}stages:
 sinks:
   - type: stdout
 `;
-  it('warns, at the field, when a batch can never fill (batch_size > the sources\' max_in_flight)', () => {
+  it("warns, at the field, when a batch can never fill (batch_size > the sources' max_in_flight)", () => {
     const cfg = parsePipeline(text(''), 'p.yaml', '/tmp', { env: {} });
     const w = cfg.warnings.find((x) => x.path === 'stages[0].batch_size' || x.path === 'stages.0.batch_size');
     assert.ok(w, JSON.stringify(cfg.warnings));

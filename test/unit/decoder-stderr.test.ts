@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { buildDecodeArgs, isErrorLine, isPostSeekMessage, parseShowinfo, StderrLines } from '../../src/sources/ffmpeg/decoder.js';
+import {
+  buildDecodeArgs,
+  isErrorLine,
+  isPostSeekMessage,
+  parseShowinfo,
+  StderrLines,
+} from '../../src/sources/ffmpeg/decoder.js';
 
 it('cuts stderr on \\r and \\n, keeping the unfinished rest across chunks', () => {
   const text =
@@ -24,7 +30,9 @@ it('cuts stderr on \\r and \\n, keeping the unfinished rest across chunks', () =
 
 it('a message another thread wrote into the middle of a showinfo line is still seen (and the frame info too)', () => {
   const s = new StderrLines();
-  const glued = '[Parsed_showinfo_1 @ 0x5600] [info] n: 119 pts: 1190 pts_time:11.9 pos: 1 fmt:rgb24 sar:1/1 s:640x360 i:P iskey:0 type:B[h264 @ 0x56005d198e80] [error] error while decoding MB 30 18, bytestream -6\n';
+  const glued =
+    '[Parsed_showinfo_1 @ 0x5600] [info] n: 119 pts: 1190 pts_time:11.9 pos: 1 fmt:rgb24 sar:1/1 s:640x360 i:P ' +
+    'iskey:0 type:B[h264 @ 0x56005d198e80] [error] error while decoding MB 30 18, bytestream -6\n';
   const lines = [...s.push(glued), ...s.end()];
   assert.equal(lines.length, 2, JSON.stringify(lines));
   assert.equal(parseShowinfo(lines[0]!)?.n, 119);
@@ -44,7 +52,21 @@ it('recognises error, fatal and panic lines with or without a component prefix, 
 });
 
 it('ffmpeg runs with -nostats, so no progress lines interleave with its messages', () => {
-  const args = buildDecodeArgs({ input: 'a.ts', label: 'a.ts', stream_id: 's', fps: null, start: null, end: null, start_time: 0, kind: 'file', input_options: [], pts_offset: 0, index_offset: 0, stream_index: null, realtime: false });
+  const args = buildDecodeArgs({
+    input: 'a.ts',
+    label: 'a.ts',
+    stream_id: 's',
+    fps: null,
+    start: null,
+    end: null,
+    start_time: 0,
+    kind: 'file',
+    input_options: [],
+    pts_offset: 0,
+    index_offset: 0,
+    stream_index: null,
+    realtime: false,
+  });
   assert.ok(args.includes('-nostats'));
   assert.ok(args.indexOf('-nostats') < args.indexOf('-i'));
 });

@@ -13,7 +13,10 @@ describe('keypoint decoder', () => {
         detections: [{ box: [0, 0, 1, 1], label_id: 1, label: 'person', score: 0.9 }],
         rows: [1],
         geometry: { scale_x: 0.5, scale_y: 0.5, offset_x: 0, offset_y: 0, width: 0, height: 0 },
-        outputs: { keypoints: { type: 'float32', dims: [2, 2, 3], data: kp }, keypoints_scores: { type: 'float32', dims: [2, 2], data: sc } },
+        outputs: {
+          keypoints: { type: 'float32', dims: [2, 2, 3], data: kp },
+          keypoints_scores: { type: 'float32', dims: [2, 2], data: sc },
+        },
       },
       names,
     );
@@ -21,6 +24,18 @@ describe('keypoint decoder', () => {
       { name: 'nose', x: 20, y: 40, visible: true, score: 5.5 },
       { name: 'left_eye', x: 60, y: 80, visible: true, score: -1.25 },
     ]);
-    assert.throws(() => decodePersonKeypoints({ detections: [], rows: [], geometry: { scale_x: 1, scale_y: 1, offset_x: 0, offset_y: 0, width: 0, height: 0 }, outputs: { keypoints: { type: 'float32', dims: [2, 2, 3], data: kp } } }, ['nose']), /2 keypoints/);
+    assert.throws(
+      () =>
+        decodePersonKeypoints(
+          {
+            detections: [],
+            rows: [],
+            geometry: { scale_x: 1, scale_y: 1, offset_x: 0, offset_y: 0, width: 0, height: 0 },
+            outputs: { keypoints: { type: 'float32', dims: [2, 2, 3], data: kp } },
+          },
+          ['nose'],
+        ),
+      /2 keypoints/,
+    );
   });
 });

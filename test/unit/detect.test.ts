@@ -20,7 +20,10 @@ describe('torchvision detection decoder', () => {
   it('keeps order, maps labels, applies threshold / allow / deny / area / max', () => {
     const base = { score_threshold: 0.5, max_detections: 100, min_box_area: 0, ...ALL };
     let r = decodeTorchvisionDetections(out, ID, 100, 80, LABELS, base);
-    assert.deepEqual(r.detections.map((d) => d.label), ['person', 'car', 'dog']);
+    assert.deepEqual(
+      r.detections.map((d) => d.label),
+      ['person', 'car', 'dog'],
+    );
     assert.deepEqual(r.rows, [0, 1, 2]);
     assert.deepEqual(r.detections[0], { box: [10, 10, 50, 60], label_id: 1, label: 'person', score: 0.9 });
     r = decodeTorchvisionDetections(out, ID, 100, 80, LABELS, { ...base, min_box_area: 30 });
@@ -35,11 +38,19 @@ describe('torchvision detection decoder', () => {
   it('maps boxes back through the preprocessing geometry and clamps them to the frame', () => {
     // Frame 200x160 resized ×0.5 to 100x80.
     const g = { scale_x: 0.5, scale_y: 0.5, offset_x: 0, offset_y: 0, width: 100, height: 80 };
-    const r = decodeTorchvisionDetections(out, g, 200, 160, LABELS, { score_threshold: 0.5, max_detections: 100, min_box_area: 0, ...ALL });
+    const r = decodeTorchvisionDetections(out, g, 200, 160, LABELS, {
+      score_threshold: 0.5,
+      max_detections: 100,
+      min_box_area: 0,
+      ...ALL,
+    });
     assert.deepEqual(r.detections[0]!.box, [20, 20, 100, 120]);
     assert.deepEqual(r.detections[2]!.box, [40, 40, 180, 140]);
     // letterbox with an offset, clamped
-    assert.deepEqual(mapBox(-10, 5, 50, 300, { scale_x: 2, scale_y: 2, offset_x: 10, offset_y: 10, width: 0, height: 0 }, 100, 100), [0, 0, 20, 100]);
+    assert.deepEqual(
+      mapBox(-10, 5, 50, 300, { scale_x: 2, scale_y: 2, offset_x: 10, offset_y: 10, width: 0, height: 0 }, 100, 100),
+      [0, 0, 20, 100],
+    );
   });
 });
 
@@ -51,9 +62,16 @@ describe('class filter', () => {
     assert.equal(resolveClassFilter(LABELS, null, [], 'x').allow, null);
     assert.throws(
       () => resolveClassFilter(LABELS, ['persn'], [], 'stages[1]'),
-      (e: unknown) => e instanceof VidflowError && e.code === 'CONFIG_INVALID' && e.where === 'stages[1].classes[0]' && /^stages\[1\]\.classes\[0\]: unknown class "persn".*did you mean "person"/.test(e.message),
+      (e: unknown) =>
+        e instanceof VidflowError &&
+        e.code === 'CONFIG_INVALID' &&
+        e.where === 'stages[1].classes[0]' &&
+        /^stages\[1\]\.classes\[0\]: unknown class "persn".*did you mean "person"/.test(e.message),
     );
-    assert.throws(() => resolveClassFilter(LABELS, null, ['N/A'], 'stages[2]'), /stages\[2\]\.exclude_classes\[0\]: unknown class "N\/A"/);
+    assert.throws(
+      () => resolveClassFilter(LABELS, null, ['N/A'], 'stages[2]'),
+      /stages\[2\]\.exclude_classes\[0\]: unknown class "N\/A"/,
+    );
   });
   it('reports every unknown class at once, each at its element with its own "did you mean" (issue #8 item 11)', () => {
     assert.throws(
@@ -61,7 +79,14 @@ describe('class filter', () => {
       (e: unknown) => {
         const all = (e as { all?: VidflowError[] }).all;
         assert.ok(e instanceof VidflowError && e.code === 'CONFIG_INVALID' && Array.isArray(all), String(e));
-        assert.deepEqual(all.map((x) => [x.code, x.where]), [['CONFIG_INVALID', 'stages[1].classes[1]'], ['CONFIG_INVALID', 'stages[1].classes[2]'], ['CONFIG_INVALID', 'stages[1].exclude_classes[0]']]);
+        assert.deepEqual(
+          all.map((x) => [x.code, x.where]),
+          [
+            ['CONFIG_INVALID', 'stages[1].classes[1]'],
+            ['CONFIG_INVALID', 'stages[1].classes[2]'],
+            ['CONFIG_INVALID', 'stages[1].exclude_classes[0]'],
+          ],
+        );
         assert.match(all[0]!.message, /unknown class "persn".*did you mean "person"/);
         assert.match(all[1]!.message, /unknown class "dgo".*did you mean "dog"/);
         assert.match(all[2]!.message, /unknown class "cra".*did you mean "car"/);
@@ -114,8 +139,16 @@ describe('yolox decoder', () => {
     const w = Math.exp(1) * 16;
     assert.ok(Math.abs(r.boxes[4]! - (24 - w / 2)) < 1e-4);
     // deny class 1: the person box takes over
-    const r2 = decodeYolox(data, 0, rows, cols, W, H, { score_threshold: 0.3, max_detections: 10, allow: null, deny: new Set([1]) });
+    const r2 = decodeYolox(data, 0, rows, cols, W, H, {
+      score_threshold: 0.3,
+      max_detections: 10,
+      allow: null,
+      deny: new Set([1]),
+    });
     assert.deepEqual([...r2.labels], [0]);
-    assert.throws(() => decodeYolox(data, 0, rows - 1, cols, W, H, { score_threshold: 0.3, max_detections: 10, ...ALL }), /rows/);
+    assert.throws(
+      () => decodeYolox(data, 0, rows - 1, cols, W, H, { score_threshold: 0.3, max_detections: 10, ...ALL }),
+      /rows/,
+    );
   });
 });

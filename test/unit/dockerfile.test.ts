@@ -32,7 +32,7 @@ function parseDockerfile(text: string): Instruction[] {
       const m = /^\s*([A-Za-z]+)\s+(.*)$/.exec(body);
       assert.ok(m, `Dockerfile line ${i + 1}: not an instruction: ${line}`);
       cur = { op: m[1]!.toUpperCase(), args: m[2]!, line: i + 1 };
-    } else cur.args += ' ' + body.trim();
+    } else cur.args += ` ${body.trim()}`;
     if (!cont) {
       out.push(cur);
       cur = null;
@@ -73,7 +73,15 @@ function contextSources(args: string): string[] | null {
 
 /** .dockerignore patterns that exclude `rel` (simple forms: a/b, **\/x, *.ext). */
 function ignoredBy(rel: string, patterns: string[]): string | undefined {
-  const toRe = (p: string) => new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(.*/)?').replace(/\*/g, '[^/]*') + '(/.*)?$');
+  const toRe = (p: string) =>
+    new RegExp(
+      '^' +
+        p
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*\*\//g, '(.*/)?')
+          .replace(/\*/g, '[^/]*') +
+        '(/.*)?$',
+    );
   return patterns.find((p) => toRe(p).test(rel));
 }
 
@@ -91,9 +99,17 @@ describe('Dockerfile', () => {
     assert.match(build, /RUN .*npm ci/);
     assert.match(build, /npm prune --omit=dev/);
     assert.match(build, /ARG ONNXRUNTIME_VARIANT=cpu/, 'the CUDA variant is a documented build arg');
-    const copiesFromBuild = runtime.instructions.filter((i) => i.op === 'COPY' && /--from=build\b/.test(i.args)).map((i) => i.args);
-    assert.ok(copiesFromBuild.some((a) => /\/app\/dist\b/.test(a)), 'dist/ comes from the build stage');
-    assert.ok(copiesFromBuild.some((a) => /\/app\/node_modules\b/.test(a)), 'production node_modules come from the build stage');
+    const copiesFromBuild = runtime.instructions
+      .filter((i) => i.op === 'COPY' && /--from=build\b/.test(i.args))
+      .map((i) => i.args);
+    assert.ok(
+      copiesFromBuild.some((a) => /\/app\/dist\b/.test(a)),
+      'dist/ comes from the build stage',
+    );
+    assert.ok(
+      copiesFromBuild.some((a) => /\/app\/node_modules\b/.test(a)),
+      'production node_modules come from the build stage',
+    );
     const rt = runtime.instructions.map((i) => `${i.op} ${i.args}`).join('\n');
     assert.match(rt, /apt-get install .*\bffmpeg\b/, "Debian's ffmpeg in the runtime stage");
     assert.doesNotMatch(rt, /\bnpm (ci|install)\b/, 'no npm install in the runtime stage');
@@ -111,8 +127,14 @@ describe('Dockerfile', () => {
     const cmd = runtime.instructions.filter((i) => i.op === 'CMD').pop()!;
     const argv = JSON.parse(cmd.args) as string[];
     assert.deepEqual(argv.slice(argv.indexOf('--http-port'), argv.indexOf('--http-port') + 2), ['--http-port', '9464']);
-    assert.deepEqual(argv.slice(argv.indexOf('--http-host'), argv.indexOf('--http-host') + 2), ['--http-host', '0.0.0.0']);
-    assert.deepEqual(JSON.parse(runtime.instructions.find((i) => i.op === 'ENTRYPOINT')!.args), ['node', '/app/bin/vidflow.js']);
+    assert.deepEqual(argv.slice(argv.indexOf('--http-host'), argv.indexOf('--http-host') + 2), [
+      '--http-host',
+      '0.0.0.0',
+    ]);
+    assert.deepEqual(JSON.parse(runtime.instructions.find((i) => i.op === 'ENTRYPOINT')!.args), [
+      'node',
+      '/app/bin/vidflow.js',
+    ]);
   });
 
   it('the HEALTHCHECK command exits 0 on a 200 from /healthz and 1 when nothing listens', async () => {
@@ -124,9 +146,15 @@ describe('Dockerfile', () => {
     const server = http.createServer((req, res) => res.writeHead(req.url === '/healthz' ? 200 : 404).end('{}'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as import('node:net').AddressInfo).port;
-    const run = (p: number) => new Promise<number | null>((resolve) => {
-      import('node:child_process').then(({ spawn }) => spawn(process.execPath, ['-e', script], { env: { ...process.env, VIDFLOW_HEALTH_PORT: String(p) }, stdio: 'ignore' }).on('close', resolve));
-    });
+    const run = (p: number) =>
+      new Promise<number | null>((resolve) => {
+        import('node:child_process').then(({ spawn }) =>
+          spawn(process.execPath, ['-e', script], {
+            env: { ...process.env, VIDFLOW_HEALTH_PORT: String(p) },
+            stdio: 'ignore',
+          }).on('close', resolve),
+        );
+      });
     try {
       assert.equal(await run(port), 0);
     } finally {
@@ -136,7 +164,10 @@ describe('Dockerfile', () => {
   });
 
   it('every COPY from the build context names a path in the repository, not excluded by .dockerignore', () => {
-    const ignore = readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = readFileSync(path.join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     const sources = instructions.filter((i) => i.op === 'COPY').flatMap((i) => contextSources(i.args) ?? []);
     assert.ok(sources.length > 0);
     for (const src of sources) {
@@ -157,10 +188,15 @@ describe('.ci/docker-image', () => {
     // A `docker` whose `info` fails, first on PATH.
     const bin = path.join(os.tmpdir(), `vidflow-nodocker-${process.pid}`);
     mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n', { mode: 0o755 });
-    let r;
+    writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
+    let r: import('node:child_process').SpawnSyncReturns<string>;
     try {
-      r = spawnSync(path.join(REPO, '.ci', 'docker-image'), { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      r = spawnSync(path.join(REPO, '.ci', 'docker-image'), {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

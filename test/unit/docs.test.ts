@@ -17,7 +17,13 @@ it('every pipeline in pipelines/ validates', () => {
   const files = readdirSync(path.join(REPO, 'pipelines')).filter((f) => /^[^.].*\.(ya?ml|json)$/.test(f));
   assert.ok(files.length >= 1);
   for (const f of files) {
-    assert.doesNotThrow(() => loadPipelineFile(path.join(REPO, 'pipelines', f), { env: { ...process.env, CAM_USER: 'u', CAM_PASS: 'p', CAM_HOST: '127.0.0.1' } }), `pipelines/${f}`);
+    assert.doesNotThrow(
+      () =>
+        loadPipelineFile(path.join(REPO, 'pipelines', f), {
+          env: { ...process.env, CAM_USER: 'u', CAM_PASS: 'p', CAM_HOST: '127.0.0.1' },
+        }),
+      `pipelines/${f}`,
+    );
   }
 });
 
@@ -25,16 +31,33 @@ it('docs/manifest.md lists exactly the registered decoders, with their tasks, ro
   const doc = readFileSync(path.join(REPO, 'docs', 'manifest.md'), 'utf8');
   const ticks = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
   const section = doc.slice(doc.indexOf('## Decoders'), doc.indexOf('\n## ', doc.indexOf('## Decoders') + 1));
-  const rows = section.split('\n').filter((l) => /^\| `[a-z_]+` \|/.test(l)).map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '')));
-  assert.deepEqual(rows.map((r) => ticks(r[0]!)[0]), decoderSpecs.map((d) => d.type), 'Decoders table rows = registry, in order');
+  const rows = section
+    .split('\n')
+    .filter((l) => /^\| `[a-z_]+` \|/.test(l))
+    .map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '')));
+  assert.deepEqual(
+    rows.map((r) => ticks(r[0]!)[0]),
+    decoderSpecs.map((d) => d.type),
+    'Decoders table rows = registry, in order',
+  );
   for (const [i, d] of decoderSpecs.entries()) {
     const [, tasks, roles, options] = rows[i]!;
     assert.deepEqual(ticks(tasks!), [...d.tasks], `${d.type}: tasks`);
     assert.deepEqual(ticks(roles!), [...d.roles, ...(d.optionalRoles ?? [])], `${d.type}: roles`);
     const shape = (d.options as unknown as z.AnyZodObject).shape as Record<string, z.ZodTypeAny>;
     const defaults = d.options.parse({}) as Record<string, unknown>;
-    assert.deepEqual(ticks(options!), Object.keys(shape).flatMap((k) => [k, String(defaults[k])]), `${d.type}: options (default)`);
+    assert.deepEqual(
+      ticks(options!),
+      Object.keys(shape).flatMap((k) => [k, String(defaults[k])]),
+      `${d.type}: options (default)`,
+    );
   }
   const typeRow = doc.split('\n').find((l) => l.startsWith('| `decoder.type` |'))!;
-  assert.deepEqual(ticks(typeRow).slice(1).filter((t) => t !== 'task'), decoderSpecs.map((d) => d.type), 'the decoder.type row of the Fields table');
+  assert.deepEqual(
+    ticks(typeRow)
+      .slice(1)
+      .filter((t) => t !== 'task'),
+    decoderSpecs.map((d) => d.type),
+    'the decoder.type row of the Fields table',
+  );
 });

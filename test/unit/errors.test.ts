@@ -10,8 +10,16 @@ it('docs/errors.md documents exactly the codes in src/core/errors.ts', () => {
   const doc = readFileSync(path.join(REPO, 'docs', 'errors.md'), 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]!));
   const codes = new Set(Object.keys(ERROR_CODES));
-  assert.deepEqual([...codes].filter((c) => !documented.has(c)), [], 'undocumented codes');
-  assert.deepEqual([...documented].filter((c) => !codes.has(c)), [], 'documented codes that do not exist');
+  assert.deepEqual(
+    [...codes].filter((c) => !documented.has(c)),
+    [],
+    'undocumented codes',
+  );
+  assert.deepEqual(
+    [...documented].filter((c) => !codes.has(c)),
+    [],
+    'documented codes that do not exist',
+  );
 });
 
 it('an error prints as one line with its code', () => {

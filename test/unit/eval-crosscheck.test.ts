@@ -6,8 +6,14 @@ import { evaluateTracking, type TrackingFrame } from '../../src/eval/tracking.js
 
 // Inputs and reference scores written by tools/eval/crosscheck.py (pycocotools, py-motmetrics).
 const fx = JSON.parse(readFileSync(new URL('../fixtures/eval/crosscheck.json', import.meta.url), 'utf8')) as {
-  images: Array<{ id: number }>; categories: Array<{ id: number }>; gt: GtAnnotation[]; dt: DetAnnotation[]; frames: TrackingFrame[];
-  reference: Record<'bbox' | 'segm' | 'keypoints', { ap: number; ap50: number; ap75: number }> & { tracking: Record<string, number> };
+  images: Array<{ id: number }>;
+  categories: Array<{ id: number }>;
+  gt: GtAnnotation[];
+  dt: DetAnnotation[];
+  frames: TrackingFrame[];
+  reference: Record<'bbox' | 'segm' | 'keypoints', { ap: number; ap50: number; ap75: number }> & {
+    tracking: Record<string, number>;
+  };
 };
 const imageIds = fx.images.map((i) => i.id);
 const categoryIds = fx.categories.map((c) => c.id);

@@ -6,7 +6,13 @@ import { boxIou, cocoAp, oks, rleFromString } from '../../src/eval/coco.js';
 import { SemanticAccumulator } from '../../src/eval/semantic.js';
 import { evaluateTracking } from '../../src/eval/tracking.js';
 
-const gt = (id: number, image_id: number, bbox: [number, number, number, number]) => ({ id, image_id, category_id: 1, bbox, area: bbox[2] * bbox[3] });
+const gt = (id: number, image_id: number, bbox: [number, number, number, number]) => ({
+  id,
+  image_id,
+  category_id: 1,
+  bbox,
+  area: bbox[2] * bbox[3],
+});
 
 test('box IoU: half-overlapping squares', () => {
   assert.equal(boxIou([0, 0, 10, 10], [5, 0, 10, 10], false), 50 / 150);
@@ -15,22 +21,44 @@ test('box IoU: half-overlapping squares', () => {
 
 test('AP: one perfect detection is 1, a miss halves recall, a better-scored false positive lowers precision', () => {
   const g = [gt(1, 1, [0, 0, 10, 10]), gt(2, 1, [50, 50, 10, 10])];
-  assert.ok(Math.abs(cocoAp([g[0]!], [{ image_id: 1, category_id: 1, score: 0.9, bbox: [0, 0, 10, 10] }], 'bbox').ap - 1) < 1e-12);
+  assert.ok(
+    Math.abs(cocoAp([g[0]!], [{ image_id: 1, category_id: 1, score: 0.9, bbox: [0, 0, 10, 10] }], 'bbox').ap - 1) <
+      1e-12,
+  );
   // one of two found: precision 1 up to recall 0.5 -> 51 of 101 recall points
   const half = cocoAp(g, [{ image_id: 1, category_id: 1, score: 0.9, bbox: [0, 0, 10, 10] }], 'bbox');
   assert.ok(Math.abs(half.ap50 - 51 / 101) < 1e-12);
   // false positive ranked first: precision 1/2 at recall 1 (all 101 points)
-  const fp = cocoAp([g[0]!], [{ image_id: 1, category_id: 1, score: 0.9, bbox: [30, 30, 5, 5] }, { image_id: 1, category_id: 1, score: 0.5, bbox: [0, 0, 10, 10] }], 'bbox');
+  const fp = cocoAp(
+    [g[0]!],
+    [
+      { image_id: 1, category_id: 1, score: 0.9, bbox: [30, 30, 5, 5] },
+      { image_id: 1, category_id: 1, score: 0.5, bbox: [0, 0, 10, 10] },
+    ],
+    'bbox',
+  );
   assert.ok(Math.abs(fp.ap50 - 0.5) < 1e-12);
   // IoU 0.6 counts at 0.5, 0.55, 0.6 of the 10 thresholds
-  const shifted = cocoAp([gt(1, 1, [0, 0, 10, 10])], [{ image_id: 1, category_id: 1, score: 1, bbox: [2.5, 0, 10, 10] }], 'bbox');
+  const shifted = cocoAp(
+    [gt(1, 1, [0, 0, 10, 10])],
+    [{ image_id: 1, category_id: 1, score: 1, bbox: [2.5, 0, 10, 10] }],
+    'bbox',
+  );
   assert.ok(Math.abs(shifted.ap50 - 1) < 1e-12);
   assert.ok(Math.abs(shifted.ap - 0.3) < 1e-12, String(shifted.ap));
 });
 
 test('OKS is 1 for exact keypoints and falls with distance', () => {
   const kp = Array.from({ length: 17 }, (_, i) => [i, i, 2]).flat();
-  const g = { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 20, 20] as [number, number, number, number], area: 400, keypoints: kp, num_keypoints: 17 };
+  const g = {
+    id: 1,
+    image_id: 1,
+    category_id: 1,
+    bbox: [0, 0, 20, 20] as [number, number, number, number],
+    area: 400,
+    keypoints: kp,
+    num_keypoints: 17,
+  };
   assert.equal(oks(kp, g), 1);
   const off = kp.map((v, i) => (i % 3 === 0 ? v + 5 : v));
   assert.ok(oks(off, g) < 1 && oks(off, g) > 0);
@@ -52,8 +80,26 @@ test('mIoU and pixel accuracy', () => {
 });
 
 test('assignment prefers more pairs, then lower cost', () => {
-  assert.deepEqual(linearSumAssignment([[1, 2], [NaN, 3]]), [[0, 0], [1, 1]]);
-  assert.deepEqual(linearSumAssignment([[1, 2], [2, 1]]), [[0, 0], [1, 1]]);
+  assert.deepEqual(
+    linearSumAssignment([
+      [1, 2],
+      [NaN, 3],
+    ]),
+    [
+      [0, 0],
+      [1, 1],
+    ],
+  );
+  assert.deepEqual(
+    linearSumAssignment([
+      [1, 2],
+      [2, 1],
+    ]),
+    [
+      [0, 0],
+      [1, 1],
+    ],
+  );
 });
 
 test('MOTA counts an ID switch; IDF1 from the global assignment', () => {

@@ -68,7 +68,13 @@ describe('import layers', () => {
       "// import { e } from '../cli.js';",
       "import { z } from 'zod';",
     ].join('\n');
-    assert.deepEqual(relativeImports(text), ['../core/a.js', './b.js', '../sinks/c.js', '../runtime/side.js', '../scale/d.js']);
+    assert.deepEqual(relativeImports(text), [
+      '../core/a.js',
+      './b.js',
+      '../sinks/c.js',
+      '../runtime/side.js',
+      '../scale/d.js',
+    ]);
   });
 
   it('no file imports from a higher layer', () => {
@@ -80,7 +86,8 @@ describe('import layers', () => {
         const target = path.resolve(path.dirname(file), spec);
         assert.ok(target.startsWith(SRC + path.sep), `${path.relative(SRC, file)} imports ${spec}, outside src/`);
         const to = layerOf(target);
-        if (LAYERS[to]! > LAYERS[from]!) violations.push(`${path.relative(SRC, file)} (${from}) -> ${path.relative(SRC, target)} (${to})`);
+        if (LAYERS[to]! > LAYERS[from]!)
+          violations.push(`${path.relative(SRC, file)} (${from}) -> ${path.relative(SRC, target)} (${to})`);
       }
     }
     assert.deepEqual(violations, []);

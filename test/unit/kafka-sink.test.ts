@@ -77,7 +77,16 @@ function ctxFor(mode: 'file' | 'live', metrics = new Metrics()): SinkContext {
 }
 
 function cfg(over: Record<string, unknown> = {}): KafkaSinkConfig {
-  return kafkaSinkSchema.parse({ type: 'kafka', brokers: '127.0.0.1:1', topic: 't', linger_ms: 0, retry_initial_ms: 5, retry_max_ms: 20, flush_timeout_ms: 2000, ...over });
+  return kafkaSinkSchema.parse({
+    type: 'kafka',
+    brokers: '127.0.0.1:1',
+    topic: 't',
+    linger_ms: 0,
+    retry_initial_ms: 5,
+    retry_max_ms: 20,
+    flush_timeout_ms: 2000,
+    ...over,
+  });
 }
 
 // Waits for a condition (an event seen through the sink's counters); `ms` is a safety net only.
@@ -92,13 +101,20 @@ const until = async (cond: () => boolean, ms = 60_000) => {
 describe('kafka sink (fake client)', () => {
   it('sends key = stream_id, JSON value, headers; routes by task; respects batch_max_messages', async () => {
     const fake = new FakeClient();
-    const sink = createKafkaSink(cfg({ batch_max_messages: 3, topics_by_task: { detection: 'dets' } }), ctxFor('file'), { clientFactory: () => fake });
+    const sink = createKafkaSink(
+      cfg({ batch_max_messages: 3, topics_by_task: { detection: 'dets' } }),
+      ctxFor('file'),
+      { clientFactory: () => fake },
+    );
     for (let i = 0; i < 5; i++) await sink.write(rec('a', i));
     await sink.write(rec('b', 0, 'detection'));
     await sink.close();
     const msgs = fake.messages;
     assert.equal(msgs.length, 6);
-    assert.deepEqual(msgs.filter((m) => m.key === 'a').map((m) => JSON.parse(String(m.value)).frame_index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      msgs.filter((m) => m.key === 'a').map((m) => JSON.parse(String(m.value)).frame_index),
+      [0, 1, 2, 3, 4],
+    );
     const b = msgs.find((m) => m.key === 'b')!;
     assert.equal(b.topic, 'dets');
     assert.equal(msgs.find((m) => m.key === 'a')!.topic, 't');
@@ -129,7 +145,9 @@ describe('kafka sink (fake client)', () => {
     const fake = new FakeClient();
     fake.up = false;
     const metrics = new Metrics();
-    const sink = createKafkaSink(cfg({ buffer_max_records: 3, batch_max_messages: 2 }), ctxFor('file', metrics), { clientFactory: () => fake });
+    const sink = createKafkaSink(cfg({ buffer_max_records: 3, batch_max_messages: 2 }), ctxFor('file', metrics), {
+      clientFactory: () => fake,
+    });
     for (let i = 0; i < 3; i++) await sink.write(rec('a', i));
     let accepted = false;
     const p = Promise.resolve(sink.write(rec('a', 3))).then(() => (accepted = true));
@@ -143,7 +161,10 @@ describe('kafka sink (fake client)', () => {
     await p;
     await p2;
     await sink.close();
-    assert.deepEqual(fake.messages.map((m) => JSON.parse(String(m.value)).frame_index), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      fake.messages.map((m) => JSON.parse(String(m.value)).frame_index),
+      [0, 1, 2, 3, 4],
+    );
     assert.equal(metrics.totalDropped(), 0);
   });
 
@@ -151,7 +172,9 @@ describe('kafka sink (fake client)', () => {
     const fake = new FakeClient();
     fake.up = false;
     const metrics = new Metrics();
-    const sink = createKafkaSink(cfg({ id: 'k', buffer_max_records: 3 }), ctxFor('live', metrics), { clientFactory: () => fake });
+    const sink = createKafkaSink(cfg({ id: 'k', buffer_max_records: 3 }), ctxFor('live', metrics), {
+      clientFactory: () => fake,
+    });
     for (let i = 0; i < 10; i++) {
       const r = sink.write(rec('a', i));
       assert.equal(r, undefined, 'live writes never block');
@@ -160,7 +183,10 @@ describe('kafka sink (fake client)', () => {
     assert.equal(sink.stats().dropped, 7);
     fake.up = true;
     await sink.close();
-    assert.deepEqual(fake.messages.map((m) => JSON.parse(String(m.value)).frame_index), [7, 8, 9]);
+    assert.deepEqual(
+      fake.messages.map((m) => JSON.parse(String(m.value)).frame_index),
+      [7, 8, 9],
+    );
   });
 
   it('resends a batch whose send failed (at-least-once: duplicates, never gaps) after reconnecting', async () => {
@@ -179,9 +205,13 @@ describe('kafka sink (fake client)', () => {
     const fake = new FakeClient();
     fake.up = false;
     const metrics = new Metrics();
-    const sink = createKafkaSink(cfg({ id: 'k', flush_timeout_ms: 300, retry_initial_ms: 1000, retry_max_ms: 5000, spill_path: false }), ctxFor('file', metrics), {
-      clientFactory: () => fake,
-    });
+    const sink = createKafkaSink(
+      cfg({ id: 'k', flush_timeout_ms: 300, retry_initial_ms: 1000, retry_max_ms: 5000, spill_path: false }),
+      ctxFor('file', metrics),
+      {
+        clientFactory: () => fake,
+      },
+    );
     for (let i = 0; i < 7; i++) await sink.write(rec('a', i));
     const t0 = Date.now();
     await assert.rejects(sink.close(), (err: unknown) => {
@@ -196,23 +226,42 @@ describe('kafka sink (fake client)', () => {
     assert.throws(() => sink.write(rec('a', 99)), /write after close/);
   });
 
-  it('abort() (shutdown deadline): waiting writers are released, close() returns at once and spills everything', async () => {
-    const fake = new FakeClient();
-    fake.up = false;
-    const metrics = new Metrics();
-    const spill = path.join(BASE_DIR, 'abort.unsent.jsonl');
-    const sink = createKafkaSink(cfg({ id: 'k', buffer_max_records: 3, flush_timeout_ms: 3_600_000, spill_path: spill }), ctxFor('file', metrics), { clientFactory: () => fake });
-    for (let i = 0; i < 3; i++) await sink.write(rec('a', i));
-    const blocked = [3, 4].map((i) => sink.write(rec('a', i)));
-    assert.ok(blocked.every((p) => p instanceof Promise), 'a full buffer makes file-mode writers wait');
-    const closing = sink.close();
-    sink.abort!('deadline');
-    await Promise.all(blocked);
-    await assert.rejects(closing, /5 record\(s\) could not be delivered before the shutdown deadline \(deadline\).*5 written to/);
-    assert.deepEqual(readFileSync(spill, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as ResultRecord).frame_index), [0, 1, 2, 3, 4]);
-    assert.deepEqual(sink.report!(), { undelivered: 5, spilled: { path: spill, records: 5 } });
-    assert.equal(metrics.get('dropped.k.sink_flush_timeout'), 0);
-  });
+  it(
+    'abort() (shutdown deadline): waiting writers are released, close() returns at once and spills ' + 'everything',
+    async () => {
+      const fake = new FakeClient();
+      fake.up = false;
+      const metrics = new Metrics();
+      const spill = path.join(BASE_DIR, 'abort.unsent.jsonl');
+      const sink = createKafkaSink(
+        cfg({ id: 'k', buffer_max_records: 3, flush_timeout_ms: 3_600_000, spill_path: spill }),
+        ctxFor('file', metrics),
+        { clientFactory: () => fake },
+      );
+      for (let i = 0; i < 3; i++) await sink.write(rec('a', i));
+      const blocked = [3, 4].map((i) => sink.write(rec('a', i)));
+      assert.ok(
+        blocked.every((p) => p instanceof Promise),
+        'a full buffer makes file-mode writers wait',
+      );
+      const closing = sink.close();
+      sink.abort!('deadline');
+      await Promise.all(blocked);
+      await assert.rejects(
+        closing,
+        /5 record\(s\) could not be delivered before the shutdown deadline \(deadline\).*5 written to/,
+      );
+      assert.deepEqual(
+        readFileSync(spill, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as ResultRecord).frame_index),
+        [0, 1, 2, 3, 4],
+      );
+      assert.deepEqual(sink.report!(), { undelivered: 5, spilled: { path: spill, records: 5 } });
+      assert.equal(metrics.get('dropped.k.sink_flush_timeout'), 0);
+    },
+  );
 
   it('flush() times out without discarding; the records are sent later', async () => {
     const fake = new FakeClient();
@@ -230,10 +279,15 @@ describe('kafka sink (fake client)', () => {
     const fake = new FakeClient();
     fake.rejectValue = '"frame_index":2,';
     const metrics = new Metrics();
-    const sink = createKafkaSink(cfg({ id: 'k', batch_max_messages: 10, linger_ms: 50 }), ctxFor('file', metrics), { clientFactory: () => fake });
+    const sink = createKafkaSink(cfg({ id: 'k', batch_max_messages: 10, linger_ms: 50 }), ctxFor('file', metrics), {
+      clientFactory: () => fake,
+    });
     for (let i = 0; i < 5; i++) await sink.write(rec('a', i));
     await sink.close();
-    assert.deepEqual(fake.messages.map((m) => JSON.parse(String(m.value)).frame_index), [0, 1, 3, 4]);
+    assert.deepEqual(
+      fake.messages.map((m) => JSON.parse(String(m.value)).frame_index),
+      [0, 1, 3, 4],
+    );
     assert.equal(metrics.get('dropped.k.sink_rejected'), 1);
   });
 
@@ -259,7 +313,10 @@ describe('kafka sink config', () => {
     assert.equal(c.acks, -1);
     assert.equal(c.idempotent, true);
     assert.equal(c.compression, 'none');
-    assert.equal(kafkaSinkSchema.parse({ type: 'kafka', brokers: ['[::1]:9092'], topic: 'x', acks: 1, idempotent: false }).acks, 1);
+    assert.equal(
+      kafkaSinkSchema.parse({ type: 'kafka', brokers: ['[::1]:9092'], topic: 'x', acks: 1, idempotent: false }).acks,
+      1,
+    );
   });
 
   it('rejects invalid config', () => {
@@ -276,34 +333,45 @@ describe('kafka sink config', () => {
       { brokers: 'a:1', topic: 'x', retry_initial_ms: 500, retry_max_ms: 100 },
       { brokers: 'a:1', topic: 'x', buffer_max_records: 0 },
     ];
-    for (const c of bad) assert.equal(kafkaSinkSchema.safeParse({ type: 'kafka', ...c }).success, false, JSON.stringify(c));
+    for (const c of bad)
+      assert.equal(kafkaSinkSchema.safeParse({ type: 'kafka', ...c }).success, false, JSON.stringify(c));
     assert.equal(kafkaSinkSchema.safeParse({ type: 'jsonl', brokers: 'a:1', topic: 'x' }).success, false);
   });
 
   it('spec: type kafka, example validates, every field is described', () => {
     assert.equal(kafkaSinkSpec.type, 'kafka');
     assert.equal(kafkaSinkSchema.safeParse(kafkaSinkSpec.example).success, true);
-    const shape = (kafkaSinkSchema as unknown as { _def: { schema: { shape: Record<string, { description?: string }> } } })._def.schema.shape;
+    const shape = (
+      kafkaSinkSchema as unknown as { _def: { schema: { shape: Record<string, { description?: string }> } } }
+    )._def.schema.shape;
     for (const [k, v] of Object.entries(shape)) assert.ok(v.description, `${k} has a description`);
   });
 
   it('a missing ssl file is a SINK_PATH error at create', () => {
     assert.throws(
-      () => createKafkaSink(cfg({ ssl: { ca_file: 'no-such-ca.pem' } }), ctxFor('file'), { clientFactory: () => new FakeClient() }),
+      () =>
+        createKafkaSink(cfg({ ssl: { ca_file: 'no-such-ca.pem' } }), ctxFor('file'), {
+          clientFactory: () => new FakeClient(),
+        }),
       (e: unknown) => e instanceof VidflowError && e.code === 'SINK_PATH' && /ssl\.ca_file/.test(e.message),
     );
   });
 });
 
 describe('kafka sink idle close', () => {
-  it('close() with nothing buffered returns at once even when the broker is down (health message is best-effort)', async () => {
-    const fake = new FakeClient();
-    fake.up = false;
-    const sink = createKafkaSink(cfg({ health_topic: 'health', flush_timeout_ms: 5000 }), ctxFor('file'), { clientFactory: () => fake });
-    await until(() => sink.stats().failedAttempts >= 1); // it tried the broker and found it down
-    const t0 = Date.now();
-    await sink.close();
-    assert.ok(Date.now() - t0 < 1500);
-    assert.equal((await sink.health()).ok, false);
-  });
+  it(
+    'close() with nothing buffered returns at once even when the broker is down (health message is ' + 'best-effort)',
+    async () => {
+      const fake = new FakeClient();
+      fake.up = false;
+      const sink = createKafkaSink(cfg({ health_topic: 'health', flush_timeout_ms: 5000 }), ctxFor('file'), {
+        clientFactory: () => fake,
+      });
+      await until(() => sink.stats().failedAttempts >= 1); // it tried the broker and found it down
+      const t0 = Date.now();
+      await sink.close();
+      assert.ok(Date.now() - t0 < 1500);
+      assert.equal((await sink.health()).ok, false);
+    },
+  );
 });

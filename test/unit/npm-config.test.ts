@@ -21,15 +21,26 @@ function npmAvailable(): boolean {
 
 it('npm reads the project .npmrc without an unknown-key warning', { skip: !npmAvailable() && 'no npm on PATH' }, () => {
   // A clean environment: no npm_config_* from a parent `npm test`, no ONNXRUNTIME_NODE_INSTALL.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_|^ONNXRUNTIME_NODE_INSTALL/i.test(k)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_|^ONNXRUNTIME_NODE_INSTALL/i.test(k)),
+  );
   const r = spawnSync('npm', ['pkg', 'get', 'name'], { cwd: REPO, env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /Unknown (project|user|global|env) config/, r.stderr);
 });
 
 it('.npmrc sets only keys npm knows; the CUDA download is denied in package.json', () => {
-  const keys = readFileSync(path.join(REPO, '.npmrc'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith(';')).map((l) => l.split('=')[0]!.trim());
-  assert.deepEqual(keys.filter((k) => k.startsWith('onnxruntime')), []);
-  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+  const keys = readFileSync(path.join(REPO, '.npmrc'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith(';'))
+    .map((l) => l.split('=')[0]!.trim());
+  assert.deepEqual(
+    keys.filter((k) => k.startsWith('onnxruntime')),
+    [],
+  );
+  const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+    allowScripts?: Record<string, boolean>;
+  };
   assert.equal(pkg.allowScripts?.['onnxruntime-node'], false);
 });

@@ -11,7 +11,16 @@ import { batchFrames } from '../../src/operators/batch.js';
 import { frameSampler } from '../../src/operators/sample.js';
 import { modelStage, type FrameModel } from '../../src/operators/model-stage.js';
 
-const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({ stream_id, index, pts, width: 2, height: 2, data: new Uint8Array(12), decoded_at_ms: Date.now(), captured_at_ms: Date.now() });
+const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({
+  stream_id,
+  index,
+  pts,
+  width: 2,
+  height: 2,
+  data: new Uint8Array(12),
+  decoded_at_ms: Date.now(),
+  captured_at_ms: Date.now(),
+});
 
 describe('batchFrames', () => {
   it('emits a full batch at once, a partial batch max_wait_ms after its first item, and flushes on completion', () => {
@@ -26,7 +35,9 @@ describe('batchFrames', () => {
   it('flushes what it holds before passing an error on, and unsubscribing cancels the timer', () => {
     const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
     ts.run(({ cold, expectObservable }) => {
-      expectObservable(cold('a-#').pipe(batchFrames({ batch_size: 3, max_wait_ms: 10 }, ts))).toBe('--(x#)', { x: ['a'] });
+      expectObservable(cold('a-#').pipe(batchFrames({ batch_size: 3, max_wait_ms: 10 }, ts))).toBe('--(x#)', {
+        x: ['a'],
+      });
       expectObservable(cold('a----b').pipe(batchFrames({ batch_size: 3, max_wait_ms: 10 }, ts)), '^--!').toBe('----');
     });
   });
@@ -35,7 +46,10 @@ describe('batchFrames', () => {
 describe('frameSampler', () => {
   it('keeps every n-th frame', () => {
     const keep = frameSampler({ every_n_frames: 3, fps: null });
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6].filter((i) => keep(frame('a', i))), [0, 3, 6]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6].filter((i) => keep(frame('a', i))),
+      [0, 3, 6],
+    );
   });
 
   it('keeps at most fps frames per second of video time, per stream', () => {
@@ -92,14 +106,27 @@ describe('modelStage', () => {
       close: async () => undefined,
     };
   };
-  const opts = { pipeline: 'p', stage_id: 's', every_n_frames: 2, fps: null, batch_size: 3, max_wait_ms: 5, toPayload: (r: { sum: number }) => r };
+  const opts = {
+    pipeline: 'p',
+    stage_id: 's',
+    every_n_frames: 2,
+    fps: null,
+    batch_size: 3,
+    max_wait_ms: 5,
+    toPayload: (r: { sum: number }) => r,
+  };
 
   it('emits exactly one outcome per frame: records for sampled frames, empty ones for skipped', async () => {
     const model = fakeModel();
     const frames = [0, 1, 2, 3, 4, 5, 6].map((i) => frame('a', i));
-    const outcomes = await lastValueFrom(from(frames).pipe(modelStage(model, opts, { metrics: new Metrics(), logger: silentLogger() }), toArray()));
+    const outcomes = await lastValueFrom(
+      from(frames).pipe(modelStage(model, opts, { metrics: new Metrics(), logger: silentLogger() }), toArray()),
+    );
     assert.equal(outcomes.length, 7);
-    const withRecords = outcomes.filter((o) => o.records.length > 0).map((o) => o.frame_index).sort();
+    const withRecords = outcomes
+      .filter((o) => o.records.length > 0)
+      .map((o) => o.frame_index)
+      .sort();
     assert.deepEqual(withRecords, [0, 2, 4, 6]);
     const rec = outcomes.find((o) => o.frame_index === 4)!.records[0]!;
     assert.deepEqual(rec.results, { sum: 4 });
@@ -110,7 +137,12 @@ describe('modelStage', () => {
   it('a failing batch gives error records and the stream goes on', async () => {
     const metrics = new Metrics();
     const input = new Subject<Frame>();
-    const done = lastValueFrom(input.pipe(modelStage(fakeModel(true), { ...opts, every_n_frames: 1 }, { metrics, logger: silentLogger() }), toArray()));
+    const done = lastValueFrom(
+      input.pipe(
+        modelStage(fakeModel(true), { ...opts, every_n_frames: 1 }, { metrics, logger: silentLogger() }),
+        toArray(),
+      ),
+    );
     input.next(frame('a', 0));
     input.next(frame('a', 1));
     input.complete();

@@ -1,10 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it, after } from 'node:test';
-import { PreprocessPool, preprocessInThread, sharedPixels, type PreprocessSpec } from '../../src/models/preprocess-pool.js';
+import {
+  PreprocessPool,
+  preprocessInThread,
+  sharedPixels,
+  type PreprocessSpec,
+} from '../../src/models/preprocess-pool.js';
 
 const W = 1280;
 const H = 720;
-const spec = { resize: { mode: 'shorter_side', size: 256 }, crop: { width: 224, height: 224 }, scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], color: 'RGB', interpolation: 'bilinear_antialias' } as unknown as PreprocessSpec;
+const spec = {
+  resize: { mode: 'shorter_side', size: 256 },
+  crop: { width: 224, height: 224 },
+  scale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  color: 'RGB',
+  interpolation: 'bilinear_antialias',
+} as unknown as PreprocessSpec;
 
 function frame() {
   const data = sharedPixels(W * H * 3);
@@ -37,7 +50,15 @@ describe('preprocess pool', () => {
       lags.push(now - last - 5);
       last = now;
     }, 5);
-    await Promise.all(Array.from({ length: 40 }, () => pool.preprocess(f, { ...spec, crop: null, resize: { mode: 'exact', width: 1024, height: 1024 } } as PreprocessSpec, 'NCHW')));
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        pool.preprocess(
+          f,
+          { ...spec, crop: null, resize: { mode: 'exact', width: 1024, height: 1024 } } as PreprocessSpec,
+          'NCHW',
+        ),
+      ),
+    );
     clearInterval(t);
     lags.sort((a, b) => a - b);
     const p99 = lags[Math.floor(lags.length * 0.99)] ?? 0;

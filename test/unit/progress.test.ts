@@ -24,7 +24,10 @@ describe('progress bars', () => {
     const tty = fakeTty();
     const metrics = new Metrics();
     let now = 0;
-    const bars = new ProgressBars([{ id: 'lobby', info: { fps: 10, duration: 3, nb_frames: 30 }, config: { fps: null } }], { stream: tty, metrics, interval_ms: 0, now: () => now });
+    const bars = new ProgressBars(
+      [{ id: 'lobby', info: { fps: 10, duration: 3, nb_frames: 30 }, config: { fps: null } }],
+      { stream: tty, metrics, interval_ms: 0, now: () => now },
+    );
     now = 1000;
     metrics.inc('frames.done.lobby', 10);
     metrics.drop('lobby', 'stale', 2);
@@ -42,7 +45,12 @@ describe('progress bars', () => {
     const tty = fakeTty();
     const metrics = new Metrics();
     let now = 0;
-    const bars = new ProgressBars([{ id: 'a', info: { fps: 25, duration: 4, nb_frames: Number.NaN }, config: {} }], { stream: tty, metrics, interval_ms: 0, now: () => now });
+    const bars = new ProgressBars([{ id: 'a', info: { fps: 25, duration: 4, nb_frames: Number.NaN }, config: {} }], {
+      stream: tty,
+      metrics,
+      interval_ms: 0,
+      now: () => now,
+    });
     now = 2000;
     metrics.inc('frames.done.a', 50);
     bars.tick();
@@ -55,7 +63,11 @@ describe('progress bars', () => {
   it('a run stopped early keeps the estimated total', () => {
     const tty = fakeTty();
     const metrics = new Metrics();
-    const bars = new ProgressBars([{ id: 'a', info: { fps: 10, duration: 10, nb_frames: 100 }, config: {} }], { stream: tty, metrics, interval_ms: 0 });
+    const bars = new ProgressBars([{ id: 'a', info: { fps: 10, duration: 10, nb_frames: 100 }, config: {} }], {
+      stream: tty,
+      metrics,
+      interval_ms: 0,
+    });
     metrics.inc('frames.done.a', 40);
     bars.stop();
     assert.match(plain(tty.text()), /40\/100 frames/);
@@ -64,7 +76,10 @@ describe('progress bars', () => {
   it('expected frames: nb_frames for the whole file, else duration × fps of the part read', () => {
     assert.equal(expectedFrames({ info: { fps: 30, duration: 2, nb_frames: 61 }, config: {} }), 61);
     assert.equal(expectedFrames({ info: { fps: 30, duration: 2, nb_frames: 61 }, config: { fps: 5 } }), 10);
-    assert.equal(expectedFrames({ info: { fps: 30, duration: 10, nb_frames: 300 }, config: { start_secs: 2, end_secs: 4 } }), 60);
+    assert.equal(
+      expectedFrames({ info: { fps: 30, duration: 10, nb_frames: 300 }, config: { start_secs: 2, end_secs: 4 } }),
+      60,
+    );
     assert.equal(expectedFrames({ info: { fps: 30, duration: 3 }, config: { end_secs: 99 } }), 90);
     assert.equal(expectedFrames({ info: { fps: 30, duration: 3, nb_frames: 90 }, config: { loop: true } }), null);
     assert.equal(expectedFrames({ info: { fps: 30, duration: Number.NaN }, config: {} }), null);
@@ -78,11 +93,24 @@ describe('progress bars', () => {
     assert.equal(progressWanted({ stream: { isTTY: true }, prettyLogs: true, disabled: true }), false);
     const tty = fakeTty();
     const metrics = new Metrics();
-    const cameraOnly = startProgress({ sources: [{ id: 'cam', kind: 'live' }], metrics }, [{ type: 'camera', config: { id: 'cam' } }], { stream: tty, prettyLogs: true });
+    const cameraOnly = startProgress(
+      { sources: [{ id: 'cam', kind: 'live' }], metrics },
+      [{ type: 'camera', config: { id: 'cam' } }],
+      { stream: tty, prettyLogs: true },
+    );
     assert.equal(cameraOnly, null);
     const mixed = startProgress(
-      { sources: [{ id: 'cam', kind: 'live' }, { id: 'f', kind: 'file', info: { fps: 10, duration: 1, nb_frames: 10 } }], metrics },
-      [{ type: 'camera', config: { id: 'cam' } }, { type: 'file', config: { id: 'f' } }],
+      {
+        sources: [
+          { id: 'cam', kind: 'live' },
+          { id: 'f', kind: 'file', info: { fps: 10, duration: 1, nb_frames: 10 } },
+        ],
+        metrics,
+      },
+      [
+        { type: 'camera', config: { id: 'cam' } },
+        { type: 'file', config: { id: 'f' } },
+      ],
       { stream: tty, prettyLogs: true },
     );
     assert.ok(mixed);

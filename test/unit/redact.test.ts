@@ -17,7 +17,10 @@ describe('redactUrl', () => {
 
   it('hides a password containing @ whole (was half redacted: rtsp://***@ss@host)', () => {
     assert.equal(redactUrl('rtsp://admin:p@ss@192.0.2.10/stream1'), 'rtsp://***@192.0.2.10/stream1');
-    assert.equal(redactUrl('opening rtsp://u:a@b@c@cam.local:8554/x failed'), 'opening rtsp://***@cam.local:8554/x failed');
+    assert.equal(
+      redactUrl('opening rtsp://u:a@b@c@cam.local:8554/x failed'),
+      'opening rtsp://***@cam.local:8554/x failed',
+    );
   });
 
   it('hides percent-encoded and colon-bearing passwords, keeps URLs without credentials', () => {
@@ -45,7 +48,10 @@ describe('createLogger', () => {
       log.error({ err: new Error('cannot open ' + url) }, 'error check');
       log.debug('ffmpeg said: bad password p@ss-W0rd');
     `;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 4, r.stderr);

@@ -39,7 +39,20 @@ it('parseJob rejects poison messages with a PoisonJob naming the job when it can
 });
 
 it('dedupeKey is job / stream / frame / stage', () => {
-  const r = { schema_version: RESULT_SCHEMA_VERSION, pipeline: 'p', stream_id: 'video', frame_index: 17, pts: 1, stage_id: 'cls', model_id: null, task: 'classification', frame_width: 1, frame_height: 1, results: null, latency_ms: 0 } satisfies ResultRecord;
+  const r = {
+    schema_version: RESULT_SCHEMA_VERSION,
+    pipeline: 'p',
+    stream_id: 'video',
+    frame_index: 17,
+    pts: 1,
+    stage_id: 'cls',
+    model_id: null,
+    task: 'classification',
+    frame_width: 1,
+    frame_height: 1,
+    results: null,
+    latency_ms: 0,
+  } satisfies ResultRecord;
   assert.equal(dedupeKey(r, 'job-1'), 'job-1/video/17/cls');
   assert.equal(eventsTopicOf('jobs'), 'jobs.events');
 });
@@ -47,10 +60,22 @@ it('dedupeKey is job / stream / frame / stage', () => {
 it('expandInputs: files, folders (recursive, videos only), globs; absolute, in order, no repeats', () => {
   mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
   for (const f of ['a/1.mp4', 'a/notes.txt', 'a/b/2.MKV', 'a/b/3.mp4', 'c.mov']) writeFileSync(path.join(dir, f), 'x');
-  assert.deepEqual(expandInputs(['a'], dir), [path.join(dir, 'a/1.mp4'), path.join(dir, 'a/b/2.MKV'), path.join(dir, 'a/b/3.mp4')]);
-  assert.deepEqual(expandInputs(['a/**/*.mp4', 'c.mov', 'a/1.mp4'], dir), [path.join(dir, 'a/1.mp4'), path.join(dir, 'a/b/3.mp4'), path.join(dir, 'c.mov')]);
+  assert.deepEqual(expandInputs(['a'], dir), [
+    path.join(dir, 'a/1.mp4'),
+    path.join(dir, 'a/b/2.MKV'),
+    path.join(dir, 'a/b/3.mp4'),
+  ]);
+  assert.deepEqual(expandInputs(['a/**/*.mp4', 'c.mov', 'a/1.mp4'], dir), [
+    path.join(dir, 'a/1.mp4'),
+    path.join(dir, 'a/b/3.mp4'),
+    path.join(dir, 'c.mov'),
+  ]);
   assert.deepEqual(expandInputs(['a/b/?.mp4'], dir), [path.join(dir, 'a/b/3.mp4')]);
-  assert.deepEqual(expandInputs(['a/notes.txt'], dir), [path.join(dir, 'a/notes.txt')], 'a named file is taken as is (a poison job if it is no video)');
+  assert.deepEqual(
+    expandInputs(['a/notes.txt'], dir),
+    [path.join(dir, 'a/notes.txt')],
+    'a named file is taken as is (a poison job if it is no video)',
+  );
   assert.throws(() => expandInputs(['missing.mp4'], dir), /no such file/);
   assert.throws(() => expandInputs(['a/*.avi'], dir), /no file matches/);
 });

@@ -1,7 +1,14 @@
 /** COCO RLE of instance masks. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeRle, encodeBinaryRle, encodeMaskRle, maskIou, nearestIndexMap, rleArea } from '../../src/models/decoders/rle.js';
+import {
+  decodeRle,
+  encodeBinaryRle,
+  encodeMaskRle,
+  maskIou,
+  nearestIndexMap,
+  rleArea,
+} from '../../src/models/decoders/rle.js';
 import { decodeInstanceMasks } from '../../src/operators/segment-instances.js';
 
 describe('COCO RLE', () => {
@@ -28,14 +35,17 @@ describe('COCO RLE', () => {
   });
   it('round-trips random masks', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 20; k++) {
       const h = 1 + Math.floor(rnd() * 20);
       const w = 1 + Math.floor(rnd() * 20);
       const bits = Uint8Array.from({ length: h * w }, () => (rnd() < 0.4 ? 1 : 0));
       const rle = encodeBinaryRle(bits, h, w);
       assert.deepEqual(decodeRle(rle), bits);
-      assert.equal(rle.counts.reduce((a, b) => a + b, 0), h * w);
+      assert.equal(
+        rle.counts.reduce((a, b) => a + b, 0),
+        h * w,
+      );
       assert.equal(maskIou(bits, decodeRle(rle)), 1);
     }
   });

@@ -4,7 +4,12 @@ import { inflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { crc32, encodeGrayPng } from '../../src/models/decoders/png.js';
 import { decodeLabelMapRle, encodeLabelMapRle } from '../../src/models/decoders/rle.js';
-import { argmaxLabels, classFractions, labelMapToFrame, segmentationLayout } from '../../src/models/decoders/segmentation.js';
+import {
+  argmaxLabels,
+  classFractions,
+  labelMapToFrame,
+  segmentationLayout,
+} from '../../src/models/decoders/segmentation.js';
 import { decodeSegmentation, labelMapPayload, segmentSchema } from '../../src/operators/segment.js';
 
 /** Reads back an 8-bit grayscale PNG written by encodeGrayPng (filter 0 only). */
@@ -18,7 +23,11 @@ function readGrayPng(buf: Buffer): { width: number; height: number; pixels: Uint
     const len = buf.readUInt32BE(p);
     const type = buf.toString('latin1', p + 4, p + 8);
     const data = buf.subarray(p + 8, p + 8 + len);
-    assert.equal(buf.readUInt32BE(p + 8 + len), (crc32(buf.subarray(p + 4, p + 8 + len)) ^ 0xffffffff) >>> 0, `crc of ${type}`);
+    assert.equal(
+      buf.readUInt32BE(p + 8 + len),
+      (crc32(buf.subarray(p + 4, p + 8 + len)) ^ 0xffffffff) >>> 0,
+      `crc of ${type}`,
+    );
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
@@ -59,12 +68,21 @@ describe('segmentation decoder', () => {
     assert.deepEqual(classFractions(map, ['bg', 'a', 'b']), { bg: 0.25, a: 0.5, b: 0.25 });
     // output smaller than the model input (stride 2): geometry folded in
     const g = { scale_x: 1, scale_y: 1, offset_x: 0, offset_y: 0, width: 4, height: 4 };
-    assert.deepEqual([...decodeSegmentation({ type: 'float32', dims: [1, 3, 2, 2], data: nchw }, 0, 'NCHW', g, 4, 4)], [...map]);
+    assert.deepEqual(
+      [...decodeSegmentation({ type: 'float32', dims: [1, 3, 2, 2], data: nchw }, 0, 'NCHW', g, 4, 4)],
+      [...map],
+    );
   });
   it('encodes label maps as row-major RLE and as PNG', () => {
     const map = Uint8Array.from([0, 0, 3, 3, 3, 1, 0, 0, 0, 0, 0, 2]);
     const rle = encodeLabelMapRle(map, 3, 4);
-    assert.deepEqual(rle, { format: 'rle', size: [3, 4], order: 'row_major', values: [0, 3, 1, 0, 2], counts: [2, 3, 1, 5, 1] });
+    assert.deepEqual(rle, {
+      format: 'rle',
+      size: [3, 4],
+      order: 'row_major',
+      values: [0, 3, 1, 0, 2],
+      counts: [2, 3, 1, 5, 1],
+    });
     assert.deepEqual(decodeLabelMapRle(rle), map);
     const png = readGrayPng(encodeGrayPng(map, 4, 3));
     assert.equal(png.width, 4);

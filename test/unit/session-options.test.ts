@@ -41,9 +41,21 @@ describe('allow_spinning stage option', () => {
   it('defaults to false in every model stage and is passed on with the other execution fields', () => {
     const cfg = stageConfig();
     assert.equal(cfg.allow_spinning, false);
-    assert.deepEqual(stageRunnerOptions(cfg as never), { execution_providers: ['cpu'], intra_op_threads: 0, device_id: 0, workers: 1, allow_spinning: false });
+    assert.deepEqual(stageRunnerOptions(cfg as never), {
+      execution_providers: ['cpu'],
+      intra_op_threads: 0,
+      device_id: 0,
+      workers: 1,
+      allow_spinning: false,
+    });
     const on = stageConfig('    allow_spinning: true\n    intra_op_threads: 2');
-    assert.deepEqual(stageRunnerOptions(on as never), { execution_providers: ['cpu'], intra_op_threads: 2, device_id: 0, workers: 1, allow_spinning: true });
+    assert.deepEqual(stageRunnerOptions(on as never), {
+      execution_providers: ['cpu'],
+      intra_op_threads: 2,
+      device_id: 0,
+      workers: 1,
+      allow_spinning: true,
+    });
   });
 
   it('rejects a non-boolean value', () => {
@@ -51,8 +63,12 @@ describe('allow_spinning stage option', () => {
   });
 
   it('becomes session.intra_op.allow_spinning "0"/"1" in the session options, absent when unset', () => {
-    assert.deepEqual(sessionOptionsFor({ ...DEFAULT_RUNNER_OPTIONS, allow_spinning: false }).extra, { session: { intra_op: { allow_spinning: '0' } } });
-    assert.deepEqual(sessionOptionsFor({ ...DEFAULT_RUNNER_OPTIONS, allow_spinning: true }).extra, { session: { intra_op: { allow_spinning: '1' } } });
+    assert.deepEqual(sessionOptionsFor({ ...DEFAULT_RUNNER_OPTIONS, allow_spinning: false }).extra, {
+      session: { intra_op: { allow_spinning: '0' } },
+    });
+    assert.deepEqual(sessionOptionsFor({ ...DEFAULT_RUNNER_OPTIONS, allow_spinning: true }).extra, {
+      session: { intra_op: { allow_spinning: '1' } },
+    });
     const unset = sessionOptionsFor(DEFAULT_RUNNER_OPTIONS);
     assert.equal(unset.extra, undefined);
     assert.equal(unset.intraOpNumThreads, undefined);
@@ -62,12 +78,21 @@ describe('allow_spinning stage option', () => {
   it('reaches InferenceSession.create when a stage opens its model (in-thread runner)', async () => {
     const seen: ort.InferenceSession.SessionOptions[] = [];
     const real = ort.InferenceSession.create;
-    (ort.InferenceSession as { create: unknown }).create = (path: string, options: ort.InferenceSession.SessionOptions) => {
+    (ort.InferenceSession as { create: unknown }).create = (
+      path: string,
+      options: ort.InferenceSession.SessionOptions,
+    ) => {
       seen.push(options);
       return (real as (p: string, o: unknown) => Promise<ort.InferenceSession>)(path, options);
     };
     try {
-      const ctx = { pipeline: 'p', configPath: 'stages[0]', baseDir: REPO, logger: silentLogger(), metrics: new Metrics() };
+      const ctx = {
+        pipeline: 'p',
+        configPath: 'stages[0]',
+        baseDir: REPO,
+        logger: silentLogger(),
+        metrics: new Metrics(),
+      };
       for (const value of [false, true]) {
         const cfg = { ...stageConfig(`    allow_spinning: ${value}\n    intra_op_threads: 2\n    workers: 0`) };
         const runner = await openStageModel(cfg as never, ctx, ['classification'], 'classify', (_loaded, r) => r);
@@ -78,7 +103,10 @@ describe('allow_spinning stage option', () => {
     }
     const modelSessions = seen.filter((o) => o.intraOpNumThreads === 2);
     assert.equal(modelSessions.length, 2);
-    assert.deepEqual(modelSessions.map((o) => o.extra), [{ session: { intra_op: { allow_spinning: '0' } } }, { session: { intra_op: { allow_spinning: '1' } } }]);
+    assert.deepEqual(
+      modelSessions.map((o) => o.extra),
+      [{ session: { intra_op: { allow_spinning: '0' } } }, { session: { intra_op: { allow_spinning: '1' } } }],
+    );
   });
 
   it('is part of the worker pool key and options (a session per setting)', () => {

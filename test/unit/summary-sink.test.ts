@@ -5,8 +5,25 @@ import { it } from 'node:test';
 import type { ResultRecord } from '../../src/core/result.js';
 import { SummarySink } from '../../src/sinks/summary-sink.js';
 
-const rec = (stream: string, index: number, pts: number, task: ResultRecord['task'], results: unknown): ResultRecord => ({
-  schema_version: 1, pipeline: 'p', stream_id: stream, frame_index: index, pts, stage_id: 's', model_id: 'm', task, frame_width: 10, frame_height: 10, results, latency_ms: 1,
+const rec = (
+  stream: string,
+  index: number,
+  pts: number,
+  task: ResultRecord['task'],
+  results: unknown,
+): ResultRecord => ({
+  schema_version: 1,
+  pipeline: 'p',
+  stream_id: stream,
+  frame_index: index,
+  pts,
+  stage_id: 's',
+  model_id: 'm',
+  task,
+  frame_width: 10,
+  frame_height: 10,
+  results,
+  latency_ms: 1,
 });
 
 it('sums up tracking, detection and classification records per second of video, per stream', async () => {
@@ -17,10 +34,27 @@ it('sums up tracking, detection and classification records per second of video, 
   const sink = new SummarySink('summary', 1, 'header line', out);
   const track = (id: number, label: string) => ({ track_id: id, label });
   await sink.write(rec('a', 0, 0.0, 'tracking', { tracks: [], events: [], detections: [] }));
-  await sink.write(rec('a', 1, 0.5, 'tracking', { tracks: [track(1, 'car'), track(2, 'car')], events: [{ type: 'start', track_id: 1, label: 'car' }, { type: 'start', track_id: 2, label: 'car' }], detections: [] }));
-  await sink.write(rec('b', 0, 0.2, 'detection', { detections: [{ label: 'person' }, { label: 'person' }, { label: 'dog' }] }));
+  await sink.write(
+    rec('a', 1, 0.5, 'tracking', {
+      tracks: [track(1, 'car'), track(2, 'car')],
+      events: [
+        { type: 'start', track_id: 1, label: 'car' },
+        { type: 'start', track_id: 2, label: 'car' },
+      ],
+      detections: [],
+    }),
+  );
+  await sink.write(
+    rec('b', 0, 0.2, 'detection', { detections: [{ label: 'person' }, { label: 'person' }, { label: 'dog' }] }),
+  );
   assert.equal(printed(), '', 'nothing printed before a window is complete');
-  await sink.write(rec('a', 2, 1.1, 'tracking', { tracks: [track(2, 'car')], events: [{ type: 'end', track_id: 1, label: 'car' }], detections: [] }));
+  await sink.write(
+    rec('a', 2, 1.1, 'tracking', {
+      tracks: [track(2, 'car')],
+      events: [{ type: 'end', track_id: 1, label: 'car' }],
+      detections: [],
+    }),
+  );
   assert.equal(printed(), 'header line\n[a 0-1 s] in view: 2 car | entered: car #1, car #2\n');
   await sink.write(rec('b', 1, 0.4, 'detection', { detections: [{ label: 'person' }] }));
   await sink.write(rec('c', 0, 2.5, 'classification', { top: [{ label: 'minivan', score: 0.5 }] }));

@@ -4,7 +4,12 @@ import { describe, it } from 'node:test';
 import { hungarian, Tracker, type TrackerDetection } from '../../src/operators/tracker.js';
 import type { Box } from '../../src/models/decoders/nms.js';
 
-const det = (box: Box, label = 'person', label_id = 1, score = 0.9): TrackerDetection => ({ box, label, label_id, score });
+const det = (box: Box, label = 'person', label_id = 1, score = 0.9): TrackerDetection => ({
+  box,
+  label,
+  label_id,
+  score,
+});
 const boxAt = (cx: number, cy: number, w = 40, h = 80): Box => [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
 
 describe('hungarian', () => {
@@ -25,9 +30,15 @@ describe('Tracker', () => {
     const tr = new Tracker({ max_age_frames: 3, min_hits: 3, iou_threshold: 0.3 });
     const outs = [];
     for (let f = 0; f < 6; f++) outs.push(tr.update([det(boxAt(100 + f * 5, 100))], f));
-    assert.deepEqual(outs.map((o) => o.tracks.length), [0, 0, 1, 1, 1, 1]);
+    assert.deepEqual(
+      outs.map((o) => o.tracks.length),
+      [0, 0, 1, 1, 1, 1],
+    );
     assert.deepEqual(outs[2]!.events, [{ type: 'start', track_id: 1, label: 'person', pts: 0 }]);
-    assert.deepEqual(outs.map((o) => o.track_ids[0]), [null, null, 1, 1, 1, 1]);
+    assert.deepEqual(
+      outs.map((o) => o.track_ids[0]),
+      [null, null, 1, 1, 1, 1],
+    );
     const t = outs[5]!.tracks[0]!;
     assert.equal(t.hits, 6);
     assert.equal(t.age, 6);
@@ -95,7 +106,13 @@ describe('Tracker', () => {
     // a far-away detection is a new track, not a match
     const v = tr.update([det(boxAt(400, 400), 'cat', 17)], 3);
     assert.deepEqual(v.track_ids, [2]);
-    assert.deepEqual(tr.flush().map((e) => e.track_id).sort(), [1, 2]);
+    assert.deepEqual(
+      tr
+        .flush()
+        .map((e) => e.track_id)
+        .sort(),
+      [1, 2],
+    );
   });
 });
 
@@ -108,12 +125,23 @@ describe('Tracker ids (issue #8 item 10)', () => {
     // more one-frame blips; frames 8..11: a second real object elsewhere.
     const frames: Box[][] = [
       [boxAt(500, 500)],
-      [boxAt(100, 100)], [boxAt(102, 100)], [boxAt(104, 100)], [boxAt(106, 100)],
-      [boxAt(700, 300)], [boxAt(300, 700)], [],
-      [boxAt(400, 100)], [boxAt(402, 100)], [boxAt(404, 100)], [boxAt(406, 100)],
+      [boxAt(100, 100)],
+      [boxAt(102, 100)],
+      [boxAt(104, 100)],
+      [boxAt(106, 100)],
+      [boxAt(700, 300)],
+      [boxAt(300, 700)],
+      [],
+      [boxAt(400, 100)],
+      [boxAt(402, 100)],
+      [boxAt(404, 100)],
+      [boxAt(406, 100)],
     ];
     frames.forEach((boxes, f) => {
-      const u = tr.update(boxes.map((b) => det(b)), f);
+      const u = tr.update(
+        boxes.map((b) => det(b)),
+        f,
+      );
       for (const e of u.events) if (e.type === 'start') starts.push(e.track_id);
       for (const id of u.track_ids) if (id !== null) seen.add(id);
       for (const t of u.tracks) seen.add(t.track_id);

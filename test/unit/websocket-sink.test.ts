@@ -27,7 +27,14 @@ import { DEFAULT_SUBSCRIPTION, filterPayload, subscriptionFrom } from '../../src
 type Msg = Record<string, any>;
 
 function makeCtx(metrics = new Metrics()): SinkContext {
-  return { pipeline: 'test', configPath: 'sinks[0]', baseDir: process.cwd(), logger: silentLogger(), metrics, mode: 'live' };
+  return {
+    pipeline: 'test',
+    configPath: 'sinks[0]',
+    baseDir: process.cwd(),
+    logger: silentLogger(),
+    metrics,
+    mode: 'live',
+  };
 }
 
 const sinks: WebSocketSink[] = [];
@@ -36,12 +43,21 @@ after(async () => {
 });
 
 async function startSink(cfg: WebSocketSinkInput = {}, metrics = new Metrics()): Promise<WebSocketSink> {
-  const sink = await createWebSocketSink({ port: 0, heartbeat_ms: 0, health_interval_ms: 0, dashboard: false, ...cfg }, makeCtx(metrics));
+  const sink = await createWebSocketSink(
+    { port: 0, heartbeat_ms: 0, health_interval_ms: 0, dashboard: false, ...cfg },
+    makeCtx(metrics),
+  );
   sinks.push(sink);
   return sink;
 }
 
-function rec(stream_id: string, task: Task | string, results: unknown, frame_index = 0, extra: Record<string, unknown> = {}): ResultRecord {
+function rec(
+  stream_id: string,
+  task: Task | string,
+  results: unknown,
+  frame_index = 0,
+  extra: Record<string, unknown> = {},
+): ResultRecord {
   return {
     schema_version: RESULT_SCHEMA_VERSION,
     pipeline: 'test',
@@ -96,7 +112,10 @@ class TestClient {
     const found = this.messages.slice(this.seen).find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages.slice(-3)).slice(0, 300)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages.slice(-3)).slice(0, 300)}`)),
+        timeoutMs,
+      );
       this.waiters.push({
         pred,
         resolve: (m) => {
@@ -168,7 +187,10 @@ describe('filterPayload', () => {
   it('keeps items by label and min score, without mutating the input', () => {
     const out = filterPayload(subscriptionFrom({ type: 'subscribe', labels: ['person'], min_score: 0.5 }), det);
     assert.ok(out);
-    assert.deepEqual((out.results as any).detections.map((d: any) => [d.label, d.score]), [['person', 0.9]]);
+    assert.deepEqual(
+      (out.results as any).detections.map((d: any) => [d.label, d.score]),
+      [['person', 0.9]],
+    );
     assert.equal((det.results as any).detections.length, 3);
   });
 
@@ -178,16 +200,39 @@ describe('filterPayload', () => {
 
   it('filters classification top, tracks/events and class fractions; passes label maps and unknown payloads', () => {
     const sub = subscriptionFrom({ type: 'subscribe', labels: ['person', 'road'], min_score: 0.5 });
-    const cls = filterPayload(sub, rec('a', 'classification', { top: [{ label_id: 1, label: 'person', score: 0.7 }, { label_id: 2, label: 'cat', score: 0.2 }] }));
-    assert.deepEqual((cls!.results as any).top.map((t: any) => t.label), ['person']);
-    const trk = filterPayload(sub, rec('a', 'tracking', {
-      tracks: [{ track_id: 1, label: 'person', box: [0, 0, 1, 1], age: 3, hits: 3 }, { track_id: 2, label: 'car', box: [0, 0, 1, 1], age: 1, hits: 1 }],
-      events: [{ type: 'start', track_id: 2, label: 'car' }],
-    }));
-    assert.deepEqual((trk!.results as any).tracks.map((t: any) => t.track_id), [1]);
+    const cls = filterPayload(
+      sub,
+      rec('a', 'classification', {
+        top: [
+          { label_id: 1, label: 'person', score: 0.7 },
+          { label_id: 2, label: 'cat', score: 0.2 },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      (cls!.results as any).top.map((t: any) => t.label),
+      ['person'],
+    );
+    const trk = filterPayload(
+      sub,
+      rec('a', 'tracking', {
+        tracks: [
+          { track_id: 1, label: 'person', box: [0, 0, 1, 1], age: 3, hits: 3 },
+          { track_id: 2, label: 'car', box: [0, 0, 1, 1], age: 1, hits: 1 },
+        ],
+        events: [{ type: 'start', track_id: 2, label: 'car' }],
+      }),
+    );
+    assert.deepEqual(
+      (trk!.results as any).tracks.map((t: any) => t.track_id),
+      [1],
+    );
     assert.deepEqual((trk!.results as any).events, []);
     const labelMap = { size: [2, 2], format: 'rle', counts: [0, 4] };
-    const seg = filterPayload(sub, rec('a', 'semantic_segmentation', { class_fractions: { road: 0.6, sky: 0.4 }, label_map: labelMap }));
+    const seg = filterPayload(
+      sub,
+      rec('a', 'semantic_segmentation', { class_fractions: { road: 0.6, sky: 0.4 }, label_map: labelMap }),
+    );
     assert.deepEqual((seg!.results as any).class_fractions, { road: 0.6 });
     assert.equal((seg!.results as any).label_map, labelMap);
     const odd = rec('a', 'health' as Task, { fps: 3 });
@@ -217,24 +262,31 @@ describe('client queue', () => {
   function make(queueMax: number) {
     const sock = new FakeSocket();
     let drops = 0;
-    const c = new Client(1, sock as unknown as WebSocket, 'test', { queueMax, maxBufferedBytes: 100, onDrop: (n) => (drops += n) });
+    const c = new Client(1, sock as unknown as WebSocket, 'test', {
+      queueMax,
+      maxBufferedBytes: 100,
+      onDrop: (n) => (drops += n),
+    });
     return { sock, c, drops: () => drops };
   }
   const texts = (sock: FakeSocket) => sock.sent.map((d) => String(d));
 
-  it('sends while the socket buffer has room, then queues, drops the oldest and reports before the next message', () => {
-    const { sock, c, drops } = make(3);
-    c.send('a');
-    sock.bufferedAmount = 1000; // socket full from here on
-    for (const m of ['b', 'c', 'd', 'e', 'f']) c.send(m);
-    assert.deepEqual(texts(sock), ['a']);
-    assert.equal(c.queueLength, 3);
-    assert.equal(drops(), 2);
-    sock.flushAll();
-    c.pump();
-    assert.deepEqual(texts(sock), ['a', '{"type":"dropped","count":2,"reason":"client_slow"}', 'd', 'e', 'f']);
-    assert.equal(c.queueLength, 0);
-  });
+  it(
+    'sends while the socket buffer has room, then queues, drops the oldest and reports before the next ' + 'message',
+    () => {
+      const { sock, c, drops } = make(3);
+      c.send('a');
+      sock.bufferedAmount = 1000; // socket full from here on
+      for (const m of ['b', 'c', 'd', 'e', 'f']) c.send(m);
+      assert.deepEqual(texts(sock), ['a']);
+      assert.equal(c.queueLength, 3);
+      assert.equal(drops(), 2);
+      sock.flushAll();
+      c.pump();
+      assert.deepEqual(texts(sock), ['a', '{"type":"dropped","count":2,"reason":"client_slow"}', 'd', 'e', 'f']);
+      assert.equal(c.queueLength, 0);
+    },
+  );
 
   it('never drops control replies, and refuses more than queueMax unread ones', () => {
     const { sock, c } = make(2);
@@ -272,7 +324,14 @@ describe('client queue', () => {
     assert.ok(((c as any).queue as unknown[]).length < 100, 'dead entries are compacted');
     sock.flushAll();
     c.pump();
-    assert.deepEqual(texts(sock), ['{"type":"dropped","count":9996,"reason":"client_slow"}', 'ctl', 'm9996', 'm9997', 'm9998', 'm9999']);
+    assert.deepEqual(texts(sock), [
+      '{"type":"dropped","count":9996,"reason":"client_slow"}',
+      'ctl',
+      'm9996',
+      'm9997',
+      'm9998',
+      'm9999',
+    ]);
   });
 });
 
@@ -324,7 +383,10 @@ describe('websocket sink', () => {
     assert.equal(hello.protocol, 1);
     assert.equal(hello.schema_version, RESULT_SCHEMA_VERSION);
     assert.equal(hello.sink_id, 'ws-a');
-    assert.deepEqual(await sink.health(), { ok: true, detail: `listening on ${sink.url}; 1 client(s); 0 dropped (client_slow)` });
+    assert.deepEqual(await sink.health(), {
+      ok: true,
+      detail: `listening on ${sink.url}; 1 client(s); 0 dropped (client_slow)`,
+    });
     const closed = c.closed();
     await Promise.all([sink.close(), sink.close()]);
     assert.equal(await closed, 1001);
@@ -342,31 +404,76 @@ describe('websocket sink', () => {
     assert.equal(ack.filter.frames, false);
     await byLabel.subscribe({ tasks: ['detection', 'tracking'], labels: ['person'], min_score: 0.5 });
 
-    sink.write(rec('cam1', 'detection', { detections: [{ box: [1, 2, 3, 4], label_id: 1, label: 'person', score: 0.9 }, { box: [1, 2, 3, 4], label_id: 3, label: 'car', score: 0.95 }, { box: [1, 2, 3, 4], label_id: 1, label: 'person', score: 0.2 }] }, 0));
-    sink.write(rec('cam2', 'detection', { detections: [{ box: [1, 2, 3, 4], label_id: 3, label: 'car', score: 0.9 }] }, 0));
+    sink.write(
+      rec(
+        'cam1',
+        'detection',
+        {
+          detections: [
+            { box: [1, 2, 3, 4], label_id: 1, label: 'person', score: 0.9 },
+            { box: [1, 2, 3, 4], label_id: 3, label: 'car', score: 0.95 },
+            { box: [1, 2, 3, 4], label_id: 1, label: 'person', score: 0.2 },
+          ],
+        },
+        0,
+      ),
+    );
+    sink.write(
+      rec('cam2', 'detection', { detections: [{ box: [1, 2, 3, 4], label_id: 3, label: 'car', score: 0.9 }] }, 0),
+    );
     sink.write(rec('cam2', 'classification', { top: [{ label_id: 7, label: 'person', score: 0.8 }] }, 0));
     sink.write(rec('cam1', 'semantic_segmentation', { class_fractions: { person: 0.2, road: 0.8 } }, 0));
     sink.write(rec('cam1', 'health', { ok: true }, 0));
-    sink.writeFrame({ stream_id: 'cam2', index: 0, pts: 0, width: 4, height: 2, jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) });
+    sink.writeFrame({
+      stream_id: 'cam2',
+      index: 0,
+      pts: 0,
+      width: 4,
+      height: 2,
+      jpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]),
+    });
     // End marker every client wants.
-    sink.write(rec('cam1', 'detection', { detections: [{ box: [0, 0, 9, 9], label_id: 1, label: 'person', score: 0.99 }] }, 1));
+    sink.write(
+      rec('cam1', 'detection', { detections: [{ box: [0, 0, 9, 9], label_id: 1, label: 'person', score: 0.99 }] }, 1),
+    );
     const isEnd = (m: Msg) => m.type === 'result' && m.record.frame_index === 1;
     await Promise.all([all.next(isEnd), byStream.next(isEnd), byLabel.next(isEnd)]);
 
     const sig = (c: TestClient) => c.results().map((r) => `${r.stream_id}/${r.task}/${r.frame_index}`);
-    assert.deepEqual(sig(all), ['cam1/detection/0', 'cam2/detection/0', 'cam2/classification/0', 'cam1/semantic_segmentation/0', 'cam1/health/0', 'cam1/detection/1']);
-    assert.deepEqual(sig(byStream), ['cam1/detection/0', 'cam1/semantic_segmentation/0', 'cam1/health/0', 'cam1/detection/1']);
+    assert.deepEqual(sig(all), [
+      'cam1/detection/0',
+      'cam2/detection/0',
+      'cam2/classification/0',
+      'cam1/semantic_segmentation/0',
+      'cam1/health/0',
+      'cam1/detection/1',
+    ]);
+    assert.deepEqual(sig(byStream), [
+      'cam1/detection/0',
+      'cam1/semantic_segmentation/0',
+      'cam1/health/0',
+      'cam1/detection/1',
+    ]);
     assert.deepEqual(sig(byLabel), ['cam1/detection/0', 'cam1/detection/1']);
     const first = byLabel.results()[0]!.results as any;
-    assert.deepEqual(first.detections.map((d: any) => [d.label, d.score]), [['person', 0.9]]);
+    assert.deepEqual(
+      first.detections.map((d: any) => [d.label, d.score]),
+      [['person', 0.9]],
+    );
     assert.equal((all.results()[0]!.results as any).detections.length, 3, 'unfiltered clients get the whole payload');
 
     const frame = all.messages.find((m) => m.type === 'frame')!;
     assert.equal(frame.header.stream_id, 'cam2');
     assert.equal(frame.header.width, 4);
     assert.deepEqual([...frame.jpeg], [0xff, 0xd8, 0xff, 0xd9]);
-    assert.equal(byStream.messages.some((m) => m.type === 'frame'), false);
-    assert.equal(byLabel.messages.some((m) => m.type === 'frame'), true);
+    assert.equal(
+      byStream.messages.some((m) => m.type === 'frame'),
+      false,
+    );
+    assert.equal(
+      byLabel.messages.some((m) => m.type === 'frame'),
+      true,
+    );
     for (const c of [all, byStream, byLabel]) c.close();
   });
 
@@ -388,9 +495,15 @@ describe('websocket sink', () => {
     const watcher = await TestClient.open(sink.url);
     for (let tick = 0; tick < 3; tick++) {
       const seen = watcher.messages.filter((m) => m.type === 'health').length;
-      await watcher.next((m) => m.type === 'health' && watcher.messages.filter((x) => x.type === 'health').length > seen);
+      await watcher.next(
+        (m) => m.type === 'health' && watcher.messages.filter((x) => x.type === 'health').length > seen,
+      );
     }
-    assert.equal(c.messages.slice(n).some((m) => m.type === 'health'), false, 'health: false turns them off');
+    assert.equal(
+      c.messages.slice(n).some((m) => m.type === 'health'),
+      false,
+      'health: false turns them off',
+    );
     watcher.close();
     c.close();
   });
@@ -416,8 +529,14 @@ describe('websocket sink', () => {
     const isLast = (m: Msg) => m.type === 'result' && m.record.frame_index === N - 1;
     await fast.next(isLast, 10_000);
     assert.equal(fast.results().length, N, 'the fast client got every record');
-    assert.deepEqual(fast.results().map((r) => r.frame_index), [...Array(N).keys()]);
-    assert.equal(fast.messages.some((m) => m.type === 'dropped'), false);
+    assert.deepEqual(
+      fast.results().map((r) => r.frame_index),
+      [...Array(N).keys()],
+    );
+    assert.equal(
+      fast.messages.some((m) => m.type === 'dropped'),
+      false,
+    );
 
     const dropped = sink.stats().dropped_client_slow;
     assert.ok(dropped > 0, 'the slow client dropped');
@@ -433,8 +552,15 @@ describe('websocket sink', () => {
     assert.equal(reported, dropped, 'every drop is reported');
     assert.equal(slow.results().length + reported, N, 'received + dropped = written');
     const idx = slow.results().map((r) => r.frame_index);
-    assert.deepEqual(idx, [...idx].sort((a, b) => a - b), 'order is kept');
-    console.log(`# slow client: ${N} × 64 KiB records, write() total ${totalWriteMs.toFixed(1)} ms, max ${maxWriteMs.toFixed(2)} ms; slow client dropped ${dropped}, received ${slow.results().length}`);
+    assert.deepEqual(
+      idx,
+      [...idx].sort((a, b) => a - b),
+      'order is kept',
+    );
+    console.log(
+      `# slow client: ${N} × 64 KiB records, write() total ${totalWriteMs.toFixed(1)} ms, max ` +
+        `${maxWriteMs.toFixed(2)} ms; slow client dropped ${dropped}, received ${slow.results().length}`,
+    );
     fast.close();
     slow.close();
   });
@@ -520,7 +646,10 @@ describe('websocket sink', () => {
     assert.match(await err(JSON.stringify({ type: 'subscribe', min_score: 2 })), /^invalid message: min_score/);
     assert.match(await err(JSON.stringify({ type: 'subscribe', extra: true })), /^invalid message/);
     assert.match(await err(Buffer.from([1, 2, 3])), /binary messages are not accepted/);
-    assert.match(await err(JSON.stringify({ type: 'subscribe', labels: ['x'.repeat(400)] })), /exceeds max_message_bytes \(256\)/);
+    assert.match(
+      await err(JSON.stringify({ type: 'subscribe', labels: ['x'.repeat(400)] })),
+      /exceeds max_message_bytes \(256\)/,
+    );
     // Still serving this client.
     c.send({ type: 'ping', id: 7 });
     assert.equal((await c.next((m) => m.type === 'pong')).id, 7);
@@ -556,7 +685,10 @@ describe('websocket sink', () => {
     assert.match(page.headers.get('content-type')!, /^text\/html/);
     const html = await page.text();
     assert.match(html, /<meta name="vidflow-ws-path" content="\/live">/);
-    for (const [file, type] of [['dashboard.js', /javascript/], ['dashboard.css', /css/]] as const) {
+    for (const [file, type] of [
+      ['dashboard.js', /javascript/],
+      ['dashboard.css', /css/],
+    ] as const) {
       const res: Response = await fetch(`${dash.dashboardUrl}${file}`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type')!, type);
@@ -572,7 +704,10 @@ describe('websocket sink', () => {
 
     const remote = await startDashboardServer({ port: 0, heartbeat_ms: 0, connect_url: 'ws://10.0.0.5:8765/ws' });
     sinks.push(remote);
-    assert.match(await (await fetch(remote.dashboardUrl!)).text(), /<meta name="vidflow-ws-url" content="ws:\/\/10.0.0.5:8765\/ws">/);
+    assert.match(
+      await (await fetch(remote.dashboardUrl!)).text(),
+      /<meta name="vidflow-ws-url" content="ws:\/\/10.0.0.5:8765\/ws">/,
+    );
     await assert.rejects(startDashboardServer({ port: 0, connect_url: 'http://x' }), /connect_url/);
 
     const plain = await startSink({ dashboard: false });

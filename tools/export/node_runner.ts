@@ -14,13 +14,22 @@ import path from 'node:path';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
 import type { Tensor } from '../../src/models/runner.js';
 
-interface Feed { file: string; dims: number[]; type: 'float32' | 'int64' | 'uint8' }
-interface Job { model: string; repeat?: number; runs: Array<{ feeds: Record<string, Feed>; out: string }> }
+interface Feed {
+  file: string;
+  dims: number[];
+  type: 'float32' | 'int64' | 'uint8';
+}
+interface Job {
+  model: string;
+  repeat?: number;
+  runs: Array<{ feeds: Record<string, Feed>; out: string }>;
+}
 
 function readFeed(f: Feed, base: string): Tensor {
   const buf = readFileSync(path.resolve(base, f.file));
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const data = f.type === 'float32' ? new Float32Array(ab) : f.type === 'int64' ? new BigInt64Array(ab) : new Uint8Array(ab);
+  const data =
+    f.type === 'float32' ? new Float32Array(ab) : f.type === 'int64' ? new BigInt64Array(ab) : new Uint8Array(ab);
   return { type: f.type, dims: f.dims, data } as Tensor;
 }
 
@@ -53,4 +62,6 @@ for (const run of job.runs) {
 }
 await runner.close();
 const sorted = [...timings].sort((a, b) => a - b);
-console.log(JSON.stringify({ create_ms: createMs, median_ms: sorted[Math.floor(sorted.length / 2)], runs: timings.length }));
+console.log(
+  JSON.stringify({ create_ms: createMs, median_ms: sorted[Math.floor(sorted.length / 2)], runs: timings.length }),
+);

@@ -21,7 +21,9 @@ export function topK(scores: ArrayLike<number>, k: number, labels: readonly stri
   const idx: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! >= minScore) idx.push(i);
   idx.sort((a, b) => scores[b]! - scores[a]! || a - b);
-  return idx.slice(0, k).map((i) => ({ label_id: i, label: labels[i] ?? String(i), score: +Number(scores[i]).toFixed(6) }));
+  return idx
+    .slice(0, k)
+    .map((i) => ({ label_id: i, label: labels[i] ?? String(i), score: +Number(scores[i]).toFixed(6) }));
 }
 
 export function decodeClassification(
@@ -31,6 +33,9 @@ export function decodeClassification(
   options: { top_k: number; min_score: number; outputs_are: 'logits' | 'probabilities'; labels: readonly string[] },
 ): { top: ClassScore[] } {
   const offset = batchIndex * classes;
-  const probs = options.outputs_are === 'logits' ? softmax(data, offset, classes) : Float64Array.from({ length: classes }, (_, i) => data[offset + i]!);
+  const probs =
+    options.outputs_are === 'logits'
+      ? softmax(data, offset, classes)
+      : Float64Array.from({ length: classes }, (_, i) => data[offset + i]!);
   return { top: topK(probs, options.top_k, options.labels, options.min_score) };
 }

@@ -91,10 +91,23 @@ export interface SegmentationDecodeContext {
 export type SegmentationDecodeResult = Uint8Array;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
 export type DetectionDecoder<O = any> = DecoderSpecBase<'detection', O, DetectionDecodeContext, DetectionDecodeResult>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ClassificationDecoder<O = any> = DecoderSpecBase<'classification', O, ClassificationDecodeContext, ClassificationDecodeResult>;
+// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+export type ClassificationDecoder<O = any> = DecoderSpecBase<
+  'classification',
+  O,
+  ClassificationDecodeContext,
+  ClassificationDecodeResult
+>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type SegmentationDecoder<O = any> = DecoderSpecBase<'segmentation', O, SegmentationDecodeContext, SegmentationDecodeResult>;
+// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+export type SegmentationDecoder<O = any> = DecoderSpecBase<
+  'segmentation',
+  O,
+  SegmentationDecodeContext,
+  SegmentationDecodeResult
+>;
 
 export type DecoderSpec = DetectionDecoder | ClassificationDecoder | SegmentationDecoder;

@@ -39,7 +39,12 @@ export function labelAllowed(f: Pick<DetectionFilter, 'allow' | 'deny'>, label: 
  * CONFIG_INVALID at its own element (`<where>.classes[2]`) with a "did you mean"; with more than
  * one, the thrown error carries them all in `all` (as the CLI and `validate` print them).
  */
-export function resolveClassFilter(labels: readonly string[], classes: readonly string[] | null, exclude: readonly string[], where: string): { allow: Set<number> | null; deny: Set<number> } {
+export function resolveClassFilter(
+  labels: readonly string[],
+  classes: readonly string[] | null,
+  exclude: readonly string[],
+  where: string,
+): { allow: Set<number> | null; deny: Set<number> } {
   const byName = new Map<string, number[]>();
   labels.forEach((l, i) => {
     if (l === 'N/A' || l === '__background__') return;
@@ -54,20 +59,35 @@ export function resolveClassFilter(labels: readonly string[], classes: readonly 
       const ids = byName.get(name);
       if (ids) return ids;
       const at = `${where}.${field}[${i}]`;
-      errors.push(new VidflowError('CONFIG_INVALID', `${at}: unknown class "${name}" for this model${didYouMean(name, names)}`, { where: at }));
+      errors.push(
+        new VidflowError('CONFIG_INVALID', `${at}: unknown class "${name}" for this model${didYouMean(name, names)}`, {
+          where: at,
+        }),
+      );
       return [];
     });
   const allow = classes === null ? null : new Set(lookup(classes, 'classes'));
   const deny = new Set(lookup(exclude, 'exclude_classes'));
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) {
-    throw Object.assign(new VidflowError('CONFIG_INVALID', errors.map((e) => e.message).join('\n'), { where: `${where}.classes` }), { all: errors });
+    throw Object.assign(
+      new VidflowError('CONFIG_INVALID', errors.map((e) => e.message).join('\n'), { where: `${where}.classes` }),
+      { all: errors },
+    );
   }
   return { allow, deny };
 }
 
 /** Maps a model-input box back to the source frame (source = (input - offset) / scale), clamped. */
-export function mapBox(x1: number, y1: number, x2: number, y2: number, g: Geometry, frameWidth: number, frameHeight: number): Box {
+export function mapBox(
+  x1: number,
+  y1: number,
+  x2: number,
+  y2: number,
+  g: Geometry,
+  frameWidth: number,
+  frameHeight: number,
+): Box {
   const cx = (v: number) => Math.min(frameWidth, Math.max(0, (v - g.offset_x) / g.scale_x));
   const cy = (v: number) => Math.min(frameHeight, Math.max(0, (v - g.offset_y) / g.scale_y));
   return [cx(x1), cy(y1), cx(x2), cy(y2)];
@@ -90,7 +110,14 @@ export interface TorchvisionDetOutputs {
  * Filters and maps torchvision's per-image outputs. Returns the detections (model order, which is
  * score order) and, for each, the row it came from (for masks / keypoints).
  */
-export function decodeTorchvisionDetections(out: TorchvisionDetOutputs, geometry: Geometry, frameWidth: number, frameHeight: number, labels: readonly string[], filter: DetectionFilter): { detections: Detection[]; rows: number[] } {
+export function decodeTorchvisionDetections(
+  out: TorchvisionDetOutputs,
+  geometry: Geometry,
+  frameWidth: number,
+  frameHeight: number,
+  labels: readonly string[],
+  filter: DetectionFilter,
+): { detections: Detection[]; rows: number[] } {
   const n = out.scores.length;
   const detections: Detection[] = [];
   const rows: number[] = [];
@@ -99,9 +126,22 @@ export function decodeTorchvisionDetections(out: TorchvisionDetOutputs, geometry
     if (!(score >= filter.score_threshold)) continue;
     const label = Number(out.labels[i]!);
     if (!labelAllowed(filter, label)) continue;
-    const box = mapBox(out.boxes[i * 4]!, out.boxes[i * 4 + 1]!, out.boxes[i * 4 + 2]!, out.boxes[i * 4 + 3]!, geometry, frameWidth, frameHeight);
+    const box = mapBox(
+      out.boxes[i * 4]!,
+      out.boxes[i * 4 + 1]!,
+      out.boxes[i * 4 + 2]!,
+      out.boxes[i * 4 + 3]!,
+      geometry,
+      frameWidth,
+      frameHeight,
+    );
     if (boxArea(box) < filter.min_box_area) continue;
-    detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: labels[label] ?? String(label), score: round(score, 6) });
+    detections.push({
+      box: box.map((v) => round(v, 2)) as Box,
+      label_id: label,
+      label: labels[label] ?? String(label),
+      score: round(score, 6),
+    });
     rows.push(i);
   }
   return { detections, rows };
@@ -112,14 +152,34 @@ export function decodeTorchvisionDetections(out: TorchvisionDetOutputs, geometry
  * mapped through the geometry and clamped, boxes under `min_box_area` dropped, at most
  * `max_detections` kept. `rows` are the candidates' indices.
  */
-export function mapCandidates(raw: { boxes: Float32Array; scores: Float32Array; labels: Int32Array; count: number }, g: Geometry, frameWidth: number, frameHeight: number, labels: readonly string[], filter: Pick<DetectionFilter, 'max_detections' | 'min_box_area'>): { detections: Detection[]; rows: number[] } {
+export function mapCandidates(
+  raw: { boxes: Float32Array; scores: Float32Array; labels: Int32Array; count: number },
+  g: Geometry,
+  frameWidth: number,
+  frameHeight: number,
+  labels: readonly string[],
+  filter: Pick<DetectionFilter, 'max_detections' | 'min_box_area'>,
+): { detections: Detection[]; rows: number[] } {
   const detections: Detection[] = [];
   const rows: number[] = [];
   for (let k = 0; k < raw.count && detections.length < filter.max_detections; k++) {
-    const box = mapBox(raw.boxes[k * 4]!, raw.boxes[k * 4 + 1]!, raw.boxes[k * 4 + 2]!, raw.boxes[k * 4 + 3]!, g, frameWidth, frameHeight);
+    const box = mapBox(
+      raw.boxes[k * 4]!,
+      raw.boxes[k * 4 + 1]!,
+      raw.boxes[k * 4 + 2]!,
+      raw.boxes[k * 4 + 3]!,
+      g,
+      frameWidth,
+      frameHeight,
+    );
     if (boxArea(box) < filter.min_box_area) continue;
     const label = raw.labels[k]!;
-    detections.push({ box: box.map((v) => round(v, 2)) as Box, label_id: label, label: labels[label] ?? String(label), score: round(raw.scores[k]!, 6) });
+    detections.push({
+      box: box.map((v) => round(v, 2)) as Box,
+      label_id: label,
+      label: labels[label] ?? String(label),
+      score: round(raw.scores[k]!, 6),
+    });
     rows.push(k);
   }
   return { detections, rows };
@@ -155,7 +215,12 @@ export class CandidateList {
   }
   /** The candidates at `keep` (e.g. NMS survivors), in that order. */
   select(keep: readonly number[]): { boxes: Float32Array; scores: Float32Array; labels: Int32Array; count: number } {
-    const out = { boxes: new Float32Array(keep.length * 4), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length), count: keep.length };
+    const out = {
+      boxes: new Float32Array(keep.length * 4),
+      scores: new Float32Array(keep.length),
+      labels: new Int32Array(keep.length),
+      count: keep.length,
+    };
     keep.forEach((k, i) => {
       out.boxes.set(this.boxes.subarray(k * 4, k * 4 + 4), i * 4);
       out.scores[i] = this.scores[k]!;

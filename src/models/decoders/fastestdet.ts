@@ -16,7 +16,10 @@ export const FASTESTDET_NMS_IOU = 0.45;
 
 const options = z
   .object({
-    nms_in_graph: z.literal(false).default(false).describe('FastestDet exports have no NMS: vidflow runs class-agnostic NMS.'),
+    nms_in_graph: z
+      .literal(false)
+      .default(false)
+      .describe('FastestDet exports have no NMS: vidflow runs class-agnostic NMS.'),
   })
   .strict();
 
@@ -25,16 +28,22 @@ const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 export const fastestdetDecoder: DetectionDecoder<z.infer<typeof options>> = {
   type: 'fastestdet',
   family: 'detection',
-  summary: 'FastestDet: `predictions` `[N, 5 + classes, H, W]`, one box per grid cell `[obj, tx, ty, tw, th, cls…]`; score = obj^0.6 × cls^0.4; centre (cell + tanh) / grid, size sigmoid, normalized to the input; class-agnostic NMS in vidflow (IoU 0.45).',
+  summary:
+    'FastestDet: `predictions` `[N, 5 + classes, H, W]`, one box per grid cell `[obj, tx, ty, tw, th, cls…]`; score ' +
+    '= ' +
+    'obj^0.6 × cls^0.4; centre (cell + tanh) / grid, size sigmoid, normalized to the input; class-agnostic NMS in ' +
+    'vidflow (IoU 0.45).',
   tasks: ['detection'],
   roles: ['predictions'],
   options,
   decode(outputs, index, ctx) {
     const pred = outputs.predictions!;
-    if (pred.dims.length !== 4) throw new Error(`fastestdet: predictions have rank ${pred.dims.length}, expected 4 ([N, 5 + classes, H, W])`);
+    if (pred.dims.length !== 4)
+      throw new Error(`fastestdet: predictions have rank ${pred.dims.length}, expected 4 ([N, 5 + classes, H, W])`);
     const [, channels, gh, gw] = pred.dims as [number, number, number, number];
     const classes = channels - 5;
-    if (classes !== ctx.labels.length) throw new Error(`fastestdet: predictions have ${classes} classes, the labels ${ctx.labels.length}`);
+    if (classes !== ctx.labels.length)
+      throw new Error(`fastestdet: predictions have ${classes} classes, the labels ${ctx.labels.length}`);
     const data = pred.data as Float32Array;
     const plane = gh * gw;
     const base = index * channels * plane;
@@ -45,7 +54,7 @@ export const fastestdetDecoder: DetectionDecoder<z.infer<typeof options>> = {
         const cell = base + y * gw + x;
         const obj = data[cell]!;
         // score <= obj^0.6 (cls <= 1): skip cells that cannot reach the threshold.
-        if (Math.pow(obj, 0.6) < f.score_threshold) continue;
+        if (obj ** 0.6 < f.score_threshold) continue;
         let best = -1;
         let bestCls = -Infinity;
         for (let c = 0; c < classes; c++) {
@@ -56,7 +65,7 @@ export const fastestdetDecoder: DetectionDecoder<z.infer<typeof options>> = {
           }
         }
         if (best < 0) continue;
-        const score = Math.pow(obj, 0.6) * Math.pow(Math.max(0, bestCls), 0.4);
+        const score = obj ** 0.6 * Math.max(0, bestCls) ** 0.4;
         if (!(score >= f.score_threshold)) continue;
         const cx = ((x + Math.tanh(data[cell + plane]!)) / gw) * ctx.inputWidth;
         const cy = ((y + Math.tanh(data[cell + 2 * plane]!)) / gh) * ctx.inputHeight;

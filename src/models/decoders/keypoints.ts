@@ -1,4 +1,5 @@
-/** Keypoint R-CNN outputs (keypoints [N,K,3] x,y,visibility; keypoints_scores [N,K]) to named keypoints in frame pixels. */
+/** Keypoint R-CNN outputs (keypoints [N,K,3] x,y,visibility; keypoints_scores [N,K]) to named keypoints in frame
+ * pixels. */
 import type { Geometry } from '../preprocess.js';
 import { round } from './detection.js';
 
@@ -13,7 +14,13 @@ export interface Keypoint {
 }
 
 /** Positions are mapped to frame pixels and not clamped (torchvision may place them just outside the box). */
-export function decodeKeypoints(keypoints: Float32Array, scores: Float32Array | null, row: number, names: readonly string[], g: Geometry): Keypoint[] {
+export function decodeKeypoints(
+  keypoints: Float32Array,
+  scores: Float32Array | null,
+  row: number,
+  names: readonly string[],
+  g: Geometry,
+): Keypoint[] {
   const k = names.length;
   const out: Keypoint[] = new Array(k);
   for (let j = 0; j < k; j++) {

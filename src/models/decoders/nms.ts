@@ -26,7 +26,14 @@ export function iou(a: ArrayLike<number>, b: ArrayLike<number>, ao = 0, bo = 0):
  * when its IoU with a kept box exceeds `iouThreshold` (and, when `labels` is given, the labels
  * match: per-class NMS). Returns kept indices, best first, at most `maxKeep`.
  */
-export function nms(boxes: Float32Array, scores: ArrayLike<number>, count: number, iouThreshold: number, labels: ArrayLike<number> | null = null, maxKeep = Infinity): number[] {
+export function nms(
+  boxes: Float32Array,
+  scores: ArrayLike<number>,
+  count: number,
+  iouThreshold: number,
+  labels: ArrayLike<number> | null = null,
+  maxKeep = Infinity,
+): number[] {
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   order.sort((a, b) => scores[b]! - scores[a]! || a - b);

@@ -39,7 +39,13 @@ export function nearestIndexMap(dst: number, src: number, scale: number, offset:
 }
 
 /** Whether the geometry maps frame pixels 1:1 onto a model plane of this size. */
-export function isIdentity(g: Pick<Geometry, 'scale_x' | 'scale_y' | 'offset_x' | 'offset_y'>, mw: number, mh: number, fw: number, fh: number): boolean {
+export function isIdentity(
+  g: Pick<Geometry, 'scale_x' | 'scale_y' | 'offset_x' | 'offset_y'>,
+  mw: number,
+  mh: number,
+  fw: number,
+  fh: number,
+): boolean {
   return g.scale_x === 1 && g.scale_y === 1 && g.offset_x === 0 && g.offset_y === 0 && mw === fw && mh === fh;
 }
 
@@ -48,7 +54,16 @@ export function isIdentity(g: Pick<Geometry, 'scale_x' | 'scale_y' | 'offset_x' 
  * resolution and encodes it as COCO RLE. `rowMap`/`colMap` give, per frame row/column, the model
  * row/column (see nearestIndexMap); null means identity. A pixel is 1 when prob >= threshold.
  */
-export function encodeMaskRle(probs: Float32Array, offset: number, mw: number, threshold: number, frameWidth: number, frameHeight: number, rowMap: Int32Array | null = null, colMap: Int32Array | null = null): { rle: CocoRle; area: number } {
+export function encodeMaskRle(
+  probs: Float32Array,
+  offset: number,
+  mw: number,
+  threshold: number,
+  frameWidth: number,
+  frameHeight: number,
+  rowMap: Int32Array | null = null,
+  colMap: Int32Array | null = null,
+): { rle: CocoRle; area: number } {
   const counts: number[] = [];
   let cur = 0;
   let run = 0;

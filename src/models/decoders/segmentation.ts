@@ -24,7 +24,12 @@ export function segmentationLayout(dims: readonly number[], classes: number, dec
  * Argmax over classes of image `n` of a logits tensor; returns the label map (row-major,
  * `height`×`width` of the model output). Ties keep the lower class id (like torch.argmax).
  */
-export function argmaxLabels(data: Float32Array, dims: readonly number[], layout: OutputLayout, n = 0): { labels: Uint8Array; width: number; height: number; classes: number } {
+export function argmaxLabels(
+  data: Float32Array,
+  dims: readonly number[],
+  layout: OutputLayout,
+  n = 0,
+): { labels: Uint8Array; width: number; height: number; classes: number } {
   const [, a, b, c] = dims as [number, number, number, number];
   const classes = layout === 'NCHW' ? a : c;
   const height = layout === 'NCHW' ? b : a;
@@ -67,7 +72,14 @@ export function argmaxLabels(data: Float32Array, dims: readonly number[], layout
  * The label map at the source frame's resolution: each frame pixel takes the label of the model
  * pixel its centre maps to through the preprocessing geometry (nearest).
  */
-export function labelMapToFrame(labels: Uint8Array, mw: number, mh: number, g: Pick<Geometry, 'scale_x' | 'scale_y' | 'offset_x' | 'offset_y'>, frameWidth: number, frameHeight: number): Uint8Array {
+export function labelMapToFrame(
+  labels: Uint8Array,
+  mw: number,
+  mh: number,
+  g: Pick<Geometry, 'scale_x' | 'scale_y' | 'offset_x' | 'offset_y'>,
+  frameWidth: number,
+  frameHeight: number,
+): Uint8Array {
   if (isIdentity(g, mw, mh, frameWidth, frameHeight)) return labels;
   // The output may be smaller than the model input (e.g. stride-8 logits): fold that in.
   const out = new Uint8Array(frameWidth * frameHeight);
@@ -96,7 +108,14 @@ export function classFractions(labels: Uint8Array, names: readonly string[]): Re
  * Decodes image `n` of a logits tensor into the frame-resolution label map. `g` maps source
  * pixels to model-input pixels of an `inW`×`inH` input; the output may be smaller than the input.
  */
-export function decodeSegmentation(logits: Tensor, n: number, layout: OutputLayout, g: Geometry, frameWidth: number, frameHeight: number): Uint8Array {
+export function decodeSegmentation(
+  logits: Tensor,
+  n: number,
+  layout: OutputLayout,
+  g: Geometry,
+  frameWidth: number,
+  frameHeight: number,
+): Uint8Array {
   const { labels, width, height } = argmaxLabels(logits.data as Float32Array, logits.dims, layout, n);
   const kx = width / g.width;
   const ky = height / g.height;

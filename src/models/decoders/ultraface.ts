@@ -18,14 +18,19 @@ const FACE = 1;
 
 const options = z
   .object({
-    nms_in_graph: z.literal(false).default(false).describe('The RFB-320 export decodes the priors but has no NMS: vidflow runs hard NMS.'),
+    nms_in_graph: z
+      .literal(false)
+      .default(false)
+      .describe('The RFB-320 export decodes the priors but has no NMS: vidflow runs hard NMS.'),
   })
   .strict();
 
 export const ultrafaceDecoder: DetectionDecoder<z.infer<typeof options>> = {
   type: 'ultraface',
   family: 'detection',
-  summary: 'UltraFace (Ultra-Light-Fast-Generic-Face-Detector-1MB, priors decoded in the graph): `scores` `[N, P, 2]` (background, face) and `boxes` `[N, P, 4]` normalized x1,y1,x2,y2; hard NMS in vidflow (IoU 0.3); label `face`.',
+  summary:
+    'UltraFace (Ultra-Light-Fast-Generic-Face-Detector-1MB, priors decoded in the graph): `scores` `[N, P, 2]` ' +
+    '(background, face) and `boxes` `[N, P, 4]` normalized x1,y1,x2,y2; hard NMS in vidflow (IoU 0.3); label `face`.',
   tasks: ['detection'],
   roles: ['scores', 'boxes'],
   options,
@@ -33,7 +38,10 @@ export const ultrafaceDecoder: DetectionDecoder<z.infer<typeof options>> = {
     const scores = outputs.scores!;
     const boxes = outputs.boxes!;
     const p = scores.dims[1]!;
-    if (scores.dims[2] !== 2 || boxes.dims[1] !== p || boxes.dims[2] !== 4) throw new Error(`ultraface: scores ${scores.dims.join('x')} / boxes ${boxes.dims.join('x')}, expected [N,P,2] / [N,P,4]`);
+    if (scores.dims[2] !== 2 || boxes.dims[1] !== p || boxes.dims[2] !== 4)
+      throw new Error(
+        `ultraface: scores ${scores.dims.join('x')} / boxes ${boxes.dims.join('x')}, expected [N,P,2] / [N,P,4]`,
+      );
     const f = ctx.filter;
     const cands = new CandidateList();
     if (labelAllowed(f, FACE)) {
@@ -45,7 +53,14 @@ export const ultrafaceDecoder: DetectionDecoder<z.infer<typeof options>> = {
         const score = s[so + i * 2 + FACE]!;
         if (!(score >= f.score_threshold)) continue;
         const o = bo + i * 4;
-        cands.push(b[o]! * ctx.inputWidth, b[o + 1]! * ctx.inputHeight, b[o + 2]! * ctx.inputWidth, b[o + 3]! * ctx.inputHeight, score, FACE);
+        cands.push(
+          b[o]! * ctx.inputWidth,
+          b[o + 1]! * ctx.inputHeight,
+          b[o + 2]! * ctx.inputWidth,
+          b[o + 3]! * ctx.inputHeight,
+          score,
+          FACE,
+        );
       }
     }
     const keep = nms(cands.boxes, cands.scores, cands.count, ctx.nmsIou ?? ULTRAFACE_NMS_IOU);

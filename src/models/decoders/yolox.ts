@@ -32,9 +32,19 @@ export function yoloxRows(inputWidth: number, inputHeight: number, strides: read
  * Decodes one image's `[rows, 5 + classes]` block at `offset` of `data`; applies score threshold,
  * class allow/deny, class-agnostic NMS at `nmsIou`, and keeps at most `filter.max_detections`.
  */
-export function decodeYolox(data: Float32Array, offset: number, rows: number, cols: number, inputWidth: number, inputHeight: number, filter: Pick<DetectionFilter, 'score_threshold' | 'allow' | 'deny' | 'max_detections'>, nmsIou = YOLOX_NMS_IOU): RawBoxes {
+export function decodeYolox(
+  data: Float32Array,
+  offset: number,
+  rows: number,
+  cols: number,
+  inputWidth: number,
+  inputHeight: number,
+  filter: Pick<DetectionFilter, 'score_threshold' | 'allow' | 'deny' | 'max_detections'>,
+  nmsIou = YOLOX_NMS_IOU,
+): RawBoxes {
   const expected = yoloxRows(inputWidth, inputHeight);
-  if (rows !== expected) throw new Error(`yolox: ${rows} output rows, expected ${expected} for a ${inputWidth}x${inputHeight} input`);
+  if (rows !== expected)
+    throw new Error(`yolox: ${rows} output rows, expected ${expected} for a ${inputWidth}x${inputHeight} input`);
   const classes = cols - 5;
   let cap = 64;
   let boxes = new Float32Array(cap * 4);
@@ -89,7 +99,12 @@ export function decodeYolox(data: Float32Array, offset: number, rows: number, co
     }
   }
   const keep = nms(boxes, scores, count, nmsIou, null, filter.max_detections);
-  const out: RawBoxes = { boxes: new Float32Array(keep.length * 4), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length), count: keep.length };
+  const out: RawBoxes = {
+    boxes: new Float32Array(keep.length * 4),
+    scores: new Float32Array(keep.length),
+    labels: new Int32Array(keep.length),
+    count: keep.length,
+  };
   keep.forEach((k, i) => {
     out.boxes.set(boxes.subarray(k * 4, k * 4 + 4), i * 4);
     out.scores[i] = scores[k]!;
@@ -100,7 +115,10 @@ export function decodeYolox(data: Float32Array, offset: number, rows: number, co
 
 const yoloxOptions = z
   .object({
-    nms_in_graph: z.literal(false).default(false).describe('YOLOX exports have no NMS: vidflow runs class-agnostic NMS.'),
+    nms_in_graph: z
+      .literal(false)
+      .default(false)
+      .describe('YOLOX exports have no NMS: vidflow runs class-agnostic NMS.'),
   })
   .strict();
 
@@ -108,14 +126,25 @@ const yoloxOptions = z
 export const yoloxDecoder: DetectionDecoder<z.infer<typeof yoloxOptions>> = {
   type: 'yolox',
   family: 'detection',
-  summary: 'YOLOX (anchor-free, strides 8/16/32): `predictions` `[N, rows, 5 + classes]` of `[dx, dy, log_w, log_h, obj, cls…]`, obj/cls sigmoided; score = obj × cls; class-agnostic NMS in vidflow (IoU 0.45).',
+  summary:
+    'YOLOX (anchor-free, strides 8/16/32): `predictions` `[N, rows, 5 + classes]` of `[dx, dy, log_w, log_h, obj, ' +
+    'cls…]`, obj/cls sigmoided; score = obj × cls; class-agnostic NMS in vidflow (IoU 0.45).',
   tasks: ['detection'],
   roles: ['predictions'],
   options: yoloxOptions,
   decode(outputs, index, ctx) {
     const pred = outputs.predictions!;
     const [, rows, cols] = pred.dims as [number, number, number];
-    const raw = decodeYolox(pred.data as Float32Array, index * rows * cols, rows, cols, ctx.inputWidth, ctx.inputHeight, { ...ctx.filter, max_detections: Infinity }, ctx.nmsIou ?? YOLOX_NMS_IOU);
+    const raw = decodeYolox(
+      pred.data as Float32Array,
+      index * rows * cols,
+      rows,
+      cols,
+      ctx.inputWidth,
+      ctx.inputHeight,
+      { ...ctx.filter, max_detections: Infinity },
+      ctx.nmsIou ?? YOLOX_NMS_IOU,
+    );
     return mapCandidates(raw, ctx.geometry, ctx.frameWidth, ctx.frameHeight, ctx.labels, ctx.filter);
   },
 };

@@ -69,27 +69,50 @@ export interface Waiter {
 // ---- retry -----------------------------------------------------------------------------------
 
 /** Delay before retry number `attempt` (0-based): exponential, capped, with 50–100 % jitter; at least 1 ms. */
-export function retryDelayMs(attempt: number, config: Pick<KafkaSinkConfig, 'retry_initial_ms' | 'retry_max_ms'>, random: () => number): number {
+export function retryDelayMs(
+  attempt: number,
+  config: Pick<KafkaSinkConfig, 'retry_initial_ms' | 'retry_max_ms'>,
+  random: () => number,
+): number {
   const base = Math.min(config.retry_max_ms, config.retry_initial_ms * 2 ** Math.min(attempt, 30));
   return Math.max(1, Math.round(base * (0.5 + 0.5 * random())));
 }
 
 // ---- spill -----------------------------------------------------------------------------------
 
-/** The spill file: `spill_path` if set (false: none); by default `<pipeline>.<id>.unsent.jsonl` for file pipelines only. */
-export function spillPathFor(config: Pick<KafkaSinkConfig, 'spill_path'>, ctx: Pick<SinkContext, 'baseDir' | 'pipeline' | 'mode'>, id: string): string | null {
-  return config.spill_path === false ? null : config.spill_path !== undefined ? path.resolve(ctx.baseDir, config.spill_path) : ctx.mode === 'file' ? path.resolve(ctx.baseDir, `${ctx.pipeline}.${id}.unsent.jsonl`) : null;
+/** The spill file: `spill_path` if set (false: none); by default `<pipeline>.<id>.unsent.jsonl` for file pipelines
+ * only. */
+export function spillPathFor(
+  config: Pick<KafkaSinkConfig, 'spill_path'>,
+  ctx: Pick<SinkContext, 'baseDir' | 'pipeline' | 'mode'>,
+  id: string,
+): string | null {
+  return config.spill_path === false
+    ? null
+    : config.spill_path !== undefined
+      ? path.resolve(ctx.baseDir, config.spill_path)
+      : ctx.mode === 'file'
+        ? path.resolve(ctx.baseDir, `${ctx.pipeline}.${id}.unsent.jsonl`)
+        : null;
 }
 
 /** Appends the records' JSON to the spill file; returns how many were written (0 on failure, logged). */
 export function appendSpill(spillFile: string | null, entries: Entry[], log: Logger, id: string): number {
   if (spillFile === null || entries.length === 0) return 0;
   try {
-    fs.appendFileSync(spillFile, entries.map((e) => `${typeof e.message.value === 'string' ? e.message.value : e.message.value.toString('utf8')}\n`).join(''));
+    fs.appendFileSync(
+      spillFile,
+      entries
+        .map((e) => `${typeof e.message.value === 'string' ? e.message.value : e.message.value.toString('utf8')}\n`)
+        .join(''),
+    );
     return entries.length;
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    log.error({ spill_path: spillFile, err: msg }, `kafka sink ${id}: cannot write the spill file ${spillFile}: ${msg}`);
+    log.error(
+      { spill_path: spillFile, err: msg },
+      `kafka sink ${id}: cannot write the spill file ${spillFile}: ${msg}`,
+    );
     return 0;
   }
 }

@@ -1,6 +1,6 @@
 /** Config schema of the Kafka sink (docs/sinks/kafka.md is generated from it). */
 import { z } from 'zod';
-import { TASKS, type Task } from '../../core/result.js';
+import { TASKS } from '../../core/result.js';
 
 const topicName = z
   .string()
@@ -22,17 +22,27 @@ export const kafkaSinkSchema = z
     type: z.literal('kafka').describe('`kafka`.'),
     id: z.string().min(1).optional().describe('Sink id used in logs, health and drop metrics. Default `kafka`.'),
     brokers: brokersSchema.describe(
-      'Bootstrap brokers, `host:port`: a list or one comma-separated string (e.g. `${KAFKA_BROKERS}`, interpolated by the config loader).',
+      'Bootstrap brokers, `host:port`: a list or one comma-separated string (e.g. `${KAFKA_BROKERS}`, interpolated ' +
+        'by ' +
+        'the config loader).',
     ),
     topic: topicName.describe('Topic of every record (unless `topics_by_task` names another for its task).'),
     topics_by_task: z
-      .object(Object.fromEntries(TASKS.map((t) => [t, topicName.optional()])) as Record<(typeof TASKS)[number], z.ZodOptional<typeof topicName>>)
+      .object(
+        Object.fromEntries(TASKS.map((t) => [t, topicName.optional()])) as Record<
+          (typeof TASKS)[number],
+          z.ZodOptional<typeof topicName>
+        >,
+      )
       .strict()
       .optional()
       .describe('Per-task topic, e.g. `{ detection: dets, classification: labels }`; other tasks go to `topic`.'),
     health_topic: topicName
       .optional()
-      .describe('If set, a small `sink_health` JSON message (state, buffered, sent, dropped) is sent there on every (re)connection and on close; key = pipeline name.'),
+      .describe(
+        'If set, a small `sink_health` JSON message (state, buffered, sent, dropped) is sent there on every ' +
+          '(re)connection and on close; key = pipeline name.',
+      ),
     client_id: z.string().min(1).default('vidflow').describe('Kafka client id. Default `vidflow`.'),
     sasl: z
       .object({
@@ -48,26 +58,51 @@ export const kafkaSinkSchema = z
         z.boolean(),
         z
           .object({
-            ca_file: z.string().min(1).optional().describe('PEM file of the CA(s) to trust (relative to the pipeline file). Default: system CAs.'),
+            ca_file: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('PEM file of the CA(s) to trust (relative to the pipeline file). Default: system CAs.'),
             cert_file: z.string().min(1).optional().describe('PEM client certificate (mutual TLS); needs `key_file`.'),
             key_file: z.string().min(1).optional().describe('PEM private key of `cert_file`.'),
             reject_unauthorized: z.boolean().default(true).describe('Verify the broker certificate. Default true.'),
           })
           .strict()
-          .refine((s) => (s.cert_file === undefined) === (s.key_file === undefined), 'cert_file and key_file go together'),
+          .refine(
+            (s) => (s.cert_file === undefined) === (s.key_file === undefined),
+            'cert_file and key_file go together',
+          ),
       ])
       .default(false)
       .describe('TLS: `true` (system CAs) or file options. Default false.'),
     compression: z.enum(['none', 'gzip']).default('none').describe('Batch compression. Default `none`.'),
-    batch_max_messages: z.number().int().min(1).max(100_000).default(500).describe('Most records per produce request. Default 500.'),
+    batch_max_messages: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(500)
+      .describe('Most records per produce request. Default 500.'),
     linger_ms: ms('How long a partly filled batch waits for more records before it is sent.', 5, 0, 60_000),
     acks: z
       .union([z.literal('all'), z.literal(-1), z.literal(1), z.literal(0)])
       .default('all')
       .transform((a): -1 | 0 | 1 => (a === 'all' ? -1 : a))
-      .describe('Acknowledgements: `all` (= -1, every in-sync replica), 1 (leader only), 0 (none). Default `all`; 1 and 0 need `idempotent: false`.'),
-    idempotent: z.boolean().default(true).describe('Idempotent producer (no duplicates from the client’s own retries). Needs `acks: all`. Default true.'),
-    buffer_max_records: z.number().int().min(1).max(10_000_000).default(10_000).describe('Records waiting for the broker, at most (plus one batch in flight). Default 10000.'),
+      .describe(
+        'Acknowledgements: `all` (= -1, every in-sync replica), 1 (leader only), 0 (none). Default `all`; 1 and 0 ' +
+          'need `idempotent: false`.',
+      ),
+    idempotent: z
+      .boolean()
+      .default(true)
+      .describe('Idempotent producer (no duplicates from the client’s own retries). Needs `acks: all`. Default true.'),
+    buffer_max_records: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(10_000)
+      .describe('Records waiting for the broker, at most (plus one batch in flight). Default 10000.'),
     retry_initial_ms: ms('First reconnect/resend delay; doubles per failure (with jitter).', 250, 1),
     retry_max_ms: ms('Largest reconnect/resend delay.', 10_000, 1),
     flush_timeout_ms: ms('How long `flush()`/`close()` wait for buffered records to be delivered.', 10_000, 1),
@@ -75,7 +110,10 @@ export const kafkaSinkSchema = z
       .union([z.string().min(1), z.literal(false)])
       .optional()
       .describe(
-        'Where records still undelivered when the sink closes (broker down at the end of the run, or the shutdown deadline passed) are written, one JSON record per line (appended), instead of being lost; relative to the pipeline file; `false` turns it off. Default: in file pipelines `<pipeline name>.<sink id>.unsent.jsonl` beside the pipeline file (created only when something is undelivered); in live pipelines off.',
+        'Where records still undelivered when the sink closes (broker down at the end of the run, or the shutdown ' +
+          'deadline passed) are written, one JSON record per line (appended), instead of being lost; relative to the ' +
+          'pipeline file; `false` turns it off. Default: in file pipelines `<pipeline name>.<sink id>.unsent.jsonl` ' +
+          'beside the pipeline file (created only when something is undelivered); in live pipelines off.',
       ),
     connect_timeout_ms: ms('TCP/TLS connect and SASL timeout of one attempt.', 3_000, 1, 600_000),
     request_timeout_ms: ms('Timeout of one produce request.', 30_000, 1, 600_000),
@@ -83,10 +121,18 @@ export const kafkaSinkSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.idempotent && c.acks !== -1) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['acks'], message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 1 or 0' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['acks'],
+        message: 'an idempotent producer needs acks: all; set idempotent: false to use acks 1 or 0',
+      });
     }
     if (c.retry_max_ms < c.retry_initial_ms) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['retry_max_ms'], message: `must be >= retry_initial_ms (${c.retry_initial_ms})` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['retry_max_ms'],
+        message: `must be >= retry_initial_ms (${c.retry_initial_ms})`,
+      });
     }
   });
 

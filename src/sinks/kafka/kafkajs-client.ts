@@ -8,7 +8,15 @@
  * a new idempotent producer id avoids kafkajs' stuck-sequence-number failure mode (at the cost of
  * possible duplicates of the batch being resent — see docs/sinks/kafka.md).
  */
-import { CompressionTypes, Kafka, Partitioners, logLevel as KafkaLogLevel, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type KafkaConfig,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from '../../core/logger.js';
 import {
   KafkaClientError,
@@ -33,7 +41,13 @@ const CONNECTION_ERRORS = new Set([
   'KafkaJSTimeout',
 ]);
 const AUTH_TYPES = /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/;
-const RECORD_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
+const RECORD_TYPES = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TIMESTAMP',
+]);
 
 /** Classifies a kafkajs error (walking `cause`, `originalError` and aggregate `errors`). */
 export function classifyKafkajsError(err: unknown): KafkaErrorKind {
@@ -41,7 +55,13 @@ export function classifyKafkajsError(err: unknown): KafkaErrorKind {
   const queue: unknown[] = [err];
   let kind: KafkaErrorKind = 'other';
   while (queue.length > 0) {
-    const e = queue.shift() as { name?: string; type?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] } | null;
+    const e = queue.shift() as {
+      name?: string;
+      type?: string;
+      cause?: unknown;
+      originalError?: unknown;
+      errors?: unknown[];
+    } | null;
     if (e === null || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type !== undefined && AUTH_TYPES.test(e.type))) return 'auth';
@@ -65,7 +85,12 @@ function describe(err: unknown): string {
 function logCreator(logger: Logger): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level, log }) => {
-      const { message, timestamp: _t, logger: _l, ...rest } = log as { message: string; timestamp?: string; logger?: string; [k: string]: unknown };
+      const {
+        message,
+        timestamp: _t,
+        logger: _l,
+        ...rest
+      } = log as { message: string; timestamp?: string; logger?: string; [k: string]: unknown };
       logger.debug({ kafkajs: namespace, kafkajs_level: KafkaLogLevel[level], ...rest }, message);
     };
 }
@@ -102,7 +127,12 @@ class KafkajsProducerClient implements KafkaProducerClient {
               ...(config.ssl.key ? { key: config.ssl.key } : {}),
             };
     }
-    if (config.sasl) kcfg.sasl = { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as SASLOptions;
+    if (config.sasl)
+      kcfg.sasl = {
+        mechanism: config.sasl.mechanism,
+        username: config.sasl.username,
+        password: config.sasl.password,
+      } as SASLOptions;
     this.kafka = new Kafka(kcfg);
   }
 
@@ -116,7 +146,8 @@ class KafkajsProducerClient implements KafkaProducerClient {
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     });
     producer.on(producer.events.DISCONNECT, () => {
-      if (this.producer === producer && !this.closingOnPurpose) this.emitLost(new KafkaClientError('kafka producer disconnected', 'connection'));
+      if (this.producer === producer && !this.closingOnPurpose)
+        this.emitLost(new KafkaClientError('kafka producer disconnected', 'connection'));
     });
     this.producer = producer;
     try {
@@ -124,7 +155,11 @@ class KafkajsProducerClient implements KafkaProducerClient {
     } catch (err) {
       this.producer = null;
       await producer.disconnect().catch(() => undefined);
-      throw new KafkaClientError(`connect to ${this.config.brokers.join(',')} failed: ${describe(err)}`, classifyKafkajsError(err), { cause: err });
+      throw new KafkaClientError(
+        `connect to ${this.config.brokers.join(',')} failed: ${describe(err)}`,
+        classifyKafkajsError(err),
+        { cause: err },
+      );
     }
   }
 

@@ -18,7 +18,14 @@ import type { Logger } from '../../core/logger.js';
 import type { ResultRecord } from '../../core/result.js';
 import type { Sink, SinkContext, SinkHealth } from '../../core/sink.js';
 import { appendSpill, Fifo, retryDelayMs, spillPathFor, type Entry, type Waiter } from './buffer.js';
-import { errorKind, type KafkaClientFactory, type KafkaMessage, type KafkaProducerClient, type KafkaProducerConfig, type KafkaTopicBatch } from './client.js';
+import {
+  errorKind,
+  type KafkaClientFactory,
+  type KafkaMessage,
+  type KafkaProducerClient,
+  type KafkaProducerConfig,
+  type KafkaTopicBatch,
+} from './client.js';
 import { kafkaSinkSchema, type KafkaSinkConfig } from './config.js';
 import { kafkajsClientFactory } from './kafkajs-client.js';
 
@@ -33,12 +40,19 @@ export interface KafkaSinkOptions {
   messageKey?: (record: ResultRecord) => string;
 }
 
-
 type State = 'connecting' | 'connected' | 'retrying' | 'closed';
 
 export interface KafkaSink extends Sink {
   /** Counters for tests and the end-of-run report. */
-  stats(): { state: State; buffered: number; inFlight: number; waitingWriters: number; sent: number; dropped: number; failedAttempts: number };
+  stats(): {
+    state: State;
+    buffered: number;
+    inFlight: number;
+    waitingWriters: number;
+    sent: number;
+    dropped: number;
+    failedAttempts: number;
+  };
 }
 
 function readPem(file: string | undefined, field: string, ctx: SinkContext): Buffer | undefined {
@@ -47,7 +61,11 @@ function readPem(file: string | undefined, field: string, ctx: SinkContext): Buf
   try {
     return fs.readFileSync(abs);
   } catch (err) {
-    throw new VidflowError('SINK_PATH', `${ctx.configPath}.ssl.${field}: cannot read ${abs}: ${(err as Error).message}`, { where: `${ctx.configPath}.ssl.${field}`, cause: err });
+    throw new VidflowError(
+      'SINK_PATH',
+      `${ctx.configPath}.ssl.${field}: cannot read ${abs}: ${(err as Error).message}`,
+      { where: `${ctx.configPath}.ssl.${field}`, cause: err },
+    );
   }
 }
 
@@ -87,7 +105,9 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     connectTimeoutMs: config.connect_timeout_ms,
     requestTimeoutMs: config.request_timeout_ms,
   };
-  const client: KafkaProducerClient = (options.clientFactory ?? kafkajsClientFactory)(clientConfig, { logger: log.child({ component: 'kafka-client' }) });
+  const client: KafkaProducerClient = (options.clientFactory ?? kafkajsClientFactory)(clientConfig, {
+    logger: log.child({ component: 'kafka-client' }),
+  });
 
   const pending = new Fifo<Entry>();
   const control: Entry[] = [];
@@ -118,7 +138,8 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     for (const d of [...drainWatchers]) d();
   };
   // Health messages (control) hold up a flush only while connected: they are best-effort.
-  const isDrained = () => pending.length === 0 && inFlight.length === 0 && waiters.length === 0 && (control.length === 0 || !connected);
+  const isDrained = () =>
+    pending.length === 0 && inFlight.length === 0 && waiters.length === 0 && (control.length === 0 || !connected);
   let idleWaiting = false;
   let rejectedInBatch = 0;
 
@@ -141,7 +162,11 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     state = 'retrying';
     lastError = errMessage(err);
     downSince ??= Date.now();
-    warnLimited('lost', { err: lastError, buffered: pending.length }, 'kafka connection lost; records are buffered until it is back');
+    warnLimited(
+      'lost',
+      { err: lastError, buffered: pending.length },
+      'kafka connection lost; records are buffered until it is back',
+    );
     wake();
   });
 
@@ -150,10 +175,15 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     try {
       value = JSON.stringify(record);
     } catch (err) {
-      throw new VidflowError('SINK_WRITE', `${ctx.configPath}: record of stream ${record.stream_id} frame ${record.frame_index} is not serializable: ${errMessage(err)}`, {
-        where: record.stream_id,
-        cause: err,
-      });
+      throw new VidflowError(
+        'SINK_WRITE',
+        `${ctx.configPath}: record of stream ${record.stream_id} frame ${record.frame_index} is not serializable: ` +
+          `${errMessage(err)}`,
+        {
+          where: record.stream_id,
+          cause: err,
+        },
+      );
     }
     return {
       topic: config.topics_by_task?.[record.task] ?? config.topic,
@@ -174,7 +204,11 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     if (n > 0) {
       dropped += n;
       ctx.metrics.drop(id, 'sink_overflow', n);
-      warnLimited('overflow', { dropped_total: dropped, buffer_max_records: cap, state, last_error: lastError }, 'kafka sink buffer full: dropping the oldest records (live pipeline)');
+      warnLimited(
+        'overflow',
+        { dropped_total: dropped, buffer_max_records: cap, state, last_error: lastError },
+        'kafka sink buffer full: dropping the oldest records (live pipeline)',
+      );
     }
   };
 
@@ -200,7 +234,11 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
       dropped,
       failed_attempts: failedAttempts,
     });
-    return { topic: config.health_topic, message: { key: ctx.pipeline, value, headers: { pipeline: ctx.pipeline } }, control: event };
+    return {
+      topic: config.health_topic,
+      message: { key: ctx.pipeline, value, headers: { pipeline: ctx.pipeline } },
+      control: event,
+    };
   };
 
   /** A sleep that the cancel function handed to `register` can cut short (null once it ends). */
@@ -228,8 +266,18 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     const kind = errorKind(err);
     warnLimited(
       `retry-${kind}`,
-      { err: lastError, kind, attempt, retry_in_ms: delay, buffered: pending.length, in_flight: inFlight.length, brokers: config.brokers.join(',') },
-      kind === 'auth' ? `kafka ${what} failed: authentication/authorization error; retrying` : `kafka ${what} failed; retrying with backoff`,
+      {
+        err: lastError,
+        kind,
+        attempt,
+        retry_in_ms: delay,
+        buffered: pending.length,
+        in_flight: inFlight.length,
+        brokers: config.brokers.join(','),
+      },
+      kind === 'auth'
+        ? `kafka ${what} failed: authentication/authorization error; retrying`
+        : `kafka ${what} failed; retrying with backoff`,
       kind === 'auth' ? 'error' : 'warn',
     );
     if (!stopped) {
@@ -254,7 +302,10 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
   const onConnected = () => {
     const outage = downSince === null ? 0 : Date.now() - downSince;
     if (everConnected || failedAttempts > 0) {
-      log.info({ outage_ms: outage, buffered: pending.length, failed_attempts: failedAttempts }, everConnected ? 'kafka reconnected' : 'kafka connected after retries');
+      log.info(
+        { outage_ms: outage, buffered: pending.length, failed_attempts: failedAttempts },
+        everConnected ? 'kafka reconnected' : 'kafka connected after retries',
+      );
     } else {
       log.info({ brokers: config.brokers.join(',') }, 'kafka connected');
     }
@@ -287,7 +338,10 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
           rejectedInBatch += 1;
           ctx.metrics.drop(id, 'sink_rejected');
         }
-        log.error({ err: errMessage(err), topic: e.topic, key: e.message.key, bytes: Buffer.byteLength(e.message.value) }, 'kafka broker rejected a record; it is dropped (resending cannot succeed)');
+        log.error(
+          { err: errMessage(err), topic: e.topic, key: e.message.key, bytes: Buffer.byteLength(e.message.value) },
+          'kafka broker rejected a record; it is dropped (resending cannot succeed)',
+        );
         return;
       }
     }
@@ -328,7 +382,9 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
       // `connected` goes first; `closed` goes last, once everything else is in this batch, with fresh counts.
       const last = pending.length === 0 && waiters.length === 0;
       const heads = control.filter((c) => c.control === 'connected');
-      const tails = last ? control.filter((c) => c.control === 'closed').map((c) => healthMessage('closed', sent + inFlight.length) ?? c) : [];
+      const tails = last
+        ? control.filter((c) => c.control === 'closed').map((c) => healthMessage('closed', sent + inFlight.length) ?? c)
+        : [];
       const batch = [...heads, ...inFlight, ...tails];
       const nControl = heads.length + tails.length;
       if (batch.length === 0) continue;
@@ -362,7 +418,12 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
       loopFailure = errMessage(err);
       state = 'closed';
       stopped = true;
-      for (const w of waiters.clear()) w.reject(new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, { where: ctx.configPath }));
+      for (const w of waiters.clear())
+        w.reject(
+          new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, {
+            where: ctx.configPath,
+          }),
+        );
     });
   };
   log.info({ brokers: config.brokers.join(','), topic: config.topic, mode: ctx.mode }, 'kafka sink connecting');
@@ -411,8 +472,14 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     id,
 
     write(record: ResultRecord): void | Promise<void> {
-      if (closing) throw new VidflowError('SINK_WRITE', `${ctx.configPath}: write after close (kafka sink ${id})`, { where: ctx.configPath });
-      if (loopFailure !== null) throw new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, { where: ctx.configPath });
+      if (closing)
+        throw new VidflowError('SINK_WRITE', `${ctx.configPath}: write after close (kafka sink ${id})`, {
+          where: ctx.configPath,
+        });
+      if (loopFailure !== null)
+        throw new VidflowError('SINK_WRITE', `${ctx.configPath}: kafka sink ${id} failed: ${loopFailure}`, {
+          where: ctx.configPath,
+        });
       const entry = toEntry(record);
       if (ctx.mode === 'file') {
         // After abort() nothing waits for room: the sources have stopped, what is left is spilled.
@@ -435,7 +502,8 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
       if (!(await waitDrained(config.flush_timeout_ms))) {
         throw new VidflowError(
           'SINK_FLUSH_TIMEOUT',
-          `${ctx.configPath}: kafka sink ${id}: ${unsentCount()} record(s) still undelivered after flush_timeout_ms=${config.flush_timeout_ms} (${lastError ?? state}); they stay buffered`,
+          `${ctx.configPath}: kafka sink ${id}: ${unsentCount()} record(s) still undelivered after ` +
+            `flush_timeout_ms=${config.flush_timeout_ms} (${lastError ?? state}); they stay buffered`,
           { where: ctx.configPath },
         );
       }
@@ -454,27 +522,60 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
         wake();
         cutSleep?.();
         // In-flight first (oldest; possibly delivered with the acknowledgement lost: at-least-once).
-        const left = [...inFlight, ...pending.clear(), ...waiters.snapshot().map((w) => w.entry)].filter((e) => e.control === undefined);
+        const left = [...inFlight, ...pending.clear(), ...waiters.snapshot().map((w) => w.entry)].filter(
+          (e) => e.control === undefined,
+        );
         inFlight = [];
         control.length = 0;
         const spilled = ok ? 0 : spill(left);
         // A writer still waiting for room: its record is in the spill file (resolve) or lost (reject).
         for (const w of waiters.clear()) {
           if (spilled > 0) w.resolve();
-          else w.reject(new VidflowError('SINK_FLUSH_TIMEOUT', `${ctx.configPath}: kafka sink ${id} closed before this record was accepted`, { where: ctx.configPath }));
+          else
+            w.reject(
+              new VidflowError(
+                'SINK_FLUSH_TIMEOUT',
+                `${ctx.configPath}: kafka sink ${id} closed before this record was accepted`,
+                { where: ctx.configPath },
+              ),
+            );
         }
-        closeReport = { undelivered: left.length, ...(spilled > 0 && spillFile ? { spilled: { path: spillFile, records: spilled } } : {}) };
+        closeReport = {
+          undelivered: left.length,
+          ...(spilled > 0 && spillFile ? { spilled: { path: spillFile, records: spilled } } : {}),
+        };
         // Disconnecting makes an in-flight send fail fast; don't wait long for it or the loop
         // (a hung broker can keep a request open until request_timeout_ms).
         const wasConnected = connected;
-        await Promise.race([Promise.all([client.disconnect().catch(() => undefined), loopDone]), new Promise((r) => setTimeout(r, 1000).unref())]);
+        await Promise.race([
+          Promise.all([client.disconnect().catch(() => undefined), loopDone]),
+          new Promise((r) => setTimeout(r, 1000).unref()),
+        ]);
         if (!ok && unsent > 0) {
           const lost = unsent - spilled;
           if (lost > 0) ctx.metrics.drop(id, 'sink_flush_timeout', lost);
-          const within = aborted ? `before the shutdown deadline (${abortReason})` : `within flush_timeout_ms=${config.flush_timeout_ms}`;
-          const fate = spilled > 0 ? `; ${spilled} written to ${spillFile}${lost > 0 ? `, ${lost} lost` : ''}` : '; they are lost (set spill_path to keep them)';
-          const msg = `${ctx.configPath}: kafka sink ${id}: ${unsent} record(s) could not be delivered ${within} (${lastError ?? (wasConnected ? 'no acknowledgement from the broker' : 'broker unreachable')}); sent ${sent}, dropped ${dropped + lost}${fate}`;
-          log.error({ unsent, sent, dropped, spilled, ...(spilled > 0 ? { spill_path: spillFile } : {}), last_error: lastError }, 'kafka sink closed with undelivered records');
+          const within = aborted
+            ? `before the shutdown deadline (${abortReason})`
+            : `within flush_timeout_ms=${config.flush_timeout_ms}`;
+          const fate =
+            spilled > 0
+              ? `; ${spilled} written to ${spillFile}${lost > 0 ? `, ${lost} lost` : ''}`
+              : '; they are lost (set spill_path to keep them)';
+          const msg =
+            `${ctx.configPath}: kafka sink ${id}: ${unsent} record(s) could not be delivered ${within} ` +
+            `(${lastError ?? (wasConnected ? 'no acknowledgement from the broker' : 'broker unreachable')}); sent ` +
+            `${sent}, dropped ${dropped + lost}${fate}`;
+          log.error(
+            {
+              unsent,
+              sent,
+              dropped,
+              spilled,
+              ...(spilled > 0 ? { spill_path: spillFile } : {}),
+              last_error: lastError,
+            },
+            'kafka sink closed with undelivered records',
+          );
           throw new VidflowError('SINK_FLUSH_TIMEOUT', msg, { where: ctx.configPath });
         }
         log.info({ sent, dropped }, 'kafka sink closed');
@@ -510,7 +611,15 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
     },
 
     stats() {
-      return { state, buffered: pending.length, inFlight: inFlight.length, waitingWriters: waiters.length, sent, dropped, failedAttempts };
+      return {
+        state,
+        buffered: pending.length,
+        inFlight: inFlight.length,
+        waitingWriters: waiters.length,
+        sent,
+        dropped,
+        failedAttempts,
+      };
     },
   };
   return sink;
@@ -518,7 +627,9 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
 
 export const kafkaSinkSpec: SinkSpec<KafkaSinkConfig> = {
   type: 'kafka',
-  summary: 'Publishes each result record to Kafka (key = stream_id, JSON value), buffering and retrying while the broker is unreachable.',
+  summary:
+    'Publishes each result record to Kafka (key = stream_id, JSON value), buffering and retrying while the broker is ' +
+    'unreachable.',
   schema: kafkaSinkSchema,
   example: {
     type: 'kafka',

@@ -70,7 +70,9 @@ export function loadDashboardAssets(where: string): DashboardAssets {
   if (!dir) {
     throw new VidflowError(
       'INTERNAL',
-      `${where}: dashboard files (${DASHBOARD_FILES.join(', ')}) not found in ${dashboardDirCandidates().join(' or ')}; set VIDFLOW_DASHBOARD_DIR or dashboard: false`,
+      `${where}: dashboard files (${DASHBOARD_FILES.join(', ')}) not found in ${dashboardDirCandidates().join(
+        ' ' + 'or ',
+      )}; set VIDFLOW_DASHBOARD_DIR or dashboard: false`,
       { where },
     );
   }

@@ -82,7 +82,7 @@ export class Client {
   sendFrame(stream: string, data: Buffer): void {
     if (this.closed) return;
     const pending = this.pendingFrames.get(stream);
-    if (pending && pending.live) {
+    if (pending?.live) {
       pending.data = data;
       this.countDrop(1);
       this.pump();
@@ -145,7 +145,8 @@ export class Client {
       const e = this.queue[i]!;
       if (!e.live || e.control) continue;
       e.live = false;
-      if (e.frameStream !== null && this.pendingFrames.get(e.frameStream) === e) this.pendingFrames.delete(e.frameStream);
+      if (e.frameStream !== null && this.pendingFrames.get(e.frameStream) === e)
+        this.pendingFrames.delete(e.frameStream);
       this.queued -= 1;
       this.countDrop(1);
       break;
@@ -200,7 +201,8 @@ export class Client {
       e.live = false;
       this.queued -= 1;
       if (e.control) this.controlQueued -= 1;
-      if (e.frameStream !== null && this.pendingFrames.get(e.frameStream) === e) this.pendingFrames.delete(e.frameStream);
+      if (e.frameStream !== null && this.pendingFrames.get(e.frameStream) === e)
+        this.pendingFrames.delete(e.frameStream);
       this.compact();
       return e;
     }

@@ -12,7 +12,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { z } from 'zod';
 import { digest, normOrigin, originAllowed, tokenAuthorized } from './auth.js';
 import { websocketSinkSchema, type WebSocketSinkConfig, type WebSocketSinkInput } from './config.js';
 import type { SinkSpec } from '../../core/component.js';
@@ -35,7 +34,6 @@ import {
   type PreviewFrame,
 } from './protocol.js';
 
-
 export { WS_PROTOCOL_VERSION, decodeFrameMessage, encodeFrameMessage, type PreviewFrame } from './protocol.js';
 
 /**
@@ -45,7 +43,6 @@ export { WS_PROTOCOL_VERSION, decodeFrameMessage, encodeFrameMessage, type Previ
 export interface FrameSink {
   writeFrame(frame: PreviewFrame): void;
 }
-
 
 // ---- the sink --------------------------------------------------------------------------------
 
@@ -114,7 +111,8 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-cache',
   'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: " +
+    "wss:; frame-ancestors 'none'",
 };
 
 class WebSocketSinkImpl implements WebSocketSink {
@@ -175,7 +173,9 @@ class WebSocketSinkImpl implements WebSocketSink {
         )
       : null;
     this.server = createServer((req, res) => this.onHttp(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -204,7 +204,8 @@ class WebSocketSinkImpl implements WebSocketSink {
         reject(
           new VidflowError(
             'SINK_CONNECT',
-            `${this.ctx.configPath}: websocket sink cannot listen on ${this.host}:${this.cfg.port}: ${err.code ?? err.message}`,
+            `${this.ctx.configPath}: websocket sink cannot listen on ${this.host}:${this.cfg.port}: ` +
+              `${err.code ?? err.message}`,
             { where: this.ctx.configPath, cause: err },
           ),
         );
@@ -236,16 +237,22 @@ class WebSocketSinkImpl implements WebSocketSink {
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      res
+        .writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('method not allowed\n');
       return;
     }
     if (pathname === '/healthz') {
       const body = JSON.stringify({ ok: this.listening && !this.closing, clients: this.clients.size });
-      res.writeHead(200, { 'Content-Type': 'application/json', ...SECURITY_HEADERS }).end(req.method === 'HEAD' ? undefined : body);
+      res
+        .writeHead(200, { 'Content-Type': 'application/json', ...SECURITY_HEADERS })
+        .end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (pathname === this.path) {
-      res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' }).end('WebSocket endpoint: connect with a WebSocket client\n');
+      res
+        .writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' })
+        .end('WebSocket endpoint: connect with a WebSocket client\n');
       return;
     }
     let file: DashboardFile | null = null;
@@ -297,9 +304,11 @@ class WebSocketSinkImpl implements WebSocketSink {
     }
     if (this.closing) return this.reject(socket, 503, 'Service Unavailable', 'closing');
     if (url.pathname !== this.path) return this.reject(socket, 404, 'Not Found', 'path');
-    if (!this.authorized(req, url)) return this.reject(socket, 401, 'Unauthorized', 'auth', 'WWW-Authenticate: Bearer\r\n');
+    if (!this.authorized(req, url))
+      return this.reject(socket, 401, 'Unauthorized', 'auth', 'WWW-Authenticate: Bearer\r\n');
     if (!this.originAllowed(req)) return this.reject(socket, 403, 'Forbidden', 'origin');
-    if (this.clients.size >= this.cfg.max_clients) return this.reject(socket, 503, 'Service Unavailable', 'max_clients');
+    if (this.clients.size >= this.cfg.max_clients)
+      return this.reject(socket, 503, 'Service Unavailable', 'max_clients');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
 
@@ -336,7 +345,10 @@ class WebSocketSinkImpl implements WebSocketSink {
     ws.on('close', (code) => {
       this.clients.delete(client);
       client.dispose();
-      this.log.debug({ client: client.id, code, sent: client.sent, dropped: client.dropped }, 'websocket client disconnected');
+      this.log.debug(
+        { client: client.id, code, sent: client.sent, dropped: client.dropped },
+        'websocket client disconnected',
+      );
     });
     client.sendControl(
       JSON.stringify({
@@ -471,7 +483,10 @@ class WebSocketSinkImpl implements WebSocketSink {
           this.ctx.metrics.drop(this.id, 'unserializable');
           if (!this.warnedUnserializable) {
             this.warnedUnserializable = true;
-            this.log.warn({ err, stream_id: stream, stage_id: record.stage_id }, 'websocket sink cannot serialise a record; dropping it');
+            this.log.warn(
+              { err, stream_id: stream, stage_id: record.stage_id },
+              'websocket sink cannot serialise a record; dropping it',
+            );
           }
           return;
         }
@@ -496,7 +511,10 @@ class WebSocketSinkImpl implements WebSocketSink {
       const sub = client.subscription;
       if (!sub.frames) continue;
       if (sub.streams && !sub.streams.has(frame.stream_id)) continue;
-      data ??= encodeFrameMessage({ ...frame, jpeg: Buffer.isBuffer(frame.jpeg) ? frame.jpeg : Buffer.from(frame.jpeg) });
+      data ??= encodeFrameMessage({
+        ...frame,
+        jpeg: Buffer.isBuffer(frame.jpeg) ? frame.jpeg : Buffer.from(frame.jpeg),
+      });
       client.sendFrame(frame.stream_id, data);
       this.counters.messages_sent += 1;
     }
@@ -525,7 +543,8 @@ class WebSocketSinkImpl implements WebSocketSink {
       s.latencyCount = 0;
     }
     const pipelineDrops: Record<string, number> = {};
-    for (const [k, v] of Object.entries(this.ctx.metrics.snapshot().counters)) if (k.startsWith('dropped.')) pipelineDrops[k] = v;
+    for (const [k, v] of Object.entries(this.ctx.metrics.snapshot().counters))
+      if (k.startsWith('dropped.')) pipelineDrops[k] = v;
     return {
       type: 'health',
       sink_id: this.id,
@@ -549,7 +568,9 @@ class WebSocketSinkImpl implements WebSocketSink {
     const base = this.healthPayload();
     for (const client of this.clients) {
       if (!client.subscription.health) continue;
-      client.send(JSON.stringify({ ...base, client: { id: client.id, dropped: client.dropped, queued: client.queueLength } }));
+      client.send(
+        JSON.stringify({ ...base, client: { id: client.id, dropped: client.dropped, queued: client.queueLength } }),
+      );
     }
   }
 
@@ -606,7 +627,8 @@ class WebSocketSinkImpl implements WebSocketSink {
     return {
       ok,
       detail: ok
-        ? `listening on ${this.url}; ${this.clients.size} client(s); ${this.counters.dropped_client_slow} dropped (client_slow)`
+        ? `listening on ${this.url}; ${this.clients.size} client(s); ${this.counters.dropped_client_slow} dropped ` +
+          `(client_slow)`
         : 'closed',
     };
   }
@@ -619,13 +641,19 @@ function parseConfig(input: unknown, where: string): WebSocketSinkConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue && issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
-    throw new VidflowError('CONFIG_INVALID', `${where}${path}: ${issue?.message ?? 'invalid websocket sink config'}`, { where: `${where}${path}` });
+    throw new VidflowError('CONFIG_INVALID', `${where}${path}: ${issue?.message ?? 'invalid websocket sink config'}`, {
+      where: `${where}${path}`,
+    });
   }
   return parsed.data;
 }
 
 /** Starts a WebSocket sink (config validated against `websocketSinkSchema`). */
-export async function createWebSocketSink(config: WebSocketSinkInput, ctx: SinkContext, pageWsUrl: string | null = null): Promise<WebSocketSink> {
+export async function createWebSocketSink(
+  config: WebSocketSinkInput,
+  ctx: SinkContext,
+  pageWsUrl: string | null = null,
+): Promise<WebSocketSink> {
   const cfg = parseConfig({ type: 'websocket', ...config }, ctx.configPath);
   const sink = new WebSocketSinkImpl(cfg, ctx, pageWsUrl);
   await sink.listen();
@@ -653,7 +681,10 @@ export interface DashboardServerOptions extends Omit<WebSocketSinkInput, 'dashbo
 export async function startDashboardServer(options: DashboardServerOptions = {}): Promise<WebSocketSink> {
   const { logger, metrics, pipeline, connect_url, ...config } = options;
   if (connect_url !== undefined && !/^wss?:\/\/[^\s]+$/.test(connect_url)) {
-    throw new VidflowError('CONFIG_INVALID', `dashboard: connect_url must be a ws:// or wss:// URL, found "${connect_url}"`);
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `dashboard: connect_url must be a ws:// or wss:// URL, found "${connect_url}"`,
+    );
   }
   const ctx: SinkContext = {
     pipeline: pipeline ?? 'dashboard',
@@ -668,7 +699,8 @@ export async function startDashboardServer(options: DashboardServerOptions = {})
 
 export const websocketSinkSpec: SinkSpec<WebSocketSinkConfig> = {
   type: 'websocket',
-  summary: 'Serves results (and preview frames) to WebSocket clients and the live dashboard; slow clients drop, never block.',
+  summary:
+    'Serves results (and preview frames) to WebSocket clients and the live dashboard; slow clients drop, never block.',
   schema: websocketSinkSchema,
   example: {
     type: 'websocket',

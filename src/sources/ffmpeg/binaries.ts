@@ -59,10 +59,16 @@ export function npmFfprobePath(): string | null {
   }
 }
 
-function resolveOne(name: 'ffmpeg' | 'ffprobe', envVar: string, npm: () => string | null, prefer: 'system' | 'npm'): ResolvedBinary {
+function resolveOne(
+  name: 'ffmpeg' | 'ffprobe',
+  envVar: string,
+  npm: () => string | null,
+  prefer: 'system' | 'npm',
+): ResolvedBinary {
   const fromEnv = process.env[envVar];
   if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new VidflowError('FFMPEG_NOT_FOUND', `${envVar}=${fromEnv} is not an executable file`);
+    if (!isExecutable(fromEnv))
+      throw new VidflowError('FFMPEG_NOT_FOUND', `${envVar}=${fromEnv} is not an executable file`);
     return { path: fromEnv, source: 'env' };
   }
   const order: Array<() => ResolvedBinary | null> = [
@@ -80,7 +86,10 @@ function resolveOne(name: 'ffmpeg' | 'ffprobe', envVar: string, npm: () => strin
     const found = attempt();
     if (found) return found;
   }
-  throw new VidflowError('FFMPEG_NOT_FOUND', `${name} not found: set ${envVar}, put ${name} on PATH, or run npm install (it ships a fallback binary)`);
+  throw new VidflowError(
+    'FFMPEG_NOT_FOUND',
+    `${name} not found: set ${envVar}, put ${name} on PATH, or run npm install (it ships a fallback binary)`,
+  );
 }
 
 let cached: FfmpegBinaries | null = null;

@@ -52,7 +52,8 @@ export interface DecodeOptions {
   max_frames?: number;
 }
 
-/** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame interval. */
+/** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame
+ * interval. */
 const T_EPS = 1e-4;
 
 /**
@@ -105,7 +106,18 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
   const cmd = ffmpegCommand(o.input)
     .inputOptions(inputOptions)
-    .outputOptions(['-map', map, '-an', '-sn', '-dn', '-vsync', 'passthrough', ...(o.max_frames !== undefined ? ['-frames:v', String(o.max_frames)] : []), '-pix_fmt', 'rgb24'])
+    .outputOptions([
+      '-map',
+      map,
+      '-an',
+      '-sn',
+      '-dn',
+      '-vsync',
+      'passthrough',
+      ...(o.max_frames !== undefined ? ['-frames:v', String(o.max_frames)] : []),
+      '-pix_fmt',
+      'rgb24',
+    ])
     .videoFilters(filters)
     .format('rawvideo')
     .output('pipe:1');
@@ -182,7 +194,12 @@ export interface ShowinfoEntry {
 export function parseShowinfo(line: string): ShowinfoEntry | null {
   const m = SHOWINFO_RE.exec(line);
   if (!m) return null;
-  return { n: Number(m[1]), pts_time: m[3] === 'NOPTS' ? Number.NaN : Number(m[3]), width: Number(m[4]), height: Number(m[5]) };
+  return {
+    n: Number(m[1]),
+    pts_time: m[3] === 'NOPTS' ? Number.NaN : Number(m[3]),
+    width: Number(m[4]),
+    height: Number(m[5]),
+  };
 }
 
 /** Strips ffmpeg's `[component @ 0x..] [error]` prefixes for a one-line message. */
@@ -191,7 +208,11 @@ export function cleanErrorLine(line: string): string {
 }
 
 /** The one-line SOURCE_DECODE message for a stream that ffmpeg reported errors on (exit 0 or after frames). */
-export function corruptMessage(o: Pick<DecodeOptions, 'stream_id' | 'label' | 'start'>, st: { emitted: number; decoded: number; lastIndex: number; lastPts: number }, first: string): string {
+export function corruptMessage(
+  o: Pick<DecodeOptions, 'stream_id' | 'label' | 'start'>,
+  st: { emitted: number; decoded: number; lastIndex: number; lastPts: number },
+  first: string,
+): string {
   if (st.emitted === 0) {
     const from = o.start !== null && o.start > 0 ? ` from ${o.start} s` : '';
     return `${o.stream_id}: ${o.label} is corrupt or truncated: no frame decoded${from}: ${first}`;
@@ -218,7 +239,10 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
   return new Observable<Frame>((subscriber) => {
     const { ffmpeg } = ffmpegBinaries();
     const args = buildDecodeArgs(o);
-    deps.logger.debug({ stream: o.stream_id, ffmpeg: ffmpeg.path, ffmpeg_source: ffmpeg.source }, `Starting ffmpeg for \`${o.stream_id}\` (${o.label}).`);
+    deps.logger.debug(
+      { stream: o.stream_id, ffmpeg: ffmpeg.path, ffmpeg_source: ffmpeg.source },
+      `Starting ffmpeg for \`${o.stream_id}\` (${o.label}).`,
+    );
     const proc = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     deps.onSpawn?.(proc);
 
@@ -295,14 +319,28 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     const maybeFinish = () => {
       if (torn || !exited || ready.length > 0 || draining) return;
       if (exitSignal && exitSignal !== 'SIGTERM' && exitSignal !== 'SIGKILL') {
-        return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg crashed with ${exitSignal} while decoding ${o.label} after ${emitted} frames`, { where: o.stream_id }));
+        return fail(
+          new VidflowError(
+            'SOURCE_DECODE',
+            `${o.stream_id}: ffmpeg crashed with ${exitSignal} while decoding ${o.label} after ${emitted} frames`,
+            { where: o.stream_id },
+          ),
+        );
       }
       if (exitCode !== 0 || errorLines.length > 0) {
         const first = errorLines[0] ? cleanErrorLine(errorLines[0]) : `ffmpeg exited with code ${exitCode}`;
         if (emitted === 0 && exitCode !== 0) {
-          return fail(new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, { where: o.stream_id }));
+          return fail(
+            new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, {
+              where: o.stream_id,
+            }),
+          );
         }
-        return fail(new VidflowError('SOURCE_DECODE', corruptMessage(o, { emitted, decoded, lastIndex, lastPts }, first), { where: o.stream_id }));
+        return fail(
+          new VidflowError('SOURCE_DECODE', corruptMessage(o, { emitted, decoded, lastIndex, lastPts }, first), {
+            where: o.stream_id,
+          }),
+        );
       }
       torn = true;
       subscriber.complete();
@@ -390,7 +428,10 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       if (isErrorLine(line)) {
         // After a seek, or before the first frame of a stream that starts mid-GOP, missing references are expected.
         if (isPostSeekMessage(line) && (seeking || infos.length + decoded === 0)) {
-          deps.logger.debug({ stream: o.stream_id }, `ffmpeg (expected when decoding starts mid-stream): ${cleanErrorLine(line)}`);
+          deps.logger.debug(
+            { stream: o.stream_id },
+            `ffmpeg (expected when decoding starts mid-stream): ${cleanErrorLine(line)}`,
+          );
           return;
         }
         errorLines.push(line);
@@ -398,7 +439,9 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       }
     };
 
-    proc.on('error', (err) => fail(new VidflowError('FFMPEG_NOT_FOUND', `cannot run ffmpeg at ${ffmpeg.path}: ${err.message}`, { cause: err })));
+    proc.on('error', (err) =>
+      fail(new VidflowError('FFMPEG_NOT_FOUND', `cannot run ffmpeg at ${ffmpeg.path}: ${err.message}`, { cause: err })),
+    );
     proc.on('close', (code, signal) => {
       for (const line of stderrLines.end()) handleStderrLine(line);
       exited = true;

@@ -67,7 +67,7 @@ export function rotationOf(stream: ProbeStream): number {
     deg = Number(stream.tags.rotate);
   }
   if (!Number.isFinite(deg)) return 0;
-  return ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  return (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
 }
 
 export interface ProbeOptions {
@@ -83,14 +83,31 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(input);
   if (!isUrl) {
     if (!existsSync(input)) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: file does not exist`);
-    if (statSync(input).isDirectory()) throw new VidflowError('SOURCE_NOT_FOUND', `${label}: is a directory, expected a video file`);
+    if (statSync(input).isDirectory())
+      throw new VidflowError('SOURCE_NOT_FOUND', `${label}: is a directory, expected a video file`);
     // ffprobe would say `moov atom not found` (MP4) or `Invalid data found` for a 0-byte file.
-    if (statSync(input).size === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`);
+    if (statSync(input).size === 0)
+      throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: empty file (0 bytes), expected a video file`);
   }
   const { ffprobe } = ffmpegBinaries();
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...(options.input_options ?? []), input];
+  const args = [
+    '-v',
+    'error',
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
+    ...(options.input_options ?? []),
+    input,
+  ];
   const timeout = options.timeout_ms ?? 20_000;
-  const { code, signal, stdout, stderr, timedOut } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }>((resolve, reject) => {
+  const { code, signal, stdout, stderr, timedOut } = await new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    timedOut: boolean;
+  }>((resolve, reject) => {
     const proc = spawn(ffprobe.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -110,13 +127,27 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
       resolve({ code: c, signal: s, stdout: out, stderr: err, timedOut });
     });
   });
-  if (timedOut) throw new VidflowError('SOURCE_PROBE', `${label}: ffprobe (${ffprobe.path}) did not answer within ${timeout} ms`);
-  if (signal) throw new VidflowError('SOURCE_PROBE', `${label}: ffprobe (${ffprobe.path}) crashed with ${signal}; set FFPROBE_PATH to a working ffprobe`);
+  if (timedOut)
+    throw new VidflowError('SOURCE_PROBE', `${label}: ffprobe (${ffprobe.path}) did not answer within ${timeout} ms`);
+  if (signal)
+    throw new VidflowError(
+      'SOURCE_PROBE',
+      `${label}: ffprobe (${ffprobe.path}) crashed with ${signal}; set FFPROBE_PATH to a working ffprobe`,
+    );
   // ffprobe repeats the input URL in its messages: strip credentials before they reach an error.
-  const firstErr = redactUrl(stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '');
+  const firstErr = redactUrl(
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '',
+  );
   if (code !== 0) {
-    if (isUrl) throw new VidflowError('SOURCE_CONNECT', `${label}: cannot open stream: ${firstErr || `ffprobe exit ${code}`}`);
-    throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: not a readable video file (${firstErr || `ffprobe exit ${code}`})`);
+    if (isUrl)
+      throw new VidflowError('SOURCE_CONNECT', `${label}: cannot open stream: ${firstErr || `ffprobe exit ${code}`}`);
+    throw new VidflowError(
+      'SOURCE_NOT_VIDEO',
+      `${label}: not a readable video file (${firstErr || `ffprobe exit ${code}`})`,
+    );
   }
   let parsed: { streams?: ProbeStream[]; format?: { duration?: string; start_time?: string; format_name?: string } };
   try {
@@ -126,11 +157,16 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   }
   const streams = parsed.streams ?? [];
   // The first real video stream; cover art (attached_pic) is not video.
-  const video = streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && s.disposition?.attached_pic !== 1);
-  if (!video || !video.width || !video.height) {
+  const video = streams.find(
+    (s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && s.disposition?.attached_pic !== 1,
+  );
+  if (!video?.width || !video.height) {
     const kinds = streams.map((s) => s.codec_type ?? 'unknown');
     if (kinds.length === 0) throw new VidflowError('SOURCE_NOT_VIDEO', `${label}: not a video file (no streams found)`);
-    throw new VidflowError('SOURCE_NO_VIDEO_STREAM', `${label}: has no video stream (found: ${kinds.join(', ')}); expected at least one video stream`);
+    throw new VidflowError(
+      'SOURCE_NO_VIDEO_STREAM',
+      `${label}: has no video stream (found: ${kinds.join(', ')}); expected at least one video stream`,
+    );
   }
   const rotation = rotationOf(video);
   const swap = rotation === 90 || rotation === 270;
