@@ -17,10 +17,20 @@ export interface RtspServer {
   freeze(): void;
   /** SIGCONT after freeze(). */
   resume(): void;
+  /** Whether the server process is running (false after an unexpected exit or stop()). */
+  alive(): boolean;
 }
 
 export async function startRtspServer(
-  opts: { user?: string; password?: string; fps?: number; width?: number; height?: number } = {},
+  opts: {
+    user?: string;
+    password?: string;
+    fps?: number;
+    width?: number;
+    height?: number;
+    /** One encoder pipeline for all clients (gst-rtsp-server's shared media); off by default. */
+    shared?: boolean;
+  } = {},
 ): Promise<RtspServer> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
@@ -37,6 +47,7 @@ export async function startRtspServer(
     String(opts.height ?? 240),
   ];
   if (opts.user) args.push('--user', opts.user, '--password', opts.password ?? '');
+  if (opts.shared) args.push('--shared');
   const start = () =>
     new Promise<void>((resolve, reject) => {
       stopping = false;
@@ -75,6 +86,10 @@ export async function startRtspServer(
     start,
     freeze: () => void (proc as ChildProcess | null)?.kill('SIGSTOP'),
     resume: () => void (proc as ChildProcess | null)?.kill('SIGCONT'),
+    alive: () => {
+      const p = proc as ChildProcess | null;
+      return !!p && p.exitCode === null && p.signalCode === null;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         const p = proc;
