@@ -206,13 +206,10 @@ console.log(
       .join(' ')}\n`,
 );
 console.log(
-  `| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | dropped share (by reason) | ` +
-    `` +
-    `` +
-    `` +
-    `latency ${win[0]} p50 / p99 / max | latency ${win[1]} p50 / p99 / max | RSS ${win[0]} → ${win[1]} | infer mean | ` +
-    `` +
-    `` +
+  '| cameras | offered fps | results/s (slowest camera) | decoded = processed + dropped | ' +
+    'dropped share (by reason) | ' +
+    `latency ${win[0]} p50 / p99 / max | latency ${win[1]} p50 / p99 / max | ` +
+    `RSS ${win[0]} → ${win[1]} | infer mean | ` +
     `load avg (1 min) |`,
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -221,12 +218,14 @@ for (const r of rows) {
     `| ${r.cameras} | ${r.offered_per_s} | ${r.records_per_s} (${r.slowest_camera_per_s}) | ${r.decoded} = ` +
       `${r.processed} + ${r.decoded - r.processed}${r.exact ? '' : ' (NOT EXACT)'} | ` +
       `${(r.dropped_share * 100).toFixed(1)} % (${fmtDrops(r.dropped)}) | ${r.first.p50} / ${r.first.p99} / ` +
-      `${r.first.max} ms | ${r.last.p50} / ${r.last.p99} / ${r.last.max} ms | ${r.rss_first_mb} → ${r.rss_last_mb} MB ` +
+      `${r.first.max} ms | ${r.last.p50} / ${r.last.p99} / ${r.last.max} ms | ` +
+      `${r.rss_first_mb} → ${r.rss_last_mb} MB ` +
       `| ${r.infer_ms_mean ?? '—'} ms | ${r.load1} |`,
   );
 }
 console.log('');
-// The capacity headline: the most cameras whose every stream kept ≥ 90 % of its fps with p99 < 1 s in the last window.
+// The capacity headline: the most cameras whose every stream kept ≥ 90 % of its fps with p99 < 1 s
+// in the last window.
 const held = rows.filter((r) => r.slowest_camera_per_s >= 0.9 * CAMERA_FPS && r.last.p99 < 1000).map((r) => r.cameras);
 console.log(
   `capacity: ${held.length > 0 ? Math.max(...held) : 0} camera(s) held at ${CAMERA_FPS} fps each with p99 ` +

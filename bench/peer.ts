@@ -131,7 +131,8 @@ for (const t of tasks) {
   }
   console.log(
     `${t.task}: vidflow ${median(vw).toFixed(2)} s, peer ${median(pw).toFixed(2)} s wall (medians of ${runs}); ` +
-      `vidflow/peer wall ${median(wall).toFixed(2)} (${Math.min(...wall).toFixed(2)}–${Math.max(...wall).toFixed(2)}), CPU ${median(cpu).toFixed(2)}`,
+      `vidflow/peer wall ${median(wall).toFixed(2)} ` +
+      `(${Math.min(...wall).toFixed(2)}–${Math.max(...wall).toFixed(2)}), CPU ${median(cpu).toFixed(2)}`,
   );
   const check = spawnSync(
     python,

@@ -72,7 +72,8 @@ function table(schema: z.ZodTypeAny): string {
     const { def, optional } = unwrap(field);
     const required = def === undefined && !optional && !(field instanceof z.ZodNullable) && !field.isOptional();
     const d = def === undefined ? (required ? '**required**' : '') : `\`${JSON.stringify(def)}\``;
-    return `| \`${key}\` | ${typeName(field)} | ${d} | ${description(field).replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`;
+    const meaning = description(field).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    return `| \`${key}\` | ${typeName(field)} | ${d} | ${meaning} |`;
   });
   return ['| key | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
@@ -81,7 +82,8 @@ function section(kind: string, specs: ReadonlyArray<SourceSpec | StageSpec | Sin
   return specs
     .map(
       (s) =>
-        `### ${kind} \`${s.type}\`\n\n${s.summary}\n\n${table(s.schema)}\n\nExample:\n\n\`\`\`yaml\n${toYaml(s.example)}\`\`\``,
+        `### ${kind} \`${s.type}\`\n\n${s.summary}\n\n${table(s.schema)}\n\n` +
+        `Example:\n\n\`\`\`yaml\n${toYaml(s.example)}\`\`\``,
     )
     .join('\n\n');
 }

@@ -237,8 +237,8 @@ describe('live cameras never fall behind (real RTSP server, real pipeline)', () 
   );
 
   it(
-    'server killed and restarted: stream_health live → reconnecting → live, frames resume, no old frames after the ' +
-      'kill beyond those in flight',
+    'server killed and restarted: stream_health live → reconnecting → live, frames resume, ' +
+      'no old frames after the kill beyond those in flight',
     { timeout: TEST_TIMEOUT },
     () =>
       withServer({ fps: 25 }, async (server) => {
@@ -300,8 +300,8 @@ describe('live cameras never fall behind (real RTSP server, real pipeline)', () 
         }
         assertExactAccounting(summary, ['door']);
         console.log(
-          `kill/restart: ${states.join(' → ')}; ${oldAfterKill.length} old frame(s) after the kill; ${after.length} ` +
-            `after the reconnect; ${JSON.stringify(summary.streams.door)}`,
+          `kill/restart: ${states.join(' → ')}; ${oldAfterKill.length} old frame(s) after the kill; ` +
+            `${after.length} after the reconnect; ${JSON.stringify(summary.streams.door)}`,
         );
       }),
   );
@@ -411,11 +411,8 @@ describe('live cameras never fall behind (real RTSP server, real pipeline)', () 
           const late = recs.slice(Math.floor(recs.length / 2)).map((s) => s.r.latency_ms);
           const acc = summary.streams[id]!;
           lines.push(
-            `${id}: ${counts[k]} results since all live, latency p50 ${percentile(late, 50)} max ${Math.max(...late)} ` +
-              `` +
-              `` +
-              `` +
-              `ms, ${JSON.stringify(acc)}`,
+            `${id}: ${counts[k]} results since all live, ` +
+              `latency p50 ${percentile(late, 50)} max ${Math.max(...late)} ms, ${JSON.stringify(acc)}`,
           );
           assert.ok(Math.max(...late) <= bound, `${id} fell behind: max latency ${Math.max(...late)} ms > ${bound} ms`);
         }

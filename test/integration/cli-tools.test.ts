@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { media, REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
+import { regex } from '../support/regex.js';
 
 /** A Python that cannot see site-packages (-S -s), so torch is missing whatever this machine has. */
 function pythonWithoutTorch(): string {
@@ -33,7 +34,10 @@ describe('vidflow models export', () => {
     assert.equal(lines.length, 1, r.stderr);
     assert.match(
       lines[0]!,
-      /^error\[EXPORT_SETUP\]: models export needs torch, torchvision, onnx, not installed for VIDFLOW_PYTHON=.*python-no-site; run `npm run models:setup` once/,
+      regex(
+        /^error\[EXPORT_SETUP\]: models export needs torch, torchvision, onnx, not installed for/,
+        / VIDFLOW_PYTHON=.*python-no-site; run `npm run models:setup` once/,
+      ),
     );
   });
 
@@ -42,7 +46,10 @@ describe('vidflow models export', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr.trim(),
-      /^error\[EXPORT_SETUP\]: models export: cannot run VIDFLOW_PYTHON=\/no\/such\/python3: .*ENOENT.*npm run models:setup/,
+      regex(
+        /^error\[EXPORT_SETUP\]: models export: cannot run VIDFLOW_PYTHON=\/no\/such\/python3: .*ENOENT.*npm run/,
+        / models:setup/,
+      ),
     );
   });
 
@@ -60,7 +67,10 @@ describe('vidflow models export', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr.trim(),
-      /^error\[EXPORT_SETUP\]: models export needs torch.* not installed for python3 \(.*\.venv does not exist\); run `npm run models:setup` once/,
+      regex(
+        /^error\[EXPORT_SETUP\]: models export needs torch.* not installed for python3 \(.*\.venv does not exist\);/,
+        / run `npm run models:setup` once/,
+      ),
     );
   });
 });
@@ -105,7 +115,10 @@ describe('execution providers that are not installed (CPU-only onnxruntime-node)
       assert.doesNotMatch(v.stderr, /MODEL_NOT_FOUND/);
       assert.match(
         v.stderr,
-        /^error\[EP_UNAVAILABLE\]: .*cuda\.yaml\(9,26\) stages\[0\]\.execution_providers: execution provider "cuda" .* is not available .*; it has: cpu\. .*ONNXRUNTIME_NODE_INSTALL=cuda12/m,
+        regex(
+          /^error\[EP_UNAVAILABLE\]: .*cuda\.yaml\(9,26\) stages\[0\]\.execution_providers: execution provider "cuda"/,
+          / .* is not available .*; it has: cpu\. .*ONNXRUNTIME_NODE_INSTALL=cuda12/m,
+        ),
       );
       const r = await runCli(['run', file]);
       assert.equal(r.code, 1, r.stderr);

@@ -72,7 +72,8 @@ before(
       // Only an unreachable registry is a reason not to test; any other install failure is a failure.
       const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|ENOTCACHED/.test(inst.stderr);
       if (offline)
-        installError = `npm install could not reach the registry: ${inst.stderr.trim().split('\n').slice(-3).join(' ')}`;
+        installError =
+          `npm install could not reach the registry: ` + inst.stderr.trim().split('\n').slice(-3).join(' ');
       else assert.fail(`npm install ${tarball} failed:\n${inst.stderr.slice(-4000)}`);
     }
   },
@@ -84,7 +85,7 @@ describe('the packed package', () => {
     for (const t of declaredTargets())
       assert.ok(
         packed.includes(t),
-        `${t} is in the tarball (packed: ${packed.filter((p) => p.startsWith('dist/index') || p.startsWith('bin/')).join(', ')})`,
+        `${t} is in the tarball (packed: ${packed.filter((p) => /^(dist\/index|bin\/)/.test(p)).join(', ')})`,
       );
     assert.ok(packed.includes('dist/index.d.ts'));
     assert.ok(packed.includes('dist/cli.js'));

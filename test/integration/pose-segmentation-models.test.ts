@@ -78,10 +78,10 @@ describe('BodyPix keypoints / person mask and road segmentation through the CLI 
         'name: pose-segmentation',
         'sources:',
         // fps 2 keeps the first frame of each video (the reference decodes frame 0) and a few more.
-        ...media.map(
-          (m) =>
-            `  - { type: file, id: ${streamId(m)}, path: ${JSON.stringify(path.join(SHARED, m))}${m.includes('/videos/') ? ', fps: 2' : ''} }`,
-        ),
+        ...media.map((m) => {
+          const file = JSON.stringify(path.join(SHARED, m));
+          return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 2' : ''} }`;
+        }),
         'stages:',
         `  - { type: detect_keypoints, id: pose, model: bodypix-keypoints, score_threshold: ${SCORE_THRESHOLD}, ` +
           `streams: [${streams('bodypix-keypoints').join(', ')}] }`,

@@ -52,7 +52,8 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
     const streams = (model: string) => ref.cases.filter((c) => c.model === model).map((c) => streamId(c.media));
     const stage = (model: string) => {
       const thr = ref.cases.find((c) => c.model === model)!.score_threshold;
-      return `  - { type: detect, id: ${model}, model: ${model}, score_threshold: ${thr}, streams: [${streams(model).join(', ')}] }`;
+      const ids = streams(model).join(', ');
+      return `  - { type: detect, id: ${model}, model: ${model}, score_threshold: ${thr}, streams: [${ids}] }`;
     };
     writeFileSync(
       file,
@@ -60,10 +61,10 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
         'name: reference-detectors',
         'sources:',
         // fps 1 keeps the first frame of the videos (the reference decodes frame 0 only).
-        ...media.map(
-          (m) =>
-            `  - { type: file, id: ${streamId(m)}, path: ${JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m))}${m.includes('/videos/') ? ', fps: 1' : ''} }`,
-        ),
+        ...media.map((m) => {
+          const file = JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m));
+          return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 1' : ''} }`;
+        }),
         'stages:',
         stage('fastestdet'),
         stage('ultraface-rfb-320'),

@@ -143,11 +143,8 @@ export async function ensureKafkaLibs(
     if (fs.existsSync(marker)) return libs;
     if (!hasCommand('mvn', ['-v'])) {
       throw new Error(
-        `kafka-broker: Maven (mvn) is not on PATH; it is needed once to resolve Kafka ${version}'s jars into ${libs}. ` +
-          `` +
-          `` +
-          `` +
-          `` +
+        `kafka-broker: Maven (mvn) is not on PATH; it is needed once to resolve Kafka ${version}'s jars ` +
+          `into ${libs}. ` +
           `Install Maven 3.6+ (apt-get install maven), or put the jars of a Kafka ${version} distribution (its libs/ ` +
           `folder) there and create ${marker}.`,
       );
