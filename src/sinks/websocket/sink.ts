@@ -179,8 +179,8 @@ class WebSocketSinkImpl implements WebSocketSink {
     return {
       ok,
       detail: ok
-        ? `listening on ${this.url}; ${this.connections.size} client(s); ${this.counters.dropped_client_slow} dropped ` +
-          `(client_slow)`
+        ? `listening on ${this.url}; ${this.connections.size} client(s); ` +
+          `${this.counters.dropped_client_slow} dropped (client_slow)`
         : 'closed',
     };
   }
