@@ -46,7 +46,8 @@ export function formatPretty(record: ResultRecord): string {
   const err = typeof record.error === 'string' ? ` ERROR ${record.error}` : '';
   // Records of an `images` source name their file (its base name; the JSON record has the full path).
   const file = typeof record.source_path === 'string' ? ` ${record.source_path.split(/[\\/]/).pop()}` : '';
-  return `${record.stream_id} #${record.frame_index} t=${record.pts.toFixed(3)}s${file} ${record.stage_id}: ${err || summary(record.results)}`;
+  const where = `${record.stream_id} #${record.frame_index} t=${record.pts.toFixed(3)}s${file}`;
+  return `${where} ${record.stage_id}: ${err || summary(record.results)}`;
 }
 
 export class StdoutSink implements Sink {

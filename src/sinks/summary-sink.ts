@@ -171,7 +171,10 @@ export class SummarySink implements Sink {
     for (const id of ids) perClass.set(st.trackLabels.get(id)!, (perClass.get(st.trackLabels.get(id)!) ?? 0) + 1);
     const still = ids.filter((id) => !st.ended.has(id)).map((id) => `${st.trackLabels.get(id)} #${id}`);
     const range = ids.length === 1 ? `${ids[0]}` : `${ids[0]}-${ids[ids.length - 1]}`;
-    return `[${stream}] end at ${st.lastPts.toFixed(2)} s: ${ids.length} track${ids.length === 1 ? '' : 's'} (ids ${range}: ${[...perClass].map(([l, n]) => `${n} ${l}`).join(', ')})${still.length > 0 ? `; still in view: ${still.join(', ')}` : ''}`;
+    const tracks = `${ids.length} track${ids.length === 1 ? '' : 's'}`;
+    const classes = [...perClass].map(([l, n]) => `${n} ${l}`).join(', ');
+    const inView = still.length > 0 ? `; still in view: ${still.join(', ')}` : '';
+    return `[${stream}] end at ${st.lastPts.toFixed(2)} s: ${tracks} (ids ${range}: ${classes})${inView}`;
   }
 
   private emit(line: string): void | Promise<void> {

@@ -826,7 +826,8 @@
       v.stats.appendChild(s);
     });
     if (sinkStream) {
-      v.stats.title = `sink: ${num(sinkStream.result_fps, 0)} result fps, ${num(sinkStream.frames_per_s, 0)} preview fps`;
+      v.stats.title =
+        `sink: ${num(sinkStream.result_fps, 0)} result fps, ` + `${num(sinkStream.frames_per_s, 0)} preview fps`;
     }
     var m = v.frameMeta;
     var r = layers[0];

@@ -1,15 +1,10 @@
 /**
- * The Kafka sink's buffer, retry and spill policy: the bounded FIFO of messages waiting for the
- * broker, the writers waiting for room (file pipelines), the backoff between failed attempts
- * (exponential from retry_initial_ms to retry_max_ms, 50–100 % jitter), and where the records
- * still unsent at the end of a run are written (spill_path).
+ * Role: the Kafka sink's buffer policy. The bounded FIFO of records waiting for the broker
+ * (`buffer_max_records`), the batch in flight, the writers waiting for room (file pipelines:
+ * `write()` waits, nothing is dropped), dropping the oldest records when full (live pipelines,
+ * `sink_overflow`), and the health messages (health_topic) waiting to go out.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Logger } from '../../core/logger.js';
-import type { SinkContext } from '../../core/sink.js';
 import type { KafkaMessage } from './client.js';
-import type { KafkaSinkConfig } from './config.js';
 
 export interface Entry {
   topic: string;
@@ -66,53 +61,105 @@ export interface Waiter {
   reject: (err: Error) => void;
 }
 
-// ---- retry -----------------------------------------------------------------------------------
+/** Everything the sink holds that the broker has not acknowledged yet. */
+export class RecordBuffer {
+  /** Records waiting for a batch, oldest first. */
+  readonly pending = new Fifo<Entry>();
+  /** Writers of a full buffer (file pipelines), oldest first. */
+  readonly waiters = new Fifo<Waiter>();
+  /** Health messages to send: a `connected` one goes first in the next batch, a `closed` one last. */
+  readonly control: Entry[] = [];
+  /** The batch being sent (back to the front of `pending` when its send fails). */
+  inFlight: Entry[] = [];
 
-/** Delay before retry number `attempt` (0-based): exponential, capped, with 50–100 % jitter; at least 1 ms. */
-export function retryDelayMs(
-  attempt: number,
-  config: Pick<KafkaSinkConfig, 'retry_initial_ms' | 'retry_max_ms'>,
-  random: () => number,
-): number {
-  const base = Math.min(config.retry_max_ms, config.retry_initial_ms * 2 ** Math.min(attempt, 30));
-  return Math.max(1, Math.round(base * (0.5 + 0.5 * random())));
-}
+  /**
+   * `cap`: buffer_max_records. `onOverflow(n)`: n oldest records were dropped to make room
+   * (live pipelines).
+   */
+  constructor(
+    readonly cap: number,
+    private readonly onOverflow: (n: number) => void,
+  ) {}
 
-// ---- spill -----------------------------------------------------------------------------------
+  /** Records waiting (buffered plus blocked writers), not counting the batch in flight. */
+  get buffered(): number {
+    return this.pending.length + this.waiters.length;
+  }
 
-/** The spill file: `spill_path` if set (false: none); by default `<pipeline>.<id>.unsent.jsonl` for file pipelines
- * only. */
-export function spillPathFor(
-  config: Pick<KafkaSinkConfig, 'spill_path'>,
-  ctx: Pick<SinkContext, 'baseDir' | 'pipeline' | 'mode'>,
-  id: string,
-): string | null {
-  return config.spill_path === false
-    ? null
-    : config.spill_path !== undefined
-      ? path.resolve(ctx.baseDir, config.spill_path)
-      : ctx.mode === 'file'
-        ? path.resolve(ctx.baseDir, `${ctx.pipeline}.${id}.unsent.jsonl`)
-        : null;
-}
+  /** Every record not yet acknowledged: buffered, in flight, or held by a blocked writer. */
+  get unsent(): number {
+    return this.pending.length + this.inFlight.length + this.waiters.length;
+  }
 
-/** Appends the records' JSON to the spill file; returns how many were written (0 on failure, logged). */
-export function appendSpill(spillFile: string | null, entries: Entry[], log: Logger, id: string): number {
-  if (spillFile === null || entries.length === 0) return 0;
-  try {
-    fs.appendFileSync(
-      spillFile,
-      entries
-        .map((e) => `${typeof e.message.value === 'string' ? e.message.value : e.message.value.toString('utf8')}\n`)
-        .join(''),
+  /** True when nothing is left to send, or nothing but health messages while disconnected (they are best-effort). */
+  isDrained(connected: boolean): boolean {
+    return (
+      this.pending.length === 0 &&
+      this.inFlight.length === 0 &&
+      this.waiters.length === 0 &&
+      (this.control.length === 0 || !connected)
     );
-    return entries.length;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    log.error(
-      { spill_path: spillFile, err: msg },
-      `kafka sink ${id}: cannot write the spill file ${spillFile}: ${msg}`,
+  }
+
+  /** True when nothing at all is waiting to be sent (records or health messages). */
+  get empty(): boolean {
+    return this.pending.length + this.inFlight.length + this.control.length === 0;
+  }
+
+  /** File pipelines: a new record must wait for room (writers queue in order). */
+  get mustWait(): boolean {
+    return this.waiters.length > 0 || this.pending.length >= this.cap;
+  }
+
+  /** Drops the oldest records beyond `cap` (live pipelines); reports how many through `onOverflow`. */
+  dropOverflow(): void {
+    let n = 0;
+    while (this.pending.length > this.cap) {
+      this.pending.shift();
+      n += 1;
+    }
+    if (n > 0) this.onOverflow(n);
+  }
+
+  /** Moves blocked writers' records into the buffer while there is room (file mode). */
+  admitWaiters(): void {
+    while (this.waiters.length > 0 && this.pending.length < this.cap) {
+      const w = this.waiters.shift() as Waiter;
+      this.pending.push(w.entry);
+      w.resolve();
+    }
+  }
+
+  /** Takes the next batch (at most `max` records) into flight, then lets blocked writers in. */
+  takeBatch(max: number): void {
+    this.inFlight = this.pending.take(max);
+    this.admitWaiters();
+  }
+
+  /** The batch in flight failed: back to the front of the buffer, in order. */
+  requeueInFlight(): void {
+    this.pending.unshiftAll(this.inFlight);
+    this.inFlight = [];
+  }
+
+  /** A new `connected` health message replaces an unsent older one; a pending `closed` one stays last. */
+  putConnectedMessage(entry: Entry): void {
+    const rest = this.control.filter((c) => c.control !== 'connected');
+    this.control.length = 0;
+    this.control.push(entry, ...rest);
+  }
+
+  /**
+   * Empties the buffer at close: returns the records left, in-flight first (the oldest; possibly
+   * delivered with the acknowledgement lost), then buffered, then blocked writers' records.
+   * Health messages are discarded; the blocked writers stay in `waiters` for the caller to settle.
+   */
+  takeAllForClose(): Entry[] {
+    const left = [...this.inFlight, ...this.pending.clear(), ...this.waiters.snapshot().map((w) => w.entry)].filter(
+      (e) => e.control === undefined,
     );
-    return 0;
+    this.inFlight = [];
+    this.control.length = 0;
+    return left;
   }
 }

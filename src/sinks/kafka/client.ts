@@ -1,6 +1,7 @@
 /**
- * The small producer interface the Kafka sink talks to. kafkajs is the default implementation
- * (kafkajs-client.ts); a librdkafka-based client (or a test fake) plugs in by implementing
+ * Role: the transport contract. The small producer interface the Kafka sink talks to. kafkajs
+ * is the default implementation (kafkajs-client.ts); a librdkafka-based client (or a test fake)
+ * plugs in by implementing
  * `KafkaProducerClient` and passing its factory to `createKafkaSink(..., { clientFactory })`.
  * The sink owns retries, buffering, ordering and backpressure; a client only moves one batch.
  *

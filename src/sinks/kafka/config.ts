@@ -1,4 +1,4 @@
-/** Config schema of the Kafka sink (docs/sinks/kafka.md is generated from it). */
+/** Role: the Kafka sink's config schema (the sink section of docs/pipeline.md is generated from it). */
 import { z } from 'zod';
 import { TASKS } from '../../core/result.js';
 
@@ -95,7 +95,9 @@ export const kafkaSinkSchema = z
     idempotent: z
       .boolean()
       .default(true)
-      .describe('Idempotent producer (no duplicates from the client’s own retries). Needs `acks: all`. Default true.'),
+      .describe(
+        'Idempotent producer (no duplicates from the client’s own retries). ' + 'Needs `acks: all`. Default true.',
+      ),
     buffer_max_records: z
       .number()
       .int()

@@ -1,5 +1,5 @@
 /**
- * The default Kafka client: kafkajs. It implements the small `KafkaProducerClient` interface of
+ * Role: the default transport, kafkajs. It implements the small `KafkaProducerClient` interface of
  * client.ts and nothing more — the sink owns retries and buffering, so kafkajs' own retries are
  * kept short (one connect attempt; a couple of quick retries inside a send, which an idempotent
  * kafkajs producer requires and which ride out a partition leader change).

@@ -1,5 +1,5 @@
 /**
- * Locates and loads the dashboard's static files (index.html, dashboard.js, dashboard.css).
+ * Role: locates and loads the dashboard's static files (index.html, dashboard.js, dashboard.css).
  *
  * The files live in `src/sinks/dashboard/`. Running from source (tsx) they sit next to this
  * module's parent folder; running from `dist/` (after `tsc`, which does not copy them) they are

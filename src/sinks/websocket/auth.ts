@@ -1,7 +1,8 @@
 /**
- * The WebSocket sink's upgrade checks: the bearer token (`auth_token`, compared as SHA-256
- * digests in constant time; `Authorization: Bearer …` or `?token=`) and the browser Origin
- * (`allowed_origins`, or the same origin as the dashboard page this server serves).
+ * Role: the WebSocket sink's checks of upgrade requests (server.ts applies them): the bearer
+ * token (`auth_token`, compared as SHA-256 digests in constant time; `Authorization: Bearer …`
+ * or `?token=`) and the browser Origin (`allowed_origins`, or the same origin as the dashboard
+ * page this server serves).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

@@ -1,5 +1,6 @@
 /**
- * One connected client: its subscription and a bounded outgoing queue.
+ * Role: one connected client: its subscription and its bounded outgoing queue (backpressure,
+ * drop-oldest, frame coalescing, drop reports). connections.ts fans messages out to these.
  *
  * `enqueue` never blocks. Messages go to the socket only while `ws.bufferedAmount` is under
  * `maxBufferedBytes`; the rest waits in a queue of at most `queueMax` messages. When the queue

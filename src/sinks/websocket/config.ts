@@ -1,4 +1,4 @@
-/** Config schema of the WebSocket sink (docs/sinks/websocket.md is generated from it). */
+/** Role: the WebSocket sink's config schema (the sink section of docs/pipeline.md is generated from it). */
 import { z } from 'zod';
 
 const intervalMs = (def: number, what: string) =>
@@ -95,8 +95,8 @@ export const websocketSinkSchema = z
       .max(1024 * 1024)
       .default(16 * 1024)
       .describe(
-        'Largest client → server message accepted; larger ones get an error frame (beyond 16× this the connection is ' +
-          'closed with 1009). Default 16 KiB.',
+        'Largest client → server message accepted; larger ones get an error frame (beyond 16× this the connection ' +
+          'is closed with 1009). Default 16 KiB.',
       ),
     heartbeat_ms: intervalMs(15_000, 'heartbeat_ms').describe(
       'Ping interval; a client that has not answered the previous ping is terminated. `0` = off. Default `15000`.',

@@ -1,12 +1,14 @@
 /**
- * Client protocol of the WebSocket sink (docs/sinks/websocket.md): the messages a client may
- * send, the messages the server sends, and the per-client subscription filter.
+ * Role: the client protocol of the WebSocket sink (docs/sinks/websocket.md): the messages a
+ * client may send and how they are decoded and checked, the messages the server sends, and the
+ * per-client subscription filter (which records and which payload items a client gets).
  *
  * Server → client text messages are JSON objects with a `type`:
  *   hello, subscribed, result, dropped, health, error, pong.
  * Server → client binary messages are preview frames:
  *   [u32 big-endian header length N][N bytes UTF-8 JSON header {type:'frame', ...}][JPEG bytes].
  */
+import type { RawData } from 'ws';
 import { z } from 'zod';
 import type { ResultRecord } from '../../core/result.js';
 import type { PreviewFrame } from '../../core/preview-frame.js';
@@ -185,4 +187,51 @@ export function describeZodError(err: z.ZodError): string {
   if (!first) return 'invalid message';
   const where = first.path.length > 0 ? `${first.path.join('.')}: ` : '';
   return `${where}${first.message}`;
+}
+
+/** Bytes of a received message, whatever shape `ws` hands it over in. */
+export function rawSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+export type DecodedClientMessage = { ok: true; message: ClientMessage } | { ok: false; error: string };
+
+/**
+ * Decodes one client → server message. Checked in this order: size (`maxMessageBytes`), text
+ * (binary is refused), JSON, then the message schema; a failure carries the text of the
+ * `{type:'error'}` reply.
+ */
+export function decodeClientMessage(data: RawData, isBinary: boolean, maxMessageBytes: number): DecodedClientMessage {
+  const size = rawSize(data);
+  if (size > maxMessageBytes) {
+    return { ok: false, error: `message of ${size} bytes exceeds max_message_bytes (${maxMessageBytes})` };
+  }
+  if (isBinary) return { ok: false, error: 'binary messages are not accepted; send JSON text' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawText(data));
+  } catch (err) {
+    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
+  }
+  const msg = clientMessageSchema.safeParse(parsed);
+  if (!msg.success) return { ok: false, error: `invalid message: ${describeZodError(msg.error)}` };
+  return { ok: true, message: msg.data };
+}
+
+/** What the server does with a decoded message: the new subscription (if any) and the reply. */
+export function answerClientMessage(
+  message: ClientMessage,
+  nowMs: number,
+): { subscription: Subscription | null; reply: Record<string, unknown> } {
+  if (message.type === 'ping') {
+    return { subscription: null, reply: { type: 'pong', id: message.id ?? null, time_ms: nowMs } };
+  }
+  const subscription = subscriptionFrom(message);
+  return { subscription, reply: { type: 'subscribed', filter: describeSubscription(subscription) } };
 }
