@@ -25,7 +25,7 @@ import { type KafkaSinkConfig, kafkaSinkSchema } from './config.js';
 import { DeliveryLoop } from './delivery.js';
 import { encodeHealth, encodeRecord } from './encoder.js';
 import { Shutdown } from './flush.js';
-import { kafkajsClientFactory } from './kafkajs-client.js';
+import { lazyKafkajsClientFactory } from './lazy-client.js';
 import { producerConfigFor } from './producer-config.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -57,9 +57,12 @@ export function createKafkaSink(config: KafkaSinkConfig, ctx: SinkContext, optio
   const id = config.id ?? 'kafka';
   const log: Logger = ctx.logger.child({ sink: id });
   const warnings = new RateLimitedLog(log, options.warnIntervalMs ?? 5_000);
-  const client: KafkaProducerClient = (options.clientFactory ?? kafkajsClientFactory)(producerConfigFor(config, ctx), {
-    logger: log.child({ component: 'kafka-client' }),
-  });
+  const client: KafkaProducerClient = (options.clientFactory ?? lazyKafkajsClientFactory)(
+    producerConfigFor(config, ctx),
+    {
+      logger: log.child({ component: 'kafka-client' }),
+    },
+  );
   const status = new DeliveryStatus();
   const retry = new RetryPolicy(config, options.random ?? Math.random);
   const buffer = new RecordBuffer(config.buffer_max_records, (n) => {
