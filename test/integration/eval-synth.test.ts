@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ResultRecord } from '../../src/core/result.js';
 import { type CocoDoc, loadGroundTruth, scoreRecords } from '../../src/eval/cli.js';
 import { readLabelMap } from '../../src/eval/label-map.js';
 import { REPO, tmpDir } from '../support/media.js';
+import { runCli } from '../support/pipeline.js';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth');
 const GT_DIR = path.join(FIXTURE, 'ground-truth');
@@ -181,7 +182,7 @@ test('perturbed copies score what the perturbation predicts', async () => {
   close(wrongClip.clip.top1, 0, 0, 'wrong clip label');
 });
 
-test('the generator reproduces the committed fixture byte for byte (needs python3 + numpy)', (t) => {
+test('the generator reproduces the committed fixture byte for byte, and vidflow eval matches its decoded frames (needs python3 + numpy)', async (t) => {
   const python = process.env.VIDFLOW_PYTHON ?? 'python3';
   const probe = spawnSync(python, ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) {
@@ -224,4 +225,23 @@ test('the generator reproduces the committed fixture byte for byte (needs python
       readFileSync(path.join(out, 'ground-truth', f)).equals(readFileSync(path.join(GT_DIR, f))),
       `${f} differs from the committed fixture`,
     );
+  // Through a real pipeline: ffmpeg decode of the scene video -> track (yolox-nano) + segment (deeplabv3): every
+  // ground-truth frame of that stream is matched and every label map has the record's size.
+  const scene = readdirSync(path.join(out, 'videos')).find((f) => f.endsWith('-scene.mp4'))!;
+  const pipeline = path.join(out, 'p.yaml');
+  writeFileSync(
+    pipeline,
+    `name: synth-e2e\nsources:\n  - type: file\n    id: ${scene.replace(/\.mp4$/, '')}\n    path: ` +
+      `${path.join(out, 'videos', scene)}\nstages:\n  - type: track\n    id: people\n    model: yolox-nano\n` +
+      `  - type: segment\n    id: scene\n    model: deeplabv3-mobilenetv2-257\n    label_map: rle\n` +
+      `sinks:\n  - type: jsonl\n    path: ${path.join(out, 'out.jsonl')}\n`,
+  );
+  const e = await runCli(['eval', pipeline, '--ground-truth', GT_DIR, '--json', '--log-level', 'error'], {
+    timeout_ms: 240_000,
+  });
+  assert.equal(e.code, 0, e.stderr);
+  const scores = JSON.parse(e.stdout.trim().split('\n').pop()!) as Scores;
+  assert.equal(scores.matched_images, 16, 'the 16 scene frames (the 8 motion frames have no source here)');
+  assert.equal(scores.semantic.images_scored, 16);
+  assert.ok(scores.tracking.num_objects > 0);
 });
