@@ -182,7 +182,7 @@ test('perturbed copies score what the perturbation predicts', async () => {
   close(wrongClip.clip.top1, 0, 0, 'wrong clip label');
 });
 
-test('the generator reproduces the committed fixture byte for byte, and vidflow eval matches its decoded frames (needs python3 + numpy)', async (t) => {
+test('generator output equals the fixture; vidflow eval matches its decoded frames (python3 + numpy)', async (t) => {
   const python = process.env.VIDFLOW_PYTHON ?? 'python3';
   const probe = spawnSync(python, ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) {
