@@ -195,7 +195,7 @@ test('generator output equals the fixture; vidflow eval matches its decoded fram
   const out = path.join(tmpDir(), 'synth-regenerated');
   const st = manifest.settings;
   const args = ['tools/synth/generate.py', '--out', out, '--split', String(st.split), '--seed', String(st.seed)];
-  for (const k of ['scenes', 'motion', 'frames', 'motion_frames', 'objects', 'sizes', 'crf'])
+  for (const k of ['scenes', 'motion', 'frames', 'motion_frames', 'objects', 'sizes', 'crf', 'rotate_tag'])
     args.push(`--${k.replace('_', '-')}`, String(st[k]));
   const r = spawnSync(python, args, { cwd: REPO, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -218,15 +218,16 @@ test('generator output equals the fixture; vidflow eval matches its decoded fram
       { encoding: 'utf8' },
     );
     const gtFile = JSON.parse(readFileSync(path.join(out, 'ground-truth', f.replace(/\.mp4$/, '.json')), 'utf8'));
-    assert.equal(Number(frames.stdout.trim()), gtFile.images.length, `${f}: decoded frames vs ground-truth images`);
+    assert.equal(Number.parseInt(frames.stdout, 10), gtFile.images.length, `${f}: decoded frames vs ground-truth images`);
   }
   for (const f of readdirSync(GT_DIR))
     assert.ok(
       readFileSync(path.join(out, 'ground-truth', f)).equals(readFileSync(path.join(GT_DIR, f))),
       `${f} differs from the committed fixture`,
     );
-  // Through a real pipeline: ffmpeg decode of the scene video -> track (yolox-nano) + segment (deeplabv3): every
-  // ground-truth frame of that stream is matched and every label map has the record's size.
+  // Through a real pipeline: ffmpeg decode of the scene video (stored turned, with a rotation tag) -> track
+  // (yolox-nano) + segment (deeplabv3): every ground-truth frame of that stream is matched and every label map has
+  // the record's size (160x120 only once the rotation is applied).
   const scene = readdirSync(path.join(out, 'videos')).find((f) => f.endsWith('-scene.mp4'))!;
   const pipeline = path.join(out, 'p.yaml');
   writeFileSync(

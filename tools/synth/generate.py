@@ -16,7 +16,8 @@ Two kinds of video: `scene` (several objects of all classes entering, leaving, m
 scaling and occluding each other; no clip label) and `motion` (one object whose motion
 is the video's class: moving_left, moving_right, moving_up, moving_down, growing, shrinking, rotating,
 static). Every video has a textured background that drifts, per-frame sensor noise, an optional
-blur and H.264 compression. Same seed, same settings: same ground truth, byte for byte (the .mp4
+blur and H.264 compression; the last --rotate-tag scene videos (default 1) are stored turned by 90 degrees
+with a rotation tag, their ground truth in displayed pixels. Same seed, same settings: same ground truth, byte for byte (the .mp4
 also depends on the ffmpeg/x264 build).
 
 Splits: --split train uses --seed as given; --split heldout offsets it by 1_000_003, so the two
@@ -358,11 +359,23 @@ def make_video(rng, name, kind, W, H, fps, frames, motion=None, n_objects=5):
     return gt, rgb
 
 
-def encode(path, frames, W, H, fps, crf):
+def encode(path, frames, W, H, fps, crf, rotation_tag=0):
+    """frames are W x H as displayed; with rotation_tag 90 they are stored turned 90 degrees clockwise (H x W) and
+    tagged `rotate=90`, which ffmpeg's autorotate (5.1, measured) undoes by turning them counter-clockwise."""
+    if rotation_tag == 90:
+        frames = [np.ascontiguousarray(np.rot90(f, -1)) for f in frames]
+        W, H = H, W
     cmd = ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
            '-s', f'{W}x{H}', '-r', str(fps), '-i', '-', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', str(crf),
-           '-pix_fmt', 'yuv420p', '-g', str(2 * fps), '-bf', '0', '-threads', '1', path]
+           '-pix_fmt', 'yuv420p', '-g', str(2 * fps), '-bf', '0', '-threads', '1']
+    tmp = path + '.untagged.mp4' if rotation_tag else path
+    cmd.append(tmp)
     p = subprocess.run(cmd, input=b''.join(f.tobytes() for f in frames), capture_output=True)
+    if p.returncode == 0 and rotation_tag:
+        # ffmpeg writes the tag when remuxing (stream copy), not when encoding from raw frames
+        p = subprocess.run(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-i', tmp, '-c', 'copy',
+                            '-metadata:s:v:0', f'rotate={rotation_tag}', path], capture_output=True)
+        os.remove(tmp)
     if p.returncode != 0:
         sys.exit(f'ffmpeg failed for {path}: {p.stderr.decode(errors="replace").strip()}')
 
@@ -379,6 +392,8 @@ def main(argv=None):
     ap.add_argument('--objects', type=int, default=6, help='objects per scene video')
     ap.add_argument('--sizes', default='320x240@15,480x270@25', help='WxH@fps list, cycled over the videos')
     ap.add_argument('--crf', type=int, default=26)
+    ap.add_argument('--rotate-tag', type=int, default=1,
+                    help='the last N scene videos are stored turned and carry a 90-degree rotation tag')
     ap.add_argument('--no-encode', action='store_true', help='ground truth only, no .mp4')
     a = ap.parse_args(argv)
     sizes = []
@@ -398,12 +413,14 @@ def main(argv=None):
         name = f'{a.split}-{seed}-{i:03d}-{kind}' + (f'-{motion}' if motion else '')
         n = a.frames if kind == 'scene' else a.motion_frames
         gt, rgb = make_video(rng, name, kind, W, H, fps, n, motion=motion, n_objects=a.objects)
+        rotation = 90 if kind == 'scene' and i >= a.scenes - a.rotate_tag else 0
+        gt['info']['rotation_tag'] = rotation  # the ground truth is in displayed (rotated) pixels
         with open(os.path.join(a.out, 'ground-truth', f'{name}.json'), 'w') as f:
             json.dump(gt, f, separators=(',', ':'))
         if not a.no_encode:
-            encode(os.path.join(a.out, 'videos', f'{name}.mp4'), rgb, W, H, fps, a.crf)
+            encode(os.path.join(a.out, 'videos', f'{name}.mp4'), rgb, W, H, fps, a.crf, rotation)
         videos.append({'name': name, 'kind': kind, 'label': motion, 'width': W, 'height': H,
-                       'fps': fps, 'frames': n, 'annotations': len(gt['annotations'])})
+                       'fps': fps, 'frames': n, 'rotation_tag': rotation, 'annotations': len(gt['annotations'])})
         print(f'{name}: {W}x{H}@{fps}, {n} frames, {len(gt["annotations"])} annotations', file=sys.stderr)
     with open(os.path.join(a.out, 'manifest.json'), 'w') as f:
         json.dump({'generator': 'tools/synth/generate.py', 'seed': a.seed, 'split': a.split, 'effective_seed': seed,
