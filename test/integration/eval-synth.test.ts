@@ -218,7 +218,11 @@ test('generator output equals the fixture; vidflow eval matches its decoded fram
       { encoding: 'utf8' },
     );
     const gtFile = JSON.parse(readFileSync(path.join(out, 'ground-truth', f.replace(/\.mp4$/, '.json')), 'utf8'));
-    assert.equal(Number.parseInt(frames.stdout, 10), gtFile.images.length, `${f}: decoded frames vs ground-truth images`);
+    assert.equal(
+      Number.parseInt(frames.stdout, 10),
+      gtFile.images.length,
+      `${f}: decoded frames vs ground-truth images`,
+    );
   }
   for (const f of readdirSync(GT_DIR))
     assert.ok(

@@ -16,9 +16,9 @@ Two kinds of video: `scene` (several objects of all classes entering, leaving, m
 scaling and occluding each other; no clip label) and `motion` (one object whose motion
 is the video's class: moving_left, moving_right, moving_up, moving_down, growing, shrinking, rotating,
 static). Every video has a textured background that drifts, per-frame sensor noise, an optional
-blur and H.264 compression; the last --rotate-tag scene videos (default 1) are stored turned by 90 degrees
-with a rotation tag, their ground truth in displayed pixels. Same seed, same settings: same ground truth, byte for byte (the .mp4
-also depends on the ffmpeg/x264 build).
+blur and H.264 compression; the last --rotate-tag scene videos (default 1) are stored turned by 90
+degrees with a rotation tag, their ground truth in displayed pixels. Same seed, same settings: same
+ground truth, byte for byte (the .mp4 also depends on the ffmpeg/x264 build).
 
 Splits: --split train uses --seed as given; --split heldout offsets it by 1_000_003, so the two
 never share a seed.
