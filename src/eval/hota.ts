@@ -11,7 +11,7 @@
  *   AssA = mean of A(c) over all TPs;  HOTA = sqrt(DetA · AssA);  LocA = mean S over all TPs
  * and the reported HOTA, DetA, AssA, LocA are the means over alpha = 0.05, 0.10, …, 0.95.
  *
- * Matching (the paper's Sect. 5: the matching should prefer pairs with a high association): one
+ * Matching (the paper asks for the matching that maximises HOTA, preferring pairs with a high association): one
  * bijective matching per frame, shared by all alphas, maximising the sum of A0(g,p) · S over the
  * pairs, where A0 estimates the association before matching from the similarities themselves:
  * each frame contributes to the pair (g, p) its S normalised by the frame's row and column sums,
