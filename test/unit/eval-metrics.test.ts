@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { linearSumAssignment } from '../../src/eval/assignment.js';
 import { boxIou, cocoAp, oks, rleFromString } from '../../src/eval/coco.js';
+import { evaluateHota } from '../../src/eval/hota.js';
 import { SemanticAccumulator } from '../../src/eval/semantic.js';
 import { evaluateTracking } from '../../src/eval/tracking.js';
 
@@ -114,4 +115,23 @@ test('MOTA counts an ID switch; IDF1 from the global assignment', () => {
   assert.ok(Math.abs(r.mota - (1 - 2 / 3)) < 1e-12);
   assert.equal(r.idtp, 1);
   assert.ok(Math.abs(r.idf1 - 2 / 5) < 1e-12);
+});
+
+test('HOTA: perfect tracking, no predictions, and a track split in two (AssA = 0.5, HOTA = √0.5)', () => {
+  const box = (t: number): [number, number, number, number] => [10 + 3 * t, 20, 30, 40];
+  const perfect = Array.from({ length: 10 }, (_, t) => ({
+    gt: [{ id: 1, box: box(t) }],
+    hyp: [{ id: 7, box: box(t) }],
+  }));
+  const p = evaluateHota(perfect);
+  assert.ok(Math.abs(p.hota - 1) < 1e-12 && Math.abs(p.loca - 1) < 1e-12, `perfect HOTA ${p.hota}`);
+  const none = evaluateHota(perfect.map((f) => ({ gt: f.gt, hyp: [] })));
+  assert.equal(none.hota, 0);
+  assert.equal(none.deta, 0);
+  assert.equal(none.loca, 1);
+  const split = evaluateHota(perfect.map((f, t) => ({ gt: f.gt, hyp: [{ id: t < 5 ? 7 : 8, box: f.hyp[0]!.box }] })));
+  assert.ok(Math.abs(split.deta - 1) < 1e-12, `DetA ${split.deta}`);
+  assert.ok(Math.abs(split.assa - 0.5) < 1e-12, `AssA ${split.assa}`);
+  assert.ok(Math.abs(split.hota - Math.SQRT1_2) < 1e-12, `HOTA ${split.hota}`);
+  assert.equal(split.hota_per_alpha.length, 19);
 });
