@@ -24,7 +24,7 @@ import type { Stage } from '../../src/core/component.js';
 import type { Frame } from '../../src/core/frame.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { FrameOutcome, ResultRecord, StreamState } from '../../src/core/result.js';
-import { makeRecord } from '../../src/operators/model-stage.js';
+import { makeRecord } from '../../src/stages/model-stage.js';
 import { assemble, type RunSummary } from '../../src/runtime/run.js';
 import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';

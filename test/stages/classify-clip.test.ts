@@ -8,7 +8,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '../../src/core/frame.js';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
-import { assembleClip, clipModel, clipStage } from '../../src/operators/classify-clip.js';
+import { assembleClip, clipModel, clipStage } from '../../src/stages/classify-clip.js';
 import { FIXTURES, frameFrom, readF32, readJson } from './helpers.js';
 
 interface Expected {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '../../src/core/frame.js';
-import { assembleClip, classifyClipSchema, clipStage, type ClipModel } from '../../src/operators/classify-clip.js';
+import { assembleClip, classifyClipSchema, clipStage, type ClipModel } from '../../src/stages/classify-clip.js';
 
 const noop = { inc() {}, observe() {}, warn() {} };
 const metrics = noop as never;

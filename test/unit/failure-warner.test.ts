@@ -1,7 +1,7 @@
 /** failureWarner: the first failing frame is logged, then at most one summary per interval with the count. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureWarner } from '../../src/operators/model-stage.js';
+import { failureWarner } from '../../src/stages/model-stage.js';
 
 describe('failureWarner', () => {
   it('logs the first failure, then one summary per interval with the count', () => {

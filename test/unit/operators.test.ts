@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { batchFrames } from '../../src/operators/batch.js';
 import { frameSampler } from '../../src/operators/sample.js';
-import { modelStage, type FrameModel } from '../../src/operators/model-stage.js';
+import { modelStage, type FrameModel } from '../../src/stages/model-stage.js';
 
 const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({
   stream_id,

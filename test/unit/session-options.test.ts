@@ -13,7 +13,7 @@ import { Metrics } from '../../src/core/metrics.js';
 import { inferencePool, shutdownInferencePools } from '../../src/models/inference-worker-pool.js';
 import { sessionOptionsFor } from '../../src/models/onnx-runner.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../../src/models/runner.js';
-import { openStageModel, stageRunnerOptions } from '../../src/operators/model-stage.js';
+import { openStageModel, stageRunnerOptions } from '../../src/stages/model-stage.js';
 import { REPO, sharedModel } from '../support/media.js';
 
 after(() => shutdownInferencePools());

@@ -20,11 +20,11 @@ import { inputSize, preprocessInto } from '../models/preprocess.js';
 import { preprocessFrame } from '../models/preprocess-pool.js';
 import type { ModelRunner } from '../models/runner.js';
 import { clipBatches } from '../models/tensor-builder.js';
-import { batchFrames } from './batch.js';
-import { clipWindow } from './clip-window.js';
-import { inferBatches } from './infer.js';
+import { batchFrames } from '../operators/batch.js';
+import { clipWindow } from '../operators/clip-window.js';
+import { inferBatches } from '../operators/infer.js';
 import { failureWarner, makeRecord, modelStageFields, openStageModel } from './model-stage.js';
-import { frameSampler } from './sample.js';
+import { frameSampler } from '../operators/sample.js';
 
 export const DEFAULT_CLIP_TOP_K = 5;
 
