@@ -7,10 +7,14 @@
  * on the preprocessing pool (off the main thread) into a C×H×W Float32Array, kept in a per-stream
  * ring buffer. Clips are batched across streams (N×3×T×H×W).
  * Results: top-k labels; the record's pts is the clip's last frame, with `pts_start` / `pts_end`.
+ *
+ * The stage is a preset of the model-stage machine (model-stage.ts): sample → clip window step
+ * (`clipWindowStep`, over operators/clip-window.ts) → batch → tensors (`clipBatches`) → run → decode
+ * → records, failures with `error_code` like every other model stage.
  */
-import { defer, filter, map, merge, share, type OperatorFunction } from 'rxjs';
+import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { Stage, StageContext, StageSpec } from '../core/component.js';
+import type { Stage, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore, FrameOutcome } from '../core/result.js';
@@ -20,11 +24,15 @@ import { inputSize, preprocessInto } from '../models/preprocess.js';
 import { preprocessFrame } from '../models/preprocess-pool.js';
 import type { ModelRunner } from '../models/runner.js';
 import { clipBatches } from '../models/tensor-builder.js';
-import { batchFrames } from '../operators/batch.js';
 import { clipWindow } from '../operators/clip-window.js';
-import { inferBatches } from '../operators/infer.js';
-import { failureWarner, makeRecord, modelStageFields, openStageModel } from './model-stage.js';
-import { frameSampler } from '../operators/sample.js';
+import {
+  modelStage,
+  modelStageFields,
+  openStageModel,
+  type FrameModel,
+  type ModelStageDeps,
+  type WindowOutput,
+} from './model-stage.js';
 
 export const DEFAULT_CLIP_TOP_K = 5;
 
@@ -190,103 +198,92 @@ export function clipModel(
   };
 }
 
-/** The stage operator: window → batch clips across streams → classify; one outcome per frame. */
+/**
+ * The clip window step of the stage machine: each sampled frame is preprocessed into its
+ * stream's ring-buffer slot (on the pool when the model has `prepare`), and every
+ * `stride_frames`-th frame of a full window gives the clip of the last `clip_length` frames
+ * (a Promise of C×T×H×W), with `pts_start` / `pts_end` for its record. Frames travel on
+ * without their pixels.
+ */
+export function clipWindowStep(model: ClipModel, stride_frames: number): OperatorFunction<Frame, WindowOutput> {
+  const prepare = model.prepare?.bind(model);
+  return (source) =>
+    source.pipe(
+      clipWindow<Frame, ClipSlot, Promise<Float32Array>>({
+        clip_length: model.clip_length,
+        stride_frames,
+        key: (f) => f.stream_id,
+        allocate: () => ({ data: prepare ? null : new Float32Array(3 * model.planeSize), pending: null }),
+        fill: (f, slot) => {
+          if (!prepare) return model.fill(f, slot.data!);
+          const p = prepare(f);
+          p.catch(() => undefined); // awaited when its clip runs; a slot overwritten first never is
+          slot.pending = p;
+        },
+        assemble: (slots) => {
+          // In-thread slots are reused at once: copy now. Pool slots: wait for this clip's frames.
+          if (!prepare)
+            return Promise.resolve(
+              assembleClip(
+                slots.map((s) => s.data!),
+                model.planeSize,
+              ),
+            );
+          const clip = Promise.all(slots.map((s) => s.pending!)).then((planes) =>
+            assembleClip(planes, model.planeSize),
+          );
+          clip.catch(() => undefined);
+          return clip;
+        },
+      }),
+      map(
+        (it): WindowOutput => ({
+          frame: meta(it.frame),
+          input: it.clip,
+          error: it.error,
+          ...(it.clip !== null ? { extra: { pts_start: it.pts_start, pts_end: it.frame.pts } } : {}),
+        }),
+      ),
+    );
+}
+
+/** A ClipModel as the machine's FrameModel: its prepared inputs are the window step's clips. */
+export function clipFrameModel(model: ClipModel): FrameModel<ClipResult> {
+  return {
+    model_id: model.model_id,
+    task: 'video_classification',
+    fixed_batch: model.fixed_batch,
+    run: (frames, clips) => {
+      if (!clips || clips.length !== frames.length) throw new Error('classify_clip runs clips from its window step');
+      return model.run(clips as Float32Array[]);
+    },
+    close: () => model.close(),
+  };
+}
+
+/** The stage operator: the model-stage machine with the clip window step; one outcome per frame. */
 export function clipStage(
   model: ClipModel,
-  options: Pick<
-    ClassifyClipConfig,
-    'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'
-  > & { pipeline: string },
-  ctx: Pick<StageContext, 'metrics' | 'logger' | 'scheduler'>,
+  options: Pick<ClassifyClipConfig, 'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'> &
+    Partial<Pick<ClassifyClipConfig, 'preferred_batch_sizes'>> & { pipeline: string },
+  deps: ModelStageDeps,
 ): OperatorFunction<Frame, FrameOutcome> {
-  const base = {
-    pipeline: options.pipeline,
-    stage_id: options.id,
-    model_id: model.model_id,
-    task: 'video_classification' as const,
-  };
-  const batchSize = model.fixed_batch ?? options.batch_size;
-  return (source) =>
-    defer(() => {
-      const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
-      const prepare = model.prepare?.bind(model);
-      const failed = failureWarner(options.id, ctx.logger, ctx.scheduler);
-      const items = source.pipe(
-        clipWindow<Frame, ClipSlot, Promise<Float32Array>>({
-          clip_length: model.clip_length,
-          stride_frames: options.stride_frames ?? model.clip_length,
-          key: (f) => f.stream_id,
-          keep,
-          allocate: () => ({ data: prepare ? null : new Float32Array(3 * model.planeSize), pending: null }),
-          fill: (f, slot) => {
-            if (!prepare) return model.fill(f, slot.data!);
-            const p = prepare(f);
-            p.catch(() => undefined); // awaited when its clip runs; a slot overwritten first never is
-            slot.pending = p;
-          },
-          assemble: (slots) => {
-            // In-thread slots are reused at once: copy now. Pool slots: wait for this clip's frames.
-            if (!prepare)
-              return Promise.resolve(
-                assembleClip(
-                  slots.map((s) => s.data!),
-                  model.planeSize,
-                ),
-              );
-            const clip = Promise.all(slots.map((s) => s.pending!)).then((planes) =>
-              assembleClip(planes, model.planeSize),
-            );
-            clip.catch(() => undefined);
-            return clip;
-          },
-        }),
-        map((it) => ({ frame: meta(it.frame), clip: it.clip, pts_start: it.pts_start, error: it.error })),
-        share(),
-      );
-      const noClip = items.pipe(
-        filter((it) => it.clip === null),
-        map((it): FrameOutcome => {
-          if (!it.error) return { stream_id: it.frame.stream_id, frame_index: it.frame.index, records: [] };
-          ctx.metrics.inc(`errors.${options.id}`);
-          failed(it.frame, it.error.message);
-          return {
-            stream_id: it.frame.stream_id,
-            frame_index: it.frame.index,
-            records: [makeRecord(base, it.frame, null, { error: it.error.message, error_code: 'MODEL_RUN' })],
-          };
-        }),
-      );
-      const clips = items.pipe(
-        filter((it) => it.clip !== null),
-        batchFrames<{ frame: FrameMeta; clip: Promise<Float32Array> | null; pts_start: number | null }>(
-          { batch_size: batchSize, max_wait_ms: options.max_wait_ms },
-          ctx.scheduler,
-        ),
-        inferBatches(async (batch) => {
-          ctx.metrics.observe(`batch_size.${options.id}`, batch.length);
-          return model.run(await Promise.all(batch.map((b) => b.clip!)));
-        }),
-        map(({ frame: it, result, error, infer_ms }): FrameOutcome => {
-          ctx.metrics.observe(`infer_ms.${options.id}`, infer_ms);
-          const extra = { pts_start: it.pts_start, pts_end: it.frame.pts };
-          if (error) {
-            ctx.metrics.inc(`errors.${options.id}`);
-            failed(it.frame, error.message, 'the clip ending at frame');
-            return {
-              stream_id: it.frame.stream_id,
-              frame_index: it.frame.index,
-              records: [makeRecord(base, it.frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' })],
-            };
-          }
-          return {
-            stream_id: it.frame.stream_id,
-            frame_index: it.frame.index,
-            records: [makeRecord(base, it.frame, result, extra)],
-          };
-        }),
-      );
-      return merge(noClip, clips);
-    });
+  return modelStage(
+    clipFrameModel(model),
+    {
+      pipeline: options.pipeline,
+      stage_id: options.id,
+      every_n_frames: options.every_n_frames,
+      fps: options.fps,
+      batch_size: options.batch_size,
+      max_wait_ms: options.max_wait_ms,
+      preferred_batch_sizes: options.preferred_batch_sizes ?? [],
+      window: clipWindowStep(model, options.stride_frames ?? model.clip_length),
+      unit: 'the clip ending at frame',
+      toPayload: (r) => r,
+    },
+    deps,
+  );
 }
 
 export const classifyClipSpec: StageSpec<ClassifyClipConfig> = {
@@ -303,7 +300,11 @@ export const classifyClipSpec: StageSpec<ClassifyClipConfig> = {
     return {
       id: config.id,
       streams: config.streams,
-      operator: clipStage(model, { ...config, pipeline: ctx.pipeline }, ctx),
+      operator: clipStage(
+        model,
+        { ...config, pipeline: ctx.pipeline },
+        { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },
+      ),
       close: () => model.close(),
     };
   },
