@@ -4,10 +4,9 @@ import { describe, it } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '../../src/core/frame.js';
 import { assembleClip, classifyClipSchema, clipStage, type ClipModel } from '../../src/stages/classify-clip.js';
+import { stageDeps } from '../support/fakes.js';
 
-const noop = { inc() {}, observe() {}, warn() {} };
-const metrics = noop as never;
-const logger = noop as never;
+const { metrics, logger } = stageDeps();
 
 function frame(stream_id: string, index: number): Frame {
   return {
