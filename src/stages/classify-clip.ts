@@ -20,10 +20,9 @@ import type { Frame } from '../core/frame.js';
 import type { ClassScore, FrameOutcome } from '../core/result.js';
 import { decoderFor } from '../models/decoders/registry.js';
 import type { LoadedManifest } from '../models/manifest.js';
-import { inputSize, preprocessInto } from '../models/preprocess.js';
-import { preprocessFrame } from '../models/preprocess-pool.js';
+import { clipFramePreprocessor } from '../models/clip-preprocess.js';
 import type { ModelRunner } from '../models/runner.js';
-import { clipBatches } from '../models/tensor-builder.js';
+import { assembleClip, clipBatches } from '../models/tensor-builder.js';
 import { clipWindow } from '../operators/clip-window.js';
 import {
   modelStage,
@@ -80,60 +79,14 @@ function meta(f: Frame): FrameMeta {
   };
 }
 
-/** The per-frame preprocessing of a video manifest (C×H×W planes): in this thread (`fill`) or on the pool
- * (`prepare`). */
-export function clipFramePreprocessor(loaded: LoadedManifest): {
-  planeSize: number;
-  width: number;
-  height: number;
-  fill(frame: Frame, slot: Float32Array): void;
-  prepare(frame: Frame): Promise<Float32Array>;
-} {
-  const spec = loaded.manifest.input;
-  const size = spec.crop ?? (spec.resize.mode === 'exact' || spec.resize.mode === 'letterbox' ? spec.resize : null);
-  if (!size)
-    throw new VidflowError(
-      'MODEL_MANIFEST_INVALID',
-      `${loaded.manifestPath}: a video model needs a fixed input size (input.crop, or an exact/letterbox resize)`,
-    );
-  const check = (frame: Frame) => {
-    const s = inputSize(frame.width, frame.height, spec);
-    if (s.width !== size.width || s.height !== size.height)
-      throw new Error(`frame preprocesses to ${s.width}x${s.height}, the clip needs ${size.width}x${size.height}`);
-  };
-  return {
-    planeSize: size.width * size.height,
-    width: size.width,
-    height: size.height,
-    fill(frame, slot) {
-      check(frame);
-      if (slot.length !== 3 * size.width * size.height)
-        throw new Error(`clip slot holds ${slot.length} values, the clip needs 3x${size.width}x${size.height}`);
-      preprocessInto(frame.data, frame.width, frame.height, spec, slot, 0, 'CHW');
-    },
-    prepare(frame) {
-      check(frame); // throws at once: the frame gets the error, not the clip
-      return preprocessFrame(frame, spec, 'CHW').then((im) => im.data);
-    },
-  };
-}
-
 /** A clip-window slot: a frame preprocessed in this thread, or the pool's pending result. */
 interface ClipSlot {
   data: Float32Array | null;
   pending: Promise<Float32Array> | null;
 }
 
-/** Copies T frame slots (C×H×W each, oldest first) into one C×T×H×W clip. */
-export function assembleClip(slots: readonly Float32Array[], planeSize: number): Float32Array {
-  const T = slots.length;
-  const clip = new Float32Array(3 * T * planeSize);
-  for (let c = 0; c < 3; c++) {
-    for (let t = 0; t < T; t++)
-      clip.set(slots[t]!.subarray(c * planeSize, (c + 1) * planeSize), (c * T + t) * planeSize);
-  }
-  return clip;
-}
+/** Moved to the models layer (clip tensors and per-frame clip preprocessing); re-exported for existing callers. */
+export { assembleClip, clipFramePreprocessor };
 
 export interface ClipModel {
   readonly model_id: string;
