@@ -24,7 +24,7 @@ import type { ResultRecord, StreamState } from '../src/core/result.js';
 import { silentLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
 import { shutdownInferencePools } from '../src/models/inference-worker-pool.js';
-import { detectSchema, detectSpec } from '../src/operators/detect.js';
+import { detectSchema, detectSpec } from '../src/stages/detect.js';
 import { assemble } from '../src/runtime/run.js';
 import { CameraSource, cameraSourceSchema } from '../src/sources/camera-source.js';
 import { startRtspServer } from '../test/support/rtsp-server.js';

@@ -12,9 +12,9 @@ import { nms } from '../src/models/decoders/nms.js';
 import { decodeYolox, yoloxRows } from '../src/models/decoders/yolox.js';
 import type { ModelInputSpec } from '../src/models/manifest.js';
 import { preprocessInto, resizeRgb } from '../src/models/preprocess.js';
-import { assembleClip } from '../src/operators/classify-clip.js';
+import { assembleClip } from '../src/stages/classify-clip.js';
 import { clipWindow } from '../src/operators/clip-window.js';
-import { Tracker } from '../src/operators/tracker.js';
+import { Tracker } from '../src/stages/tracker.js';
 
 const W = 640;
 const H = 360;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { pipelineSchema } from '../src/config/load.js';
 import type { SinkSpec, SourceSpec, StageSpec } from '../src/core/component.js';
-import { stageSpecs } from '../src/operators/index.js';
+import { stageSpecs } from '../src/stages/index.js';
 import { sinkSpecs } from '../src/sinks/index.js';
 import { sourceSpecs } from '../src/sources/index.js';
 

@@ -37,7 +37,7 @@ export {
 
 // ---- registries: every source, stage and sink type, listed explicitly ---------------------------
 export { sourceSpecs } from './sources/index.js';
-export { stageSpecs } from './operators/index.js';
+export { stageSpecs } from './stages/index.js';
 export { sinkSpecs } from './sinks/index.js';
 
 // ---- contracts ---------------------------------------------------------------------------------

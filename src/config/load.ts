@@ -13,7 +13,7 @@ import { redactUrl } from '../core/logger.js';
 import { didYouMean } from '../core/suggest.js';
 import { sinkSpecs } from '../sinks/index.js';
 import { sourceSpecs } from '../sources/index.js';
-import { stageSpecs } from '../operators/index.js';
+import { stageSpecs } from '../stages/index.js';
 import { interpolate } from './interpolate.js';
 import { previewSchema, type PreviewOptions } from './preview-options.js';
 import { httpSchema, type HttpOptions } from './http-options.js';

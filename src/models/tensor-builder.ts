@@ -130,3 +130,14 @@ export function clipBatches(
     return { indices, tensor: { type: 'float32', dims: [padded.length, ...clipDims], data } };
   });
 }
+
+/** Copies T frame slots (C×H×W each, oldest first) into one C×T×H×W clip. */
+export function assembleClip(slots: readonly Float32Array[], planeSize: number): Float32Array {
+  const T = slots.length;
+  const clip = new Float32Array(3 * T * planeSize);
+  for (let c = 0; c < 3; c++) {
+    for (let t = 0; t < T; t++)
+      clip.set(slots[t]!.subarray(c * planeSize, (c + 1) * planeSize), (c * T + t) * planeSize);
+  }
+  return clip;
+}

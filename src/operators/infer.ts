@@ -8,7 +8,18 @@
  * (a live frame whose deadline has passed). Each item carries the wall clock (ms since epoch)
  * when its batch started and ended.
  */
-import { concatMap, from, type OperatorFunction } from 'rxjs';
+import {
+  catchError,
+  concatMap,
+  defer,
+  from,
+  map,
+  of,
+  take,
+  throwIfEmpty,
+  type ObservableInput,
+  type OperatorFunction,
+} from 'rxjs';
 
 export interface Inferred<F, R> {
   frame: F;
@@ -23,62 +34,56 @@ export interface Inferred<F, R> {
   dropped?: true;
 }
 
+/**
+ * `run` returns the batch's results (one per item, in order) as a Promise or as an Observable whose
+ * first value is taken; a run that throws, rejects, errors or completes empty fails its batch only.
+ */
 export function inferBatches<F, R>(
-  run: (batch: F[]) => Promise<R[]>,
+  run: (batch: F[]) => ObservableInput<R[]>,
   options: { admit?: (item: F, now_ms: number) => boolean } = {},
 ): OperatorFunction<F[], Inferred<F, R>> {
   return concatMap((all) =>
-    from(
-      (async (): Promise<Array<Inferred<F, R>>> => {
-        const now = Date.now();
-        const admit = options.admit;
-        const refused = admit ? all.filter((f) => !admit(f, now)) : [];
-        const dropped = refused.map(
-          (frame): Inferred<F, R> => ({
+    defer(() => {
+      const now = Date.now();
+      const admit = options.admit;
+      const refused = admit ? all.filter((f) => !admit(f, now)) : [];
+      const dropped = refused.map(
+        (frame): Inferred<F, R> => ({
+          frame,
+          result: null,
+          error: null,
+          infer_ms: 0,
+          infer_start_ms: now,
+          infer_end_ms: now,
+          dropped: true,
+        }),
+      );
+      const batch = refused.length > 0 ? all.filter((f) => !refused.includes(f)) : all;
+      if (batch.length === 0) return from(dropped);
+      const t0 = performance.now();
+      const start = Date.now();
+      const items = (results: R[] | null, error: Error | null): Array<Inferred<F, R>> => {
+        const ms = (performance.now() - t0) / batch.length;
+        const end = Date.now();
+        return [
+          ...dropped,
+          ...batch.map((frame, i) => ({
             frame,
-            result: null,
-            error: null,
-            infer_ms: 0,
-            infer_start_ms: now,
-            infer_end_ms: now,
-            dropped: true,
-          }),
-        );
-        const batch = refused.length > 0 ? all.filter((f) => !refused.includes(f)) : all;
-        if (batch.length === 0) return dropped;
-        const t0 = performance.now();
-        const start = Date.now();
-        try {
-          const results = await run(batch);
-          const ms = (performance.now() - t0) / batch.length;
-          const end = Date.now();
-          return [
-            ...dropped,
-            ...batch.map((frame, i) => ({
-              frame,
-              result: results[i] ?? null,
-              error: null,
-              infer_ms: ms,
-              infer_start_ms: start,
-              infer_end_ms: end,
-            })),
-          ];
-        } catch (err) {
-          const ms = (performance.now() - t0) / batch.length;
-          const end = Date.now();
-          return [
-            ...dropped,
-            ...batch.map((frame) => ({
-              frame,
-              result: null,
-              error: err as Error,
-              infer_ms: ms,
-              infer_start_ms: start,
-              infer_end_ms: end,
-            })),
-          ];
-        }
-      })(),
-    ).pipe(concatMap((items) => from(items))),
+            result: results ? (results[i] ?? null) : null,
+            error,
+            infer_ms: ms,
+            infer_start_ms: start,
+            infer_end_ms: end,
+          })),
+        ];
+      };
+      return defer(() => run(batch)).pipe(
+        take(1),
+        throwIfEmpty(() => new Error('inference completed without results')),
+        map((results) => items(results, null)),
+        catchError((err: unknown) => of(items(null, err instanceof Error ? err : new Error(String(err))))),
+        concatMap((out) => from(out)),
+      );
+    }),
   );
 }

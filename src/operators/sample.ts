@@ -1,8 +1,10 @@
 /**
- * `sample`: per stream, keep every n-th frame and/or at most `fps` frames per second of video
- * time. Frames not kept go to `skipped` so the runtime can release them (they are not lost:
- * the stage simply does not run on them).
+ * `sampleFrames`: per stream, keep every n-th frame and/or at most `fps` frames per second of video
+ * time. Every frame comes out, in order and synchronously, tagged `keep: true | false`: a stage
+ * still owes an outcome for a frame it does not run on (that outcome releases the frame), so
+ * frames not kept are marked, never lost. The per-stream state lives inside the subscription.
  */
+import { defer, map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { Frame } from '../core/frame.js';
 
@@ -20,7 +22,7 @@ export const sampleSchema = z
 export type SampleOptions = z.infer<typeof sampleSchema>;
 
 /** A stateful predicate (state per stream, inside the closure) deciding which frames a stage runs on. */
-export function frameSampler(options: SampleOptions): (frame: Frame) => boolean {
+export function frameSampler(options: SampleOptions): (frame: Pick<Frame, 'stream_id' | 'index' | 'pts'>) => boolean {
   const lastKept = new Map<string, number>();
   const step = options.fps ? 1 / options.fps : 0;
   const tolerance = step * 0.02;
@@ -33,4 +35,21 @@ export function frameSampler(options: SampleOptions): (frame: Frame) => boolean 
     }
     return true;
   };
+}
+
+/** A frame and whether the stage runs on it. */
+export interface Sampled<F> {
+  frame: F;
+  keep: boolean;
+}
+
+/** Tags every frame with `keep` (frameSampler's decision); a fresh sampler per subscription. */
+export function sampleFrames<F extends Pick<Frame, 'stream_id' | 'index' | 'pts'>>(
+  options: SampleOptions,
+): OperatorFunction<F, Sampled<F>> {
+  return (source) =>
+    defer(() => {
+      const keep = frameSampler(options);
+      return source.pipe(map((frame) => ({ frame, keep: keep(frame) })));
+    });
 }

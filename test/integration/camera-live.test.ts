@@ -24,11 +24,12 @@ import type { Stage } from '../../src/core/component.js';
 import type { Frame } from '../../src/core/frame.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { FrameOutcome, ResultRecord, StreamState } from '../../src/core/result.js';
-import { makeRecord } from '../../src/operators/model-stage.js';
+import { makeRecord } from '../../src/stages/model-stage.js';
 import { assemble, type RunSummary } from '../../src/runtime/run.js';
-import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
+import { CameraSource, cameraSourceSchema, cameraSourceSpec } from '../../src/sources/camera-source.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';
 import { waitFor } from '../support/wait.js';
+import { sourceEntry } from '../support/fakes.js';
 
 const TEST_TIMEOUT = 10 * 60_000; // safety net per test; each runs in seconds
 
@@ -117,11 +118,9 @@ function startLive(
   const p = assemble(
     {
       name: 'live',
-      sources: cams.map((c, i) => ({
-        spec: {} as never,
-        config: { type: 'camera', id: c.id, max_in_flight: maxInFlight },
-        path: `sources[${i}]`,
-      })),
+      sources: cams.map((c, i) =>
+        sourceEntry(cameraSourceSpec, { type: 'camera', id: c.id, max_in_flight: maxInFlight }, `sources[${i}]`),
+      ),
     },
     sources,
     [stage],

@@ -13,7 +13,7 @@ import { Metrics } from '../../src/core/metrics.js';
 import type { ResultRecord } from '../../src/core/result.js';
 import { assemble } from '../../src/runtime/run.js';
 import type { Sink } from '../../src/sinks/sink.js';
-import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
+import { CameraSource, cameraSourceSchema, cameraSourceSpec } from '../../src/sources/camera-source.js';
 import { probeVideo } from '../../src/sources/ffmpeg/probe.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';
 import { slowStage } from '../support/stages.js';
@@ -22,6 +22,7 @@ import path from 'node:path';
 import { REPO, tmpDir } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
 import { waitFor } from '../support/wait.js';
+import { sourceEntry } from '../support/fakes.js';
 
 const PASSWORD = 'pa55-w0rd-xyz';
 let server: RtspServer;
@@ -90,7 +91,7 @@ describe('camera source over RTSP', () => {
     const p = assemble(
       {
         name: 'live',
-        sources: [{ spec: {} as never, config: { type: 'camera', id: 'door', max_in_flight: 2 }, path: 'sources[0]' }],
+        sources: [sourceEntry(cameraSourceSpec, { type: 'camera', id: 'door', max_in_flight: 2 }, 'sources[0]')],
       },
       [src],
       [slowStage('live', 120, (f) => seen.push(f))],

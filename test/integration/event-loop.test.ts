@@ -17,7 +17,7 @@ import type { Frame } from '../../src/core/frame.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { shutdownInferencePools } from '../../src/models/inference-worker-pool.js';
-import { detectSchema, detectSpec } from '../../src/operators/detect.js';
+import { detectSchema, detectSpec } from '../../src/stages/detect.js';
 import { REPO } from '../support/media.js';
 
 const WORKERS = Number(process.env.VIDFLOW_EVENT_LOOP_WORKERS ?? 1);

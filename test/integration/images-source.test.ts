@@ -27,12 +27,13 @@ import { Metrics } from '../../src/core/metrics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Frame } from '../../src/core/frame.js';
 import { assemble } from '../../src/runtime/run.js';
-import { createImagesSource, imagesSourceSchema } from '../../src/sources/images-source.js';
+import { createImagesSource, imagesSourceSchema, imagesSourceSpec } from '../../src/sources/images-source.js';
 import { globToRegExp } from '../../src/core/glob.js';
 import { REPO, sharedMedia } from '../support/media.js';
 import { runCli } from '../support/pipeline.js';
 import { slowStage } from '../support/stages.js';
 import { countLines, waitForLine, waitForLines } from '../support/wait.js';
+import { sourceEntry } from '../support/fakes.js';
 import { regex } from '../support/regex.js';
 
 const PHOTOS = sharedMedia('photos');
@@ -389,7 +390,7 @@ describe('images source in process', () => {
     });
     const seen: number[] = [];
     const built = assemble(
-      { name: 't', sources: [{ spec: {} as never, config: config as never, path: 'sources[0]' }] },
+      { name: 't', sources: [sourceEntry(imagesSourceSpec, config, 'sources[0]')] },
       [src],
       [slowStage('t', 5, (f) => seen.push(f.index))],
       [

@@ -8,13 +8,13 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '../../src/core/frame.js';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
-import { assembleClip, clipModel, clipStage } from '../../src/operators/classify-clip.js';
+import { assembleClip, clipModel, clipStage } from '../../src/stages/classify-clip.js';
 import { FIXTURES, frameFrom, readF32, readJson } from './helpers.js';
+import { stageDeps } from '../support/fakes.js';
 
 interface Expected {
   runs: Array<{ top1: number; top1_label: string; topk: Array<{ index: number; probability: number }> }>;
 }
-const noop = { inc() {}, observe() {}, warn() {} };
 
 /** The fixture's 16 THWC frames as a stream. */
 function clipFrames(dir: string, n: number, stream: string): Frame[] {
@@ -66,7 +66,7 @@ for (const name of ['tiny_r3d_18', 'tiny_mc3_18', 'tiny_r2plus1d_18']) {
       const op = clipStage(
         model,
         { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 2, max_wait_ms: 50, stride_frames: null },
-        { metrics: noop as never, logger: noop as never },
+        stageDeps(),
       );
       const outcomes = await lastValueFrom(from(interleaved).pipe(op, toArray()));
       assert.equal(outcomes.length, interleaved.length);

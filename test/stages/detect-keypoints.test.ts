@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
-import { keypointModel } from '../../src/operators/detect-keypoints.js';
+import { keypointModel } from '../../src/stages/detect-keypoints.js';
 import { FIXTURES, fixtureFrame, matchDetections, readJson, type ExpectedDetection } from './helpers.js';
 
 const dir = path.join(FIXTURES, 'tiny_keypointrcnn');

@@ -17,7 +17,7 @@ import {
   detectSpec,
   detectSchema,
   type DetectOptions,
-} from '../../src/operators/detect.js';
+} from '../../src/stages/detect.js';
 import {
   FIXTURES,
   fixtureFrame,

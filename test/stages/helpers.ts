@@ -86,6 +86,8 @@ export function readF32(file: string): Float32Array {
 
 import type { Detection } from '../../src/models/decoders/detection.js';
 import { iou } from '../../src/models/decoders/nms.js';
+import type { StageContext } from '../../src/core/component.js';
+import { fakeStageContext } from '../support/fakes.js';
 
 export interface ExpectedDetection {
   box: [number, number, number, number];
@@ -122,9 +124,6 @@ export function readJson<T>(file: string): T {
 }
 
 /** A StageContext for create() tests. */
-export function stageContext(baseDir: string, configPath = 'stages[0]') {
-  const noop = () => {};
-  const logger = { info: noop, warn: noop, error: noop, debug: noop, child: () => logger };
-  const metrics = { inc: noop, observe: noop, gauge: noop };
-  return { pipeline: 'test', configPath, baseDir, logger: logger as never, metrics: metrics as never };
+export function stageContext(baseDir: string, configPath = 'stages[0]'): StageContext {
+  return fakeStageContext({ baseDir, configPath });
 }

@@ -12,12 +12,12 @@ import type { StageSpec } from '../../src/core/component.js';
 import { interpolate } from '../../src/config/interpolate.js';
 import { loadManifest, type ModelTask } from '../../src/models/manifest.js';
 import { resolveModelRef } from '../../src/models/model-store.js';
-import { classifyClipSpec } from '../../src/operators/classify-clip.js';
-import { detectKeypointsSpec } from '../../src/operators/detect-keypoints.js';
-import { detectSpec } from '../../src/operators/detect.js';
-import { segmentInstancesSpec } from '../../src/operators/segment-instances.js';
-import { segmentSpec } from '../../src/operators/segment.js';
-import { trackSpec } from '../../src/operators/track.js';
+import { classifyClipSpec } from '../../src/stages/classify-clip.js';
+import { detectKeypointsSpec } from '../../src/stages/detect-keypoints.js';
+import { detectSpec } from '../../src/stages/detect.js';
+import { segmentInstancesSpec } from '../../src/stages/segment-instances.js';
+import { segmentSpec } from '../../src/stages/segment.js';
+import { trackSpec } from '../../src/stages/track.js';
 import { REPO } from './helpers.js';
 
 const SPECS: Record<string, { spec: StageSpec; task: ModelTask }> = {

@@ -12,7 +12,7 @@ import {
   instanceSegmentationModel,
   segmentInstancesSchema,
   segmentInstancesSpec,
-} from '../../src/operators/segment-instances.js';
+} from '../../src/stages/segment-instances.js';
 import {
   FIXTURES,
   fixtureFrame,

@@ -12,7 +12,7 @@ import { argmaxLabels, classFractions, labelMapToFrame } from '../../src/models/
 import { buildImageBatch } from '../../src/models/image-batch.js';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
-import { segmentationModel } from '../../src/operators/segment.js';
+import { segmentationModel } from '../../src/stages/segment.js';
 import { FIXTURES, fixtureFrame, photoFrame, readF32, readJson, REPO, SHARED } from './helpers.js';
 
 interface Expected {

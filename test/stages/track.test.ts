@@ -10,9 +10,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadManifest } from '../../src/models/manifest.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
-import { detectionModel } from '../../src/operators/detect.js';
-import { trackingStep } from '../../src/operators/track.js';
-import type { TrackEvent } from '../../src/operators/tracker.js';
+import { detectionModel } from '../../src/stages/detect.js';
+import { trackingStep } from '../../src/stages/track.js';
+import type { TrackEvent } from '../../src/stages/tracker.js';
 import { FFMPEG, frameFrom, REPO, SHARED } from './helpers.js';
 
 const VIDEO = path.join(SHARED, 'media', 'videos', 'people-one-by-one.mp4');

@@ -6,7 +6,7 @@ import { concatMap, from, map, type Observable } from 'rxjs';
 import type { Stage } from '../../src/core/component.js';
 import type { Frame } from '../../src/core/frame.js';
 import type { FrameOutcome } from '../../src/core/result.js';
-import { makeRecord } from '../../src/operators/model-stage.js';
+import { makeRecord } from '../../src/stages/model-stage.js';
 
 function outcome(pipeline: string, stage_id: string, f: Frame): FrameOutcome {
   return {

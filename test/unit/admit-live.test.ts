@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { admitLive, batchTimeEstimate } from '../../src/operators/model-stage.js';
+import { admitLive, batchTimeEstimate } from '../../src/stages/model-stage.js';
 
 it('file frames (no deadline) are always admitted', () => {
   assert.equal(admitLive({ captured_at_ms: 0 }, 1e9, 5000), true);

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metrics } from '../../src/core/metrics.js';
 import { PipelineMetrics } from '../../src/runtime/prometheus.js';
+import { idleStage } from '../support/fakes.js';
 
 describe('batcher metrics', () => {
   it('exposes vidflow_batch_fill_ratio and vidflow_batch_flushes_total by stage and reason', async () => {
     const metrics = new Metrics();
-    const stage = { id: 'cls', streams: null, operator: (s: never) => s } as never;
+    const stage = idleStage('cls');
     const pm = new PipelineMetrics(
       { name: 'p', sources: [], stages: [stage], sinks: [], metrics },
       { defaultMetrics: false },

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '../../src/core/frame.js';
-import { assembleClip, classifyClipSchema, clipStage, type ClipModel } from '../../src/operators/classify-clip.js';
+import { assembleClip, classifyClipSchema, clipStage, type ClipModel } from '../../src/stages/classify-clip.js';
+import { stageDeps } from '../support/fakes.js';
 
-const noop = { inc() {}, observe() {}, warn() {} };
-const metrics = noop as never;
-const logger = noop as never;
+const { metrics, logger } = stageDeps();
 
 function frame(stream_id: string, index: number): Frame {
   return {
@@ -128,6 +127,29 @@ describe('classify_clip', () => {
       assert.equal(r.error_code, 'MODEL_RUN');
       assert.equal(r.results, null);
     }
+  });
+
+  it('runs on the model-stage machine: batch metrics, timing stamps, stale live clips dropped', async () => {
+    const deps = stageDeps();
+    const op = clipStage(
+      fakeModel(2, []),
+      { id: 'act', pipeline: 'p', every_n_frames: 1, fps: null, batch_size: 1, max_wait_ms: 0, stride_frames: null },
+      deps,
+    );
+    const past = Date.now() - 1000;
+    const frames = [0, 1, 2, 3].map((i) => ({ ...frame('a', i), ...(i === 3 ? { deadline_ms: past } : {}) }));
+    const outcomes = await lastValueFrom(from(frames).pipe(op, toArray()));
+    assert.equal(outcomes.length, 4);
+    const recs = outcomes.flatMap((o) => o.records);
+    assert.deepEqual(
+      recs.map((r) => r.frame_index),
+      [1],
+      'the clip ending at frame 3 is live and past its deadline',
+    );
+    assert.equal(deps.metrics.get('dropped.a.stale'), 1);
+    assert.equal(deps.metrics.get('batch_flush.act.full'), 2);
+    const timing = recs[0]!.timing as { queued: number | null; infer_start: number | null; infer_end: number | null };
+    assert.ok(timing.queued !== null && timing.infer_start !== null && timing.infer_end !== null, 'stamped');
   });
 
   it('schema defaults', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { stageSpecs } from '../../src/operators/index.js';
+import { stageSpecs } from '../../src/stages/index.js';
 import { sinkSpecs } from '../../src/sinks/index.js';
 import { sourceSpecs } from '../../src/sources/index.js';
 

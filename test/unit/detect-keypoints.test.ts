@@ -1,7 +1,7 @@
 /** Keypoint decoding. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodePersonKeypoints } from '../../src/operators/detect-keypoints.js';
+import { decodePersonKeypoints } from '../../src/stages/detect-keypoints.js';
 
 describe('keypoint decoder', () => {
   it('names keypoints, maps them to frame pixels, keeps visibility and score', () => {

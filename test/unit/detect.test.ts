@@ -5,7 +5,7 @@ import { decodeTorchvisionDetections, mapBox, resolveClassFilter } from '../../s
 import { iou, nms } from '../../src/models/decoders/nms.js';
 import { decodeYolox, yoloxRows } from '../../src/models/decoders/yolox.js';
 import { VidflowError } from '../../src/core/errors.js';
-import { detectSchema } from '../../src/operators/detect.js';
+import { detectSchema } from '../../src/stages/detect.js';
 
 const LABELS = ['__background__', 'person', 'bicycle', 'car', 'N/A', 'dog'];
 const ID = { scale_x: 1, scale_y: 1, offset_x: 0, offset_y: 0, width: 100, height: 80 };

@@ -1,15 +1,15 @@
 /** failureWarner: the first failing frame is logged, then at most one summary per interval with the count. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureWarner } from '../../src/operators/model-stage.js';
+import { failureWarner } from '../../src/stages/model-stage.js';
+import { capturingLogger } from '../support/fakes.js';
 
 describe('failureWarner', () => {
   it('logs the first failure, then one summary per interval with the count', () => {
-    const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
-    const logger = { warn: (obj: Record<string, unknown>, msg: string) => lines.push({ obj, msg }) };
+    const { logger, lines } = capturingLogger();
     let t = 0;
     const scheduler = { now: () => t };
-    const warn = failureWarner('det', logger as never, scheduler, 1000);
+    const warn = failureWarner('det', logger, scheduler, 1000);
     const f = (index: number) => ({ stream_id: 'cam', index });
     warn(f(0), 'boom');
     assert.equal(lines.length, 1);

@@ -1,7 +1,9 @@
 /**
  * The layer order of src/: a file may import only from its own layer or a lower one.
  *   core → models, operators → stages, sources, sinks → config → runtime → scale, eval → cli → index
- * (src/cli.ts and src/index.ts are layers of their own at the top). Every relative import in
+ * (src/cli.ts and src/index.ts are layers of their own at the top). So stages import no runtime,
+ * config or cli, and operators no stages. src/operators/ holds only pure RxJS operators: they import
+ * from src/core/ and nothing else of vidflow (no models, no component contracts). Every relative import in
  * every .ts file under src/ is read (static `import … from`, `export … from`, side-effect
  * `import '…'` and dynamic `import('…')`), including type-only imports: a contract a lower
  * layer needs belongs in that layer.
@@ -88,6 +90,22 @@ describe('import layers', () => {
         const to = layerOf(target);
         if (LAYERS[to]! > LAYERS[from]!)
           violations.push(`${path.relative(SRC, file)} (${from}) -> ${path.relative(SRC, target)} (${to})`);
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it('operators import only from src/core/ and declare no components', () => {
+    const operators = files.filter((f) => layerOf(f) === 'operators');
+    assert.ok(operators.length >= 4, `read ${operators.length} operator files`);
+    const violations: string[] = [];
+    for (const file of operators) {
+      const text = readFileSync(file, 'utf8');
+      for (const spec of relativeImports(text)) {
+        const target = path.resolve(path.dirname(file), spec);
+        const to = layerOf(target);
+        if (to !== 'core' && to !== 'operators') violations.push(`${path.relative(SRC, file)} -> ${spec}`);
+        if (/core\/component\.js$/.test(spec)) violations.push(`${path.relative(SRC, file)} -> ${spec} (a component)`);
       }
     }
     assert.deepEqual(violations, []);

@@ -24,7 +24,7 @@ import {
 import { openModel } from '../../src/models/model-store.js';
 import { OnnxRunner } from '../../src/models/onnx-runner.js';
 import type { Tensor } from '../../src/models/runner.js';
-import { modelStage, type FrameModel } from '../../src/operators/model-stage.js';
+import { modelStage, type FrameModel } from '../../src/stages/model-stage.js';
 import { REPO, sharedModel } from '../support/media.js';
 
 const MODEL = sharedModel('detection/yolox_nano.onnx');

@@ -1,15 +1,16 @@
-/** Marble and unit tests of the small operators: batching, sampling, flow gate, the model stage. */
+/**
+ * Marble tests of the pure operators of src/operators/ (batchFrames, sampleFrames, inferBatches; clipWindow in
+ * clip-window.test.ts, the batcher's flush reasons in batch.test.ts) and the flow gate.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Subject, lastValueFrom, toArray, from } from 'rxjs';
+import { map, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { FlowGate } from '../../src/core/flow-gate.js';
 import type { Frame } from '../../src/core/frame.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Metrics } from '../../src/core/metrics.js';
 import { batchFrames } from '../../src/operators/batch.js';
-import { frameSampler } from '../../src/operators/sample.js';
-import { modelStage, type FrameModel } from '../../src/operators/model-stage.js';
+import { inferBatches, type Inferred } from '../../src/operators/infer.js';
+import { frameSampler, sampleFrames } from '../../src/operators/sample.js';
 
 const frame = (stream_id: string, index: number, pts = index / 10): Frame => ({
   stream_id,
@@ -63,6 +64,100 @@ describe('frameSampler', () => {
   });
 });
 
+describe('sampleFrames (marbles)', () => {
+  const f = (stream_id: string, index: number) => ({ stream_id, index, pts: index / 10 });
+  const tags = (o: Observable<{ frame: { stream_id: string; index: number }; keep: boolean }>) =>
+    o.pipe(map((t) => `${t.frame.stream_id}${t.frame.index}${t.keep ? '+' : '-'}`));
+
+  it('tags every frame in order, at once, keep per stream; completion passes through', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable }) => {
+      const src = cold('a-b-c-d-e|', { a: f('a', 0), b: f('b', 0), c: f('a', 1), d: f('a', 2), e: f('b', 2) });
+      expectObservable(tags(src.pipe(sampleFrames({ every_n_frames: 2, fps: null })))).toBe('a-b-c-d-e|', {
+        a: 'a0+',
+        b: 'b0+',
+        c: 'a1-',
+        d: 'a2+',
+        e: 'b2+',
+      });
+    });
+  });
+
+  it('errors pass through; unsubscribing is propagated; each subscription samples afresh', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const errored = cold('a-#', { a: f('a', 0) });
+      expectObservable(tags(errored.pipe(sampleFrames({ every_n_frames: 1, fps: null })))).toBe('a-#', { a: 'a0+' });
+      // fps 2 at 10 fps: a0 kept, a1 not; a second subscription starts with an empty per-stream state.
+      const src = cold('a-b-c', { a: f('a', 0), b: f('a', 1), c: f('a', 5) });
+      const sampled = src.pipe(sampleFrames({ every_n_frames: 1, fps: 2 }));
+      expectObservable(tags(sampled), '^--!').toBe('a-b', { a: 'a0+', b: 'a1-' });
+      expectObservable(tags(sampled), '^----!').toBe('a-b-c', { a: 'a0+', b: 'a1-', c: 'a5+' });
+      expectSubscriptions(src.subscriptions).toBe(['^--!', '^----!']);
+    });
+  });
+});
+
+describe('inferBatches (marbles)', () => {
+  type Item = Inferred<string, string>;
+  const brief = (o: Observable<Item>) =>
+    o.pipe(map((x) => `${x.frame}:${x.dropped ? 'dropped' : x.error ? `error ${x.error.message}` : x.result}`));
+
+  it('one batch in flight: the next waits for the previous run; one item per input, in order', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable }) => {
+      const batches = cold('ab|', { a: ['x', 'y'], b: ['z'] });
+      const started: number[] = [];
+      const run = (batch: string[]) => {
+        started.push(ts.now());
+        return cold('-----r|', { r: batch.map((s) => s.toUpperCase()) });
+      };
+      expectObservable(brief(batches.pipe(inferBatches(run)))).toBe('-----(ab)-(r|)', {
+        a: 'x:X',
+        b: 'y:Y',
+        r: 'z:Z',
+      });
+      ts.flush();
+      assert.deepEqual(started, [0, 5], 'the second batch starts when the first one ends');
+    });
+  });
+
+  it('a failing run fails its batch only; admit refuses items before they run; errors upstream pass on', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable }) => {
+      const batches = cold('a-----b-----c-----#', { a: ['x'], b: ['bad', 'y'], c: ['late'] });
+      const runs: string[][] = [];
+      const run = (batch: string[]) => {
+        runs.push(batch);
+        if (batch.includes('bad')) return cold<string[]>('-#', undefined, new Error('boom'));
+        return cold('r|', { r: batch.map((s) => s.toUpperCase()) });
+      };
+      const out = batches.pipe(inferBatches(run, { admit: (item) => item !== 'late' }));
+      expectObservable(brief(out)).toBe('a------(bc)-d-----#', {
+        a: 'x:X',
+        b: 'bad:error boom',
+        c: 'y:error boom',
+        d: 'late:dropped',
+      });
+      ts.flush();
+      assert.deepEqual(runs, [['x'], ['bad', 'y']], 'a refused item never reaches run');
+    });
+  });
+
+  it('a run that completes without results fails its batch; unsubscribing cancels the run', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const empty = cold<string[]>('--|');
+      expectObservable(brief(cold('a|', { a: ['x'] }).pipe(inferBatches(() => empty)))).toBe('--(a|)', {
+        a: 'x:error inference completed without results',
+      });
+      const slow = cold<string[]>('-----r|', { r: ['Y'] });
+      expectObservable(brief(cold('a', { a: ['y'] }).pipe(inferBatches(() => slow))), '^--!').toBe('---');
+      expectSubscriptions(slow.subscriptions).toBe(['^--!']);
+    });
+  });
+});
+
 describe('FlowGate', () => {
   it('grants up to max credits, queues waiters in order, tryAcquire never waits', async () => {
     const gate = new FlowGate(2);
@@ -87,71 +182,5 @@ describe('FlowGate', () => {
     const w = gate.acquire();
     gate.close();
     await w;
-  });
-});
-
-describe('modelStage', () => {
-  const fakeModel = (fail = false): FrameModel<{ sum: number }> & { batches: number[] } => {
-    const batches: number[] = [];
-    return {
-      model_id: 'fake',
-      task: 'classification',
-      fixed_batch: null,
-      batches,
-      async run(frames) {
-        batches.push(frames.length);
-        if (fail) throw new Error('boom');
-        return frames.map((f) => ({ sum: f.index }));
-      },
-      close: async () => undefined,
-    };
-  };
-  const opts = {
-    pipeline: 'p',
-    stage_id: 's',
-    every_n_frames: 2,
-    fps: null,
-    batch_size: 3,
-    max_wait_ms: 5,
-    toPayload: (r: { sum: number }) => r,
-  };
-
-  it('emits exactly one outcome per frame: records for sampled frames, empty ones for skipped', async () => {
-    const model = fakeModel();
-    const frames = [0, 1, 2, 3, 4, 5, 6].map((i) => frame('a', i));
-    const outcomes = await lastValueFrom(
-      from(frames).pipe(modelStage(model, opts, { metrics: new Metrics(), logger: silentLogger() }), toArray()),
-    );
-    assert.equal(outcomes.length, 7);
-    const withRecords = outcomes
-      .filter((o) => o.records.length > 0)
-      .map((o) => o.frame_index)
-      .sort();
-    assert.deepEqual(withRecords, [0, 2, 4, 6]);
-    const rec = outcomes.find((o) => o.frame_index === 4)!.records[0]!;
-    assert.deepEqual(rec.results, { sum: 4 });
-    assert.equal(rec.schema_version, 1);
-    assert.deepEqual(model.batches, [3, 1]);
-  });
-
-  it('a failing batch gives error records and the stream goes on', async () => {
-    const metrics = new Metrics();
-    const input = new Subject<Frame>();
-    const done = lastValueFrom(
-      input.pipe(
-        modelStage(fakeModel(true), { ...opts, every_n_frames: 1 }, { metrics, logger: silentLogger() }),
-        toArray(),
-      ),
-    );
-    input.next(frame('a', 0));
-    input.next(frame('a', 1));
-    input.complete();
-    const outcomes = await done;
-    assert.equal(outcomes.length, 2);
-    for (const o of outcomes) {
-      assert.equal(o.records[0]!.results, null);
-      assert.equal(o.records[0]!.error, 'boom');
-    }
-    assert.equal(metrics.get('errors.s'), 2);
   });
 });

@@ -9,7 +9,7 @@ import {
   nearestIndexMap,
   rleArea,
 } from '../../src/models/decoders/rle.js';
-import { decodeInstanceMasks } from '../../src/operators/segment-instances.js';
+import { decodeInstanceMasks } from '../../src/stages/segment-instances.js';
 
 describe('COCO RLE', () => {
   it('is column-major and starts with a zero-run', () => {

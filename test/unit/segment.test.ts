@@ -10,7 +10,7 @@ import {
   labelMapToFrame,
   segmentationLayout,
 } from '../../src/models/decoders/segmentation.js';
-import { decodeSegmentation, labelMapPayload, segmentSchema } from '../../src/operators/segment.js';
+import { decodeSegmentation, labelMapPayload, segmentSchema } from '../../src/stages/segment.js';
 
 /** Reads back an 8-bit grayscale PNG written by encodeGrayPng (filter 0 only). */
 function readGrayPng(buf: Buffer): { width: number; height: number; pixels: Uint8Array } {

@@ -13,8 +13,9 @@ import { Metrics } from '../../src/core/metrics.js';
 import { inferencePool, shutdownInferencePools } from '../../src/models/inference-worker-pool.js';
 import { sessionOptionsFor } from '../../src/models/onnx-runner.js';
 import { DEFAULT_RUNNER_OPTIONS } from '../../src/models/runner.js';
-import { openStageModel, stageRunnerOptions } from '../../src/operators/model-stage.js';
+import { openStageModel, stageRunnerOptions } from '../../src/stages/model-stage.js';
 import { REPO, sharedModel } from '../support/media.js';
+import { classifySchema, type ClassifyConfig } from '../../src/stages/classify.js';
 
 after(() => shutdownInferencePools());
 
@@ -33,15 +34,16 @@ sinks:
     path: out.jsonl
 `;
 
-function stageConfig(stageExtra = ''): Record<string, unknown> {
-  return parsePipeline(pipeline(stageExtra), 'p.yaml', REPO, { env: {} }).stages[0]!.config as Record<string, unknown>;
+/** The pipeline's classify stage config, validated (parsePipeline applied the defaults; parsing again types it). */
+function stageConfig(stageExtra = ''): ClassifyConfig {
+  return classifySchema.parse(parsePipeline(pipeline(stageExtra), 'p.yaml', REPO, { env: {} }).stages[0]!.config);
 }
 
 describe('allow_spinning stage option', () => {
   it('defaults to false in every model stage and is passed on with the other execution fields', () => {
     const cfg = stageConfig();
     assert.equal(cfg.allow_spinning, false);
-    assert.deepEqual(stageRunnerOptions(cfg as never), {
+    assert.deepEqual(stageRunnerOptions(cfg), {
       execution_providers: ['cpu'],
       intra_op_threads: 0,
       device_id: 0,
@@ -49,7 +51,7 @@ describe('allow_spinning stage option', () => {
       allow_spinning: false,
     });
     const on = stageConfig('    allow_spinning: true\n    intra_op_threads: 2');
-    assert.deepEqual(stageRunnerOptions(on as never), {
+    assert.deepEqual(stageRunnerOptions(on), {
       execution_providers: ['cpu'],
       intra_op_threads: 2,
       device_id: 0,
@@ -95,7 +97,7 @@ describe('allow_spinning stage option', () => {
       };
       for (const value of [false, true]) {
         const cfg = { ...stageConfig(`    allow_spinning: ${value}\n    intra_op_threads: 2\n    workers: 0`) };
-        const runner = await openStageModel(cfg as never, ctx, ['classification'], 'classify', (_loaded, r) => r);
+        const runner = await openStageModel(cfg, ctx, ['classification'], 'classify', (_loaded, r) => r);
         await runner.close();
       }
     } finally {

@@ -9,7 +9,7 @@ const img = (w: number, h: number, v: number): PreparedImage => ({
   data: new Float32Array(3 * w * h).fill(v),
   width: w,
   height: h,
-  geometry: { scale_x: v, scale_y: v, pad_x: 0, pad_y: 0 } as never,
+  geometry: { scale_x: v, scale_y: v, offset_x: 0, offset_y: 0, width: w, height: h },
 });
 const slots = (data: Float32Array, per: number): number[] =>
   Array.from({ length: data.length / per }, (_, i) => data[i * per]!);

@@ -1,7 +1,7 @@
 /** The `track` stage's per-stream tracking step and schema. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trackingStep, trackSchema } from '../../src/operators/track.js';
+import { trackingStep, trackSchema } from '../../src/stages/track.js';
 
 describe('track stage', () => {
   it('keeps one tracker per stream and puts track_id on detections', () => {

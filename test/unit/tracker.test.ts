@@ -1,7 +1,7 @@
 /** The SORT-style tracker: assignment, crossing objects, occlusion gaps, events, majority class. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hungarian, Tracker, type TrackerDetection } from '../../src/operators/tracker.js';
+import { hungarian, Tracker, type TrackerDetection } from '../../src/stages/tracker.js';
 import type { Box } from '../../src/models/decoders/nms.js';
 
 const det = (box: Box, label = 'person', label_id = 1, score = 0.9): TrackerDetection => ({

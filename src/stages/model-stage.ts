@@ -1,18 +1,31 @@
 /**
  * What every model stage shares: config fields (model, streams, sampling, batching, execution
- * providers), and `modelStage`, the operator that samples frames, batches them across streams,
- * runs a FrameModel and turns its results into one FrameOutcome per input frame.
+ * providers), and `modelStage`, the one stage machine every model stage is a preset of:
+ * sample (`sampleFrames`) → optional per-stream window step (`classify_clip`: `clipWindow`) →
+ * batch across streams (`batchFrames`) → run the FrameModel (tensors + inference, `inferBatches`) →
+ * decode (`toPayload`) → one FrameOutcome per input frame, failures as records with `error_code`.
  */
-import { asyncScheduler, defer, filter, map, merge, share, tap, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import {
+  asyncScheduler,
+  defer,
+  EMPTY,
+  filter,
+  map,
+  merge,
+  share,
+  tap,
+  type OperatorFunction,
+  type SchedulerLike,
+} from 'rxjs';
 import { z } from 'zod';
 import type { Stage, StageContext } from '../core/component.js';
 import type { Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { RESULT_SCHEMA_VERSION, type FrameOutcome, type ResultRecord, type Task } from '../core/result.js';
-import { batchFrames } from './batch.js';
-import { inferBatches } from './infer.js';
-import { frameSampler } from './sample.js';
+import { batchFrames } from '../operators/batch.js';
+import { inferBatches } from '../operators/infer.js';
+import { sampleFrames } from '../operators/sample.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { isWorkerLost } from '../models/inference-worker-pool.js';
 import { openModel } from '../models/model-store.js';
@@ -123,6 +136,33 @@ export interface ModelStageOptions<R> {
   preferred_batch_sizes?: readonly number[];
   /** Turns one frame's result into its `results` payload (null: emit no record for that frame). */
   toPayload: (result: R, frame: Frame) => unknown | null;
+  /**
+   * A step between sampling and batching that owns the model inputs (e.g. a per-stream clip
+   * window): it gets the sampled frames and must emit exactly one WindowOutput per frame, in order.
+   * Its `input`s reach `model.run` as `prepared` (awaited); `model.prepare` is then not used.
+   */
+  window?: OperatorFunction<Frame, WindowOutput>;
+  /** What one model input is, in failure warnings (default `frame`; a clip stage: `the clip ending at frame`). */
+  unit?: string;
+}
+
+/** What a stage's window step makes of one sampled frame. */
+export interface WindowOutput {
+  /** The frame the outcome (and record, if any) is for. */
+  frame: Frame;
+  /** The model input ending at this frame (a value or a Promise), or null: nothing to run yet. */
+  input: unknown;
+  /** Building the input failed: the frame gets an error record (`error_code` MODEL_RUN). */
+  error: Error | null;
+  /** Top-level fields of this frame's record, success or failure (e.g. `pts_start`, `pts_end`). */
+  extra?: Record<string, unknown>;
+}
+
+interface Queued {
+  frame: Frame;
+  prepared: unknown;
+  queued: number;
+  extra: Record<string, unknown>;
 }
 
 export interface ModelStageDeps {
@@ -292,14 +332,15 @@ export function modelStage<R>(
 ): OperatorFunction<Frame, FrameOutcome> {
   return (source) =>
     defer(() => {
-      const keep = frameSampler({ every_n_frames: options.every_n_frames, fps: options.fps });
-      const tagged = source.pipe(
-        map((frame) => ({ frame, keep: keep(frame) })),
-        share(),
-      );
+      const tagged = source.pipe(sampleFrames({ every_n_frames: options.every_n_frames, fps: options.fps }), share());
+      const outcome = (frame: Frame, records: ResultRecord[] = []): FrameOutcome => ({
+        stream_id: frame.stream_id,
+        frame_index: frame.index,
+        records,
+      });
       const skipped = tagged.pipe(
         filter((t) => !t.keep),
-        map((t): FrameOutcome => ({ stream_id: t.frame.stream_id, frame_index: t.frame.index, records: [] })),
+        map((t) => outcome(t.frame)),
       );
       const batchSize = model.fixed_batch ?? options.batch_size;
       const base = {
@@ -308,9 +349,16 @@ export function modelStage<R>(
         model_id: model.model_id,
         task: model.task,
       };
-      const prepare = model.prepare?.bind(model);
+      const windowed = options.window !== undefined;
+      const prepare = windowed ? undefined : model.prepare?.bind(model);
       const stale = staleWarner(options.stage_id, deps);
       const failed = failureWarner(options.stage_id, deps.logger, deps.scheduler);
+      const failure = (frame: Frame, error: Error, extra: Record<string, unknown>, stamps: StageStamps = {}) => {
+        deps.metrics.inc(`errors.${options.stage_id}`);
+        return outcome(frame, [
+          makeRecord(base, frame, null, { ...extra, error: error.message, error_code: 'MODEL_RUN' }, stamps),
+        ]);
+      };
       // A live frame whose result would arrive after its deadline is dropped before inference, not after.
       const batchTime = batchTimeEstimate();
       // Preparation starts as each frame arrives (off the main thread for the preprocessing
@@ -321,17 +369,21 @@ export function modelStage<R>(
         p.catch(() => undefined); // awaited in runBatch; a frame dropped as stale never is
         return p;
       };
-      const runBatch = async (batch: Array<{ frame: Frame; prepared: unknown; queued: number }>): Promise<R[]> => {
+      const runBatch = async (batch: Queued[]): Promise<R[]> => {
         const frames = batch.map((b) => b.frame);
         deps.metrics.observe(`batch_size.${options.stage_id}`, frames.length);
         const started = Date.now();
         try {
-          return await model.run(frames, prepare ? await Promise.all(batch.map((b) => b.prepared)) : undefined);
+          return await model.run(
+            frames,
+            prepare || windowed ? await Promise.all(batch.map((b) => b.prepared)) : undefined,
+          );
         } catch (err) {
           // A lost inference worker (it crashed; the pool starts a replacement): file frames are
           // retried once, preparing them again (the prepared tensors went with the worker).
           // Live frames (they have a deadline) are not: late results are worth less than the next frame.
-          if (!isWorkerLost(err) || frames.some((f) => f.deadline_ms !== undefined)) throw err;
+          // Inputs built by a window step cannot be built again: that batch fails.
+          if (windowed || !isWorkerLost(err) || frames.some((f) => f.deadline_ms !== undefined)) throw err;
           deps.logger.warn(
             { stage: options.stage_id },
             `Stage \`${options.stage_id}\`: ${(err as Error).message}; retrying its batch of ${frames.length} ` +
@@ -342,10 +394,35 @@ export function modelStage<R>(
           batchTime.observe(Date.now() - started);
         }
       };
-      const inferred = tagged.pipe(
+      const kept = tagged.pipe(
         filter((t) => t.keep),
-        map((t) => ({ frame: t.frame, prepared: prepare ? startPrepare(t.frame) : undefined, queued: Date.now() })),
-        batchFrames<{ frame: Frame; prepared: unknown; queued: number }>(
+        map((t) => t.frame),
+      );
+      // Without a window step every sampled frame is a model input; with one, only those it gives an input.
+      const steps = options.window
+        ? kept.pipe(options.window, share())
+        : kept.pipe(map((frame): WindowOutput => ({ frame, input: null, error: null })));
+      const unrun = windowed
+        ? steps.pipe(
+            filter((w) => w.input === null || w.error !== null),
+            map((w) => {
+              if (!w.error) return outcome(w.frame);
+              failed(w.frame, w.error.message);
+              return failure(w.frame, w.error, w.extra ?? {});
+            }),
+          )
+        : EMPTY;
+      const inferred = steps.pipe(
+        filter((w) => !windowed || (w.input !== null && w.error === null)),
+        map(
+          (w): Queued => ({
+            frame: w.frame,
+            prepared: windowed ? w.input : prepare ? startPrepare(w.frame) : undefined,
+            queued: Date.now(),
+            extra: w.extra ?? {},
+          }),
+        ),
+        batchFrames<Queued>(
           {
             batch_size: batchSize,
             max_wait_ms: options.max_wait_ms,
@@ -362,28 +439,19 @@ export function modelStage<R>(
           const frame = item.frame;
           if (dropped) {
             stale(frame);
-            return { stream_id: frame.stream_id, frame_index: frame.index, records: [] };
+            return outcome(frame);
           }
           deps.metrics.observe(`infer_ms.${options.stage_id}`, infer_ms);
           const stamps: StageStamps = { queued: item.queued, infer_start: infer_start_ms, infer_end: infer_end_ms };
           if (error) {
-            deps.metrics.inc(`errors.${options.stage_id}`);
-            failed(frame, error.message);
-            return {
-              stream_id: frame.stream_id,
-              frame_index: frame.index,
-              records: [makeRecord(base, frame, null, { error: error.message, error_code: 'MODEL_RUN' }, stamps)],
-            };
+            failed(frame, error.message, options.unit);
+            return failure(frame, error, item.extra, stamps);
           }
           const payload = options.toPayload(result as R, frame);
-          return {
-            stream_id: frame.stream_id,
-            frame_index: frame.index,
-            records: payload === null ? [] : [makeRecord(base, frame, payload, {}, stamps)],
-          };
+          return outcome(frame, payload === null ? [] : [makeRecord(base, frame, payload, item.extra, stamps)]);
         }),
       );
-      return merge(skipped, inferred);
+      return merge(skipped, unrun, inferred);
     });
 }
 
