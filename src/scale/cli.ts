@@ -8,9 +8,10 @@ export const SCALE_USAGE =
   vidflow submit --jobs <topic> --brokers <host:port,…> <file|folder|glob>... [--start S] [--end E] [--partitions N]
       one job message per video on <topic> (created with N=6 partitions when missing); prints "<job_id> <path>" per job
   vidflow worker --jobs <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--worker-id ID] ` +
-  `[--session-timeout-ms MS]
+  `[--session-timeout-ms MS] [--max-attempts N]
       joins consumer group G (default vidflow.<topic>), runs the pipeline's stages and sinks on each job's video;
-      events on <topic>.events; see docs/scaling.md`;
+      events on <topic>.events; a job whose worker died N times (default 3) gets a \`failed\` event and is
+      skipped; see docs/scaling.md`;
 
 function num(v: unknown, flag: string): number | null {
   if (v === undefined) return null;
@@ -52,10 +53,20 @@ function parseScaleArgs(args: string[]) {
       group: { type: 'string' },
       'worker-id': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'max-attempts': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** `--max-attempts N`: an integer >= 1 (null when absent). */
+export function maxAttemptsArg(v: unknown): number | null {
+  if (v === undefined) return null;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new VidflowError('CONFIG_INVALID', `--max-attempts: found "${String(v)}", expected an integer >= 1`);
+  return n;
 }
 
 async function runScale(
@@ -95,6 +106,7 @@ async function runScale(
   const pipelineFile = required(values.pipeline, '--pipeline', cmd);
   const { runWorker } = await import('./worker.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
+  const maxAttempts = maxAttemptsArg(values['max-attempts']);
   return await runWorker({
     jobsTopic,
     brokers,
@@ -103,6 +115,7 @@ async function runScale(
     ...(typeof values.group === 'string' ? { group: values.group } : {}),
     ...(typeof values['worker-id'] === 'string' ? { workerId: values['worker-id'] } : {}),
     ...(session ? { sessionTimeoutMs: session } : {}),
+    ...(maxAttempts !== null ? { maxAttempts } : {}),
   });
 }
 

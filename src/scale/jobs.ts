@@ -121,6 +121,11 @@ export interface JobEvent {
   video_total_secs?: number;
   elapsed_ms?: number;
   error?: string;
+  /** `started`: which run of the job this is (1 = first) and the worker's cap. */
+  attempt?: number;
+  max_attempts?: number;
+  /** `failed` of a job given up: the runs that never finished. */
+  attempts?: number;
 }
 
 export function defaultWorkerId(): string {
