@@ -132,7 +132,10 @@ export function defaultWorkerId(): string {
   return `${os.hostname()}-${process.pid}`;
 }
 
-export function kafkaClient(brokers: string, clientId: string): Kafka {
+/** Retries of each Kafka request (backoff from 200 ms, doubling: about 50 s in all for 8). */
+export const DEFAULT_KAFKA_RETRIES = 8;
+
+export function kafkaClient(brokers: string, clientId: string, o: { retries?: number } = {}): Kafka {
   const list = brokers
     .split(',')
     .map((b) => b.trim())
@@ -142,7 +145,7 @@ export function kafkaClient(brokers: string, clientId: string): Kafka {
     brokers: list,
     clientId,
     logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 200 },
+    retry: { retries: o.retries ?? DEFAULT_KAFKA_RETRIES, initialRetryTime: 200 },
   });
 }
 
