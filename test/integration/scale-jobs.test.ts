@@ -273,6 +273,18 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
           events.every((e) => e.event !== 'failed'),
           JSON.stringify(events.filter((e) => e.event === 'failed')),
         );
+        // Attempts with several workers: each job's runs are numbered 1, 2, … in order (a job's events share a
+        // partition of the events topic), whoever ran them; the killed run is followed by the next number.
+        for (const id of submitted)
+          assert.deepEqual(
+            ev(id, 'started').map((e) => e.attempt),
+            ev(id, 'started').map((_, i) => i + 1),
+            `attempts of job ${id}`,
+          );
+        const runs = ev(first.job_id!, 'started');
+        const killedRun = runs.findLastIndex((e) => e.worker === victim.id);
+        assert.ok(killedRun >= 0 && runs[killedRun + 1] !== undefined, 'a run after the killed one');
+        assert.notEqual(runs[killedRun + 1]!.worker, victim.id);
 
         // Every frame of every job: frames 0..n-1 of stage cls, keyed job/stream/frame/stage.
         const frames = new Map(submitted.map((id) => [id, ev(id, 'completed').at(-1)!.frames!]));
