@@ -11,10 +11,11 @@
  * Poison jobs (bad JSON, bad URI, unreadable video, decode or stage failure) get a `failed`
  * event and are committed. Jobs that kill the worker itself are capped by an attempt counter kept in
  * the group's committed offsets (./attempts.ts): after --max-attempts runs that never finished, the
- * next owner sends a `failed` event and commits the job without running it. Sinks that cannot deliver (broker down past flush_timeout_ms) leave the
- * job uncommitted and end the worker with exit 1 (another member, or a restart, redoes it).
- * SIGINT/SIGTERM abandons the current job (stops its source, flushes, `abandoned` event, not
- * committed) and leaves the group; a second signal exits at once.
+ * next owner sends a `failed` event and commits the job without running it. Sinks that cannot
+ * deliver (broker down past flush_timeout_ms) leave the job uncommitted and end the worker with
+ * exit 1 (another member, or a restart, redoes it). SIGINT/SIGTERM abandons the current job (stops
+ * its source, flushes, `abandoned` event, not committed, its attempt given back) and leaves the
+ * group; a second signal exits at once.
  */
 import type { Consumer, EachBatchHandler, KafkaMessage, Producer } from 'kafkajs';
 import type { Source, Stage } from '../core/component.js';
