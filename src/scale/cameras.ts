@@ -7,9 +7,14 @@
  * Offsets are never committed: every owned partition is read from the beginning (the compacted
  * state), the latest value per key wins. On each group join, cameras of partitions no longer owned
  * are stopped; cameras whose config is unchanged keep running.
+ *
+ * Exit status: 0 after SIGINT/SIGTERM (cameras stopped, sinks flushed); non-zero with a one-line
+ * error when it cannot start (bad pipeline file: 2; brokers unreachable after the client's retries:
+ * 1; an assignment topic that is not compacted: 2) or when the Kafka consumer crashes for good (1).
  */
-import type { Consumer } from 'kafkajs';
-import type { Source } from '../core/component.js';
+import type { ConfigResourceTypes, Consumer } from 'kafkajs';
+import type { Source, Stage } from '../core/component.js';
+import { isVidflowError, VidflowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { loadPipelineFile } from '../config/load.js';
@@ -18,25 +23,60 @@ import { dieBySignal, installShutdown } from '../runtime/shutdown.js';
 import type { Sink } from '../sinks/sink.js';
 import { cameraSourceSchema, cameraSourceSpec } from '../sources/camera-source.js';
 import type { Kafka } from 'kafkajs';
-import { defaultWorkerId, kafkaClient } from './jobs.js';
+import { DEFAULT_KAFKA_RETRIES, defaultWorkerId, kafkaClient } from './jobs.js';
 
-/** Creates the compacted assignment topic when missing. */
+/** kafkajs's ConfigResourceTypes.TOPIC (kafkajs is CommonJS: its enum is not a named ESM export). */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+
+/**
+ * Creates the compacted assignment topic when missing; refuses an existing topic that is not compacted
+ * (its assignments would expire after `retention.ms`, and cameras would silently stop being assigned).
+ */
 export async function ensureAssignmentTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  if (!(await admin.listTopics()).includes(topic)) {
-    await admin
-      .createTopics({
-        waitForLeaders: true,
-        topics: [
-          { topic: topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-        ],
-      })
-      .catch((err: Error) => {
-        if (!/already exists/i.test(err.message)) throw err;
-      });
+  try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: [
+            { topic: topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+          ],
+        })
+        .catch((err: Error) => {
+          if (!/already exists/i.test(err.message)) throw err;
+        });
+    }
+    const described = await admin.describeConfigs({
+      resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['cleanup.policy'] }],
+      includeSynonyms: false,
+    });
+    const policy = described.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue;
+    if (policy !== undefined && !policy.split(',').includes('compact'))
+      throw new VidflowError(
+        'CONFIG_INVALID',
+        `assignment topic \`${topic}\` has cleanup.policy=${policy}, expected a compacted topic ` +
+          `(cleanup.policy=compact): ` +
+          `otherwise assignments expire after retention.ms; use another topic, or alter this one ` +
+          `(kafka-configs --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=compact)`,
+      );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
-  await admin.disconnect();
+}
+
+/** A Kafka client error at start-up as one line naming the brokers (a VidflowError passes through). */
+function kafkaStartError(err: unknown, brokers: string, retries: number): unknown {
+  if (isVidflowError(err)) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  const cause = (err as { cause?: Error }).cause?.message;
+  return new VidflowError(
+    'SOURCE_CONNECT',
+    `cameras: Kafka at ${brokers} could not be used after ${retries} retr${retries === 1 ? 'y' : 'ies'}: ${msg}` +
+      `${cause && cause !== msg ? ` (${cause})` : ''}; check --brokers`,
+    { cause: err },
+  );
 }
 
 export interface CamerasOptions {
@@ -48,6 +88,8 @@ export interface CamerasOptions {
   group?: string;
   sessionTimeoutMs?: number;
   partitions?: number;
+  /** Retries of each Kafka request before giving up (kafkajs backoff from 200 ms, doubling). Default 8 (~50 s). */
+  connectRetries?: number;
 }
 
 interface Running {
@@ -70,6 +112,15 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     logger: log,
     metrics,
   });
+  // The stages are built once before joining (a model that is missing or broken fails here, not when a camera
+  // arrives) and stay open so that the models stay loaded; each camera gets its own stages.
+  const warm: Stage[] = [];
+  try {
+    for (const c of config.stages) warm.push(await c.spec.create(c.config, ctx(c.path)));
+  } catch (err) {
+    await Promise.allSettled(warm.map((s) => s.close()));
+    throw err;
+  }
   // Sinks are opened once and shared by every camera of this instance; records carry `instance`.
   const sinks: Sink[] = [];
   for (const c of config.sinks) sinks.push(await c.spec.create(c.config, { ...ctx(c.path), mode: 'live' }));
@@ -83,8 +134,8 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     }),
   );
 
-  const kafka = kafkaClient(o.brokers, `vidflow-cameras-${instance}`);
-  await ensureAssignmentTopic(kafka, o.assignmentsTopic, o.partitions ?? 6);
+  const retries = o.connectRetries ?? DEFAULT_KAFKA_RETRIES;
+  const kafka = kafkaClient(o.brokers, `vidflow-cameras-${instance}`, { retries });
 
   const running = new Map<string, Running>();
   let owned = new Set<number>();
@@ -156,15 +207,18 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     });
   });
   let stopping = false;
+  let exitCode = 0;
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    stopRequested();
+  };
+  // Installed before connecting: a signal during start-up (e.g. while the brokers are retried) is a clean stop.
   installShutdown(
     {
-      stop: () => {
-        if (stopping) return;
-        stopping = true;
-        stopRequested();
-      },
+      stop,
       abort: (reason) => {
         for (const r of running.values()) r.pipeline.abort(reason);
       },
@@ -174,19 +228,47 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     },
     { timeoutMs: config.shutdown_timeout_ms },
   );
-
-  await consumer.connect();
-  await consumer.subscribe({ topic: o.assignmentsTopic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
-      if (stopping || !owned.has(partition)) return;
-      const id = message.key?.toString();
-      if (!id) return;
-      const value = message.value === null ? null : message.value.toString();
-      await serial(() => (value === null ? stopCamera(id, 'assignment removed') : startCamera(id, partition, value)));
-    },
+  let crashed: Error | null = null;
+  consumer.on(consumer.events.CRASH, (e) => {
+    const p = e.payload as { error: Error; restart?: boolean };
+    if (p.restart) {
+      log.warn({ err: p.error.message }, `Kafka consumer error (${p.error.message}); kafkajs restarts the consumer.`);
+      return;
+    }
+    crashed = p.error;
+    exitCode = 1;
+    stop();
   });
+
+  const start = async () => {
+    await ensureAssignmentTopic(kafka, o.assignmentsTopic, o.partitions ?? 6);
+    await consumer.connect();
+    await consumer.subscribe({ topic: o.assignmentsTopic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        if (stopping || !owned.has(partition)) return;
+        const id = message.key?.toString();
+        if (!id) return;
+        const value = message.value === null ? null : message.value.toString();
+        await serial(() => (value === null ? stopCamera(id, 'assignment removed') : startCamera(id, partition, value)));
+      },
+    });
+  };
+  let startError: unknown = null;
+  await Promise.race([
+    start().catch((err: unknown) => {
+      startError = kafkaStartError(err, o.brokers, retries);
+    }),
+    stopped,
+  ]);
+  if (startError !== null || stopping) {
+    await consumer.disconnect().catch(() => undefined);
+    await Promise.allSettled([...sinks, ...warm].map((s) => s.close()));
+    if (startError !== null) throw startError;
+    log.info(`Cameras instance ${instance} stopped before it started.`);
+    return 0;
+  }
   log.info(
     `Cameras instance ${instance} running: assignments ${o.assignmentsTopic}, group ${group}, pipeline ` +
       `\`${config.name}\`.`,
@@ -195,9 +277,11 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
   await consumer.disconnect().catch(() => undefined);
   await chain;
   await Promise.allSettled([...running.keys()].map((id) => stopCamera(id, 'instance stopping')));
-  await Promise.allSettled(sinks.map((s) => s.close()));
+  await Promise.allSettled([...sinks, ...warm].map((s) => s.close()));
+  if (crashed)
+    process.stderr.write(`error[SOURCE_CONNECT]: cameras: Kafka consumer stopped: ${(crashed as Error).message}\n`);
   log.info(`Cameras instance ${instance} left group ${group}.`);
-  return 0;
+  return exitCode;
 }
 
 /** `vidflow assign <topic> <camera-config.yaml|json>`: one message per camera (key = id); `--remove ID` sends a

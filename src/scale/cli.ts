@@ -8,9 +8,10 @@ export const SCALE_USAGE =
   vidflow submit --jobs <topic> --brokers <host:port,…> <file|folder|glob>... [--start S] [--end E] [--partitions N]
       one job message per video on <topic> (created with N=6 partitions when missing); prints "<job_id> <path>" per job
   vidflow worker --jobs <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--worker-id ID] ` +
-  `[--session-timeout-ms MS]
+  `[--session-timeout-ms MS] [--max-attempts N]
       joins consumer group G (default vidflow.<topic>), runs the pipeline's stages and sinks on each job's video;
-      events on <topic>.events; see docs/scaling.md`;
+      events on <topic>.events; a job whose worker died N times (default 3) gets a \`failed\` event and is
+      skipped; see docs/scaling.md`;
 
 function num(v: unknown, flag: string): number | null {
   if (v === undefined) return null;
@@ -52,10 +53,20 @@ function parseScaleArgs(args: string[]) {
       group: { type: 'string' },
       'worker-id': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'max-attempts': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** `--max-attempts N`: an integer >= 1 (null when absent). */
+export function maxAttemptsArg(v: unknown): number | null {
+  if (v === undefined) return null;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new VidflowError('CONFIG_INVALID', `--max-attempts: found "${String(v)}", expected an integer >= 1`);
+  return n;
 }
 
 async function runScale(
@@ -95,6 +106,7 @@ async function runScale(
   const pipelineFile = required(values.pipeline, '--pipeline', cmd);
   const { runWorker } = await import('./worker.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
+  const maxAttempts = maxAttemptsArg(values['max-attempts']);
   return await runWorker({
     jobsTopic,
     brokers,
@@ -103,23 +115,44 @@ async function runScale(
     ...(typeof values.group === 'string' ? { group: values.group } : {}),
     ...(typeof values['worker-id'] === 'string' ? { workerId: values['worker-id'] } : {}),
     ...(session ? { sessionTimeoutMs: session } : {}),
+    ...(maxAttempts !== null ? { maxAttempts } : {}),
   });
 }
 
 export const CAMERAS_USAGE =
   `usage:
   vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--instance-id ID] ` +
-  `` +
-  `` +
-  `` +
-  `[--session-timeout-ms MS]
+  `[--session-timeout-ms MS] [--connect-retries N]
       joins consumer group G (default vidflow.<topic>) and runs the cameras of the assignment partitions it owns
-      through the pipeline's stages and sinks (its own sources are ignored); see docs/scaling.md "Live cameras"
+      through the pipeline's stages and sinks (its own sources are ignored); exits 0 on SIGINT/SIGTERM, 1 when
+      Kafka cannot be reached after N retries (default 8, about 50 s), 2 for a bad pipeline file or assignment
+      topic; see docs/scaling.md "Live cameras"
   vidflow assign <topic> <cameras.yaml|json> --brokers <host:port,…> [--remove ID]...
       one message per camera (key = id, value = the camera source entry as JSON); --remove sends a tombstone`;
 
+/** A Kafka topic name (Kafka's rule: 1-249 of letters, digits, `.`, `_`, `-`; not `.` or `..`). */
+export function topicArg(v: unknown, flag: string, cmd: string): string {
+  const t = required(v, flag, cmd);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(t) || t === '.' || t === '..')
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `${cmd}: ${flag}: found ${JSON.stringify(t)}, expected a Kafka topic name (1-249 letters, digits, . _ -)`,
+    );
+  return t;
+}
+
 export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logger: Logger): Promise<number> {
-  const { values, positionals } = parseArgs({
+  let parsed: ReturnType<typeof parseCamerasArgs>;
+  try {
+    parsed = parseCamerasArgs(args);
+  } catch (err) {
+    throw new VidflowError('CONFIG_INVALID', `${cmd}: ${(err as Error).message}; see docs/scaling.md`);
+  }
+  return runCamerasCmd(cmd, parsed.values, parsed.positionals, logger);
+}
+
+function parseCamerasArgs(args: string[]) {
+  return parseArgs({
     args,
     allowPositionals: true,
     strict: true,
@@ -130,18 +163,27 @@ export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logg
       group: { type: 'string' },
       'instance-id': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
+      'connect-retries': { type: 'string' },
       remove: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+async function runCamerasCmd(
+  cmd: 'cameras' | 'assign',
+  values: ReturnType<typeof parseCamerasArgs>['values'],
+  positionals: string[],
+  logger: Logger,
+): Promise<number> {
   if (values.help) {
     process.stdout.write(`${CAMERAS_USAGE}\n`);
     return EXIT.OK;
   }
   const brokers = required(values.brokers ?? process.env.KAFKA_BROKERS, '--brokers', cmd);
   if (cmd === 'assign') {
-    const topic = required(positionals[0], '<topic>', cmd);
+    const topic = topicArg(positionals[0], '<topic>', cmd);
     const cameras: Array<{ id: string; value: string | null }> = [];
     if (positionals[1]) {
       const { readFileSync } = await import('node:fs');
@@ -169,13 +211,22 @@ export async function cmdCameras(cmd: 'cameras' | 'assign', args: string[], logg
   }
   const { runCameras } = await import('./cameras.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
+  const retries = num(values['connect-retries'], '--connect-retries');
+  if (retries !== null && !Number.isInteger(retries))
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `--connect-retries: found "${values['connect-retries']}", expected an integer`,
+    );
+  if (positionals.length > 0)
+    throw new VidflowError('CONFIG_INVALID', `cameras: unexpected argument "${positionals[0]}"; see docs/scaling.md`);
   return runCameras({
-    assignmentsTopic: required(values.assignments, '--assignments', cmd),
+    assignmentsTopic: topicArg(values.assignments, '--assignments', cmd),
     brokers,
     pipelineFile: required(values.pipeline, '--pipeline', cmd),
     logger,
     ...(values.group ? { group: values.group } : {}),
     ...(values['instance-id'] ? { instanceId: values['instance-id'] } : {}),
     ...(session ? { sessionTimeoutMs: session } : {}),
+    ...(retries !== null ? { connectRetries: retries } : {}),
   });
 }

@@ -121,13 +121,21 @@ export interface JobEvent {
   video_total_secs?: number;
   elapsed_ms?: number;
   error?: string;
+  /** `started`: which run of the job this is (1 = first) and the worker's cap. */
+  attempt?: number;
+  max_attempts?: number;
+  /** `failed` of a job given up: the runs that never finished. */
+  attempts?: number;
 }
 
 export function defaultWorkerId(): string {
   return `${os.hostname()}-${process.pid}`;
 }
 
-export function kafkaClient(brokers: string, clientId: string): Kafka {
+/** Retries of each Kafka request (backoff from 200 ms, doubling: about 50 s in all for 8). */
+export const DEFAULT_KAFKA_RETRIES = 8;
+
+export function kafkaClient(brokers: string, clientId: string, o: { retries?: number } = {}): Kafka {
   const list = brokers
     .split(',')
     .map((b) => b.trim())
@@ -137,7 +145,7 @@ export function kafkaClient(brokers: string, clientId: string): Kafka {
     brokers: list,
     clientId,
     logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 200 },
+    retry: { retries: o.retries ?? DEFAULT_KAFKA_RETRIES, initialRetryTime: 200 },
   });
 }
 

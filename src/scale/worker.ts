@@ -9,14 +9,17 @@
  * acknowledged. A worker that dies mid-job commits nothing: the partition goes to another member,
  * which redoes the job (at-least-once; records are keyed `job_id/stream/frame/stage` for dedupe).
  * Poison jobs (bad JSON, bad URI, unreadable video, decode or stage failure) get a `failed`
- * event and are committed. Sinks that cannot deliver (broker down past flush_timeout_ms) leave the
- * job uncommitted and end the worker with exit 1 (another member, or a restart, redoes it).
- * SIGINT/SIGTERM abandons the current job (stops its source, flushes, `abandoned` event, not
- * committed) and leaves the group; a second signal exits at once.
+ * event and are committed. Jobs that kill the worker itself are capped by an attempt counter kept in
+ * the group's committed offsets (./attempts.ts): after --max-attempts runs that never finished, the
+ * next owner sends a `failed` event and commits the job without running it. Sinks that cannot
+ * deliver (broker down past flush_timeout_ms) leave the job uncommitted and end the worker with
+ * exit 1 (another member, or a restart, redoes it). SIGINT/SIGTERM abandons the current job (stops
+ * its source, flushes, `abandoned` event, not committed, its attempt given back) and leaves the
+ * group; a second signal exits at once.
  */
 import type { Consumer, EachBatchHandler, KafkaMessage, Producer } from 'kafkajs';
 import type { Source, Stage } from '../core/component.js';
-import { isVidflowError } from '../core/errors.js';
+import { isVidflowError, VidflowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import type { ResultRecord } from '../core/result.js';
@@ -27,6 +30,7 @@ import { createKafkaSink, type KafkaSinkConfig } from '../sinks/kafka-sink.js';
 import type { Sink } from '../sinks/sink.js';
 import { createFileSource, fileSourceSpec, type FileSource } from '../sources/file-source.js';
 import type { SourceSpec } from '../core/component.js';
+import { DEFAULT_MAX_ATTEMPTS, encodeAttempt, gaveUpMessage, recordedAttempt, type AttemptRecord } from './attempts.js';
 import {
   dedupeKey,
   defaultWorkerId,
@@ -52,6 +56,8 @@ export interface WorkerOptions {
   sessionTimeoutMs?: number;
   /** Interval of `progress` events during a job (the first one follows the job's first record). Default 1000. */
   progressEveryMs?: number;
+  /** Runs of one job that may end without an outcome (the worker died) before it is given up. Default 3. */
+  maxAttempts?: number;
 }
 
 type JobOutcome = (
@@ -91,6 +97,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const workerId = o.workerId ?? defaultWorkerId();
   const group = o.group ?? `vidflow.${o.jobsTopic}`;
   const progressEveryMs = o.progressEveryMs ?? 1000;
+  const maxAttempts = o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new VidflowError('CONFIG_INVALID', `--max-attempts: found ${maxAttempts}, expected an integer >= 1`);
   const src = jobSourceSettings(config);
   const sourceEntry: ComponentConfig<SourceSpec> = {
     spec: fileSourceSpec,
@@ -153,7 +162,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureJobTopics(admin, o.jobsTopic);
-  await admin.disconnect();
+  // The admin client stays connected: it reads the attempt records (committed offsets) before each job.
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const sessionTimeout = o.sessionTimeoutMs ?? 10_000;
@@ -169,6 +178,8 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   let current: BuiltPipeline | null = null;
+  /** The job being handled: the consumer keeps running until it ends (its last commit needs a running consumer). */
+  let inFlight: Promise<unknown> = Promise.resolve();
   let stopRequested: (() => void) | null = null;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   const stop = (reason: string) => {
@@ -297,23 +308,84 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     return { ...done, status: 'completed', summary };
   };
 
-  /** Commits offset+1; false when the broker refused (the partition moved in a rebalance: the next owner redoes the
-   * job). */
-  const commit = async (partition: number, offset: string, jobId: string | null): Promise<boolean> => {
+  /** Commits `at` with `metadata` (an attempt record, or null to clear it); false when the broker refused (the
+   * partition moved in a rebalance: the next owner redoes the job). */
+  const commitAt = async (
+    partition: number,
+    at: string,
+    metadata: string | null,
+    jobId: string | null,
+  ): Promise<boolean> => {
     try {
-      await consumer.commitOffsets([{ topic: o.jobsTopic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+      await consumer.commitOffsets([{ topic: o.jobsTopic, partition, offset: at, metadata }]);
       return true;
     } catch (err) {
       log.warn(
-        { job_id: jobId, partition, offset, err: (err as Error).message },
-        `Commit of ${o.jobsTopic}[${partition}]@${offset} refused (${(err as Error).message}); the partition's next ` +
-          `owner redoes job ${jobId ?? '(poison)'}.`,
+        { job_id: jobId, partition, offset: at, err: (err as Error).message },
+        `Commit of offset ${at} of ${o.jobsTopic}[${partition}] refused (${(err as Error).message}); the ` +
+          `partition's next owner redoes job ${jobId ?? '(poison)'}.`,
       );
       return false;
     }
   };
+  /** Commits offset+1 (the job is done) and clears its attempt record. */
+  const commit = (partition: number, offset: string, jobId: string | null): Promise<boolean> =>
+    commitAt(partition, (BigInt(offset) + 1n).toString(), null, jobId);
 
-  const handle = async (partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<void> => {
+  /** The partition's committed offset and its metadata, read from the group coordinator. */
+  const committedOf = async (partition: number): Promise<{ offset: string; metadata: string | null }> => {
+    const [t] = await admin.fetchOffsets({ groupId: group, topics: [o.jobsTopic] });
+    const p = t?.partitions.find((x) => x.partition === partition);
+    return { offset: p?.offset ?? '-1', metadata: p?.metadata ?? null };
+  };
+
+  /**
+   * Before a job runs: reads the attempts already begun for it and, under the cap, records one more
+   * (commit of the job's own offset with an attempt record; only the partition's owner can).
+   */
+  const beginAttempt = async (
+    partition: number,
+    offset: string,
+    jobId: string,
+  ): Promise<
+    | { kind: 'run'; record: AttemptRecord }
+    | { kind: 'give-up'; record: AttemptRecord }
+    | { kind: 'done'; committed: string }
+    | { kind: 'not-owned' }
+  > => {
+    const committed = await committedOf(partition);
+    if (BigInt(committed.offset) > BigInt(offset)) return { kind: 'done', committed: committed.offset };
+    const last = recordedAttempt(committed, { job_id: jobId, offset });
+    if (last && last.attempts >= maxAttempts) return { kind: 'give-up', record: last };
+    const record: AttemptRecord = {
+      v: 1,
+      job_id: jobId,
+      offset,
+      attempts: (last?.attempts ?? 0) + 1,
+      worker: workerId,
+      at: new Date().toISOString(),
+    };
+    if (!(await commitAt(partition, offset, encodeAttempt(record), jobId))) return { kind: 'not-owned' };
+    return { kind: 'run', record };
+  };
+
+  /** A run that ended without an outcome through no fault of the job (signal, results undelivered) does not count. */
+  const giveBackAttempt = async (partition: number, record: AttemptRecord): Promise<void> => {
+    const back = record.attempts - 1;
+    await commitAt(
+      partition,
+      record.offset,
+      back > 0 ? encodeAttempt({ ...record, attempts: back }) : null,
+      record.job_id,
+    ).catch(() => false);
+  };
+
+  /** 'not-owned': the job was not run because its attempt could not be recorded (the partition moved). */
+  const handle = async (
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<'handled' | 'not-owned'> => {
     const where = { partition, offset: message.offset };
     let job: Job & { file: string };
     try {
@@ -327,14 +399,53 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       );
       await sendEvent(producer, o.jobsTopic, event('failed', { job_id: id, ...where }, { error: msg }));
       await commit(partition, message.offset, id);
-      return;
+      return 'handled';
     }
     const base = { job_id: job.job_id, ...where };
+    let attempt: Awaited<ReturnType<typeof beginAttempt>>;
+    try {
+      attempt = await beginAttempt(partition, message.offset, job.job_id);
+    } catch (err) {
+      // The coordinator could not be read or written after the client's retries: no job runs uncounted.
+      log.error(
+        { job_id: job.job_id, err: (err as Error).message },
+        `Job ${job.job_id}: the attempt count could not be read (${(err as Error).message}); the worker exits.`,
+      );
+      exitCode = 1;
+      stop('attempt count unavailable');
+      return 'not-owned';
+    }
+    if (attempt.kind === 'not-owned') {
+      log.warn(
+        { job_id: job.job_id, partition, offset: message.offset },
+        `Job ${job.job_id}: its attempt could not be recorded (partition ${partition} moved?); not run here.`,
+      );
+      return 'not-owned';
+    }
+    if (attempt.kind === 'done') {
+      log.info(
+        { job_id: job.job_id, partition, offset: message.offset },
+        `Job ${job.job_id} skipped: ${o.jobsTopic}[${partition}] is already committed at ${attempt.committed}.`,
+      );
+      return 'handled';
+    }
+    if (attempt.kind === 'give-up') {
+      const error = gaveUpMessage(attempt.record);
+      await sendEvent(
+        producer,
+        o.jobsTopic,
+        event('failed', base, { path: job.file, error, attempts: attempt.record.attempts }),
+      );
+      await commit(partition, message.offset, job.job_id);
+      log.error({ job_id: job.job_id }, `Job ${job.job_id} failed: ${error}; committed, not run again.`);
+      return 'handled';
+    }
+    const tries = { attempt: attempt.record.attempts, max_attempts: maxAttempts };
     log.info(
-      { job_id: job.job_id, partition, offset: message.offset, path: job.file },
-      `Job ${job.job_id}: ${job.file}`,
+      { job_id: job.job_id, partition, offset: message.offset, path: job.file, ...tries },
+      `Job ${job.job_id} (attempt ${tries.attempt} of ${maxAttempts}): ${job.file}`,
     );
-    await sendEvent(producer, o.jobsTopic, event('started', base, { path: job.file }));
+    await sendEvent(producer, o.jobsTopic, event('started', base, { path: job.file, ...tries }));
     // Long jobs: keep the group membership alive while the job runs.
     const hb = setInterval(
       () => void heartbeat().catch(() => undefined),
@@ -366,20 +477,22 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
             { job_id: job.job_id, ...extra },
             `Job ${job.job_id} completed: ${extra.records ?? 0} records in ${extra.elapsed_ms} ms; committed.`,
           );
-        return;
+        return 'handled';
       case 'failed':
         await sendEvent(producer, o.jobsTopic, event('failed', base, { ...extra, error: outcome.error }));
         await commit(partition, message.offset, job.job_id);
         log.error({ job_id: job.job_id }, `Job ${job.job_id} failed: ${outcome.error}; committed, not retried.`);
-        return;
+        return 'handled';
       case 'abandoned':
+        await giveBackAttempt(partition, attempt.record);
         await sendEvent(producer, o.jobsTopic, event('abandoned', base, extra)).catch(() => undefined);
         log.warn(
           { job_id: job.job_id },
           `Job ${job.job_id} abandoned (worker stopping); not committed, another worker redoes it.`,
         );
-        return;
+        return 'handled';
       case 'undelivered':
+        await giveBackAttempt(partition, attempt.record);
         await sendEvent(producer, o.jobsTopic, event('abandoned', base, { ...extra, error: outcome.error })).catch(
           () => undefined,
         );
@@ -390,7 +503,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         );
         exitCode = 1;
         stop('results not delivered');
-        return;
+        return 'handled';
     }
   };
 
@@ -400,13 +513,20 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     for (const message of batch.messages) {
       if (stopping || !isRunning() || isStale()) return; // not resolved or committed: the next owner takes it
       let rebalancing = false;
-      await handle(batch.partition, message, () =>
+      const handling = handle(batch.partition, message, () =>
         heartbeat().catch((err: Error) => {
           rebalancing = true;
           throw err;
         }),
       );
+      inFlight = handling.catch(() => undefined);
+      const handled = await handling;
       if (stopping) return;
+      if (handled === 'not-owned') {
+        // Not resolved: a rejoin (heartbeat throws during a rebalance) or the next fetch takes it again.
+        await heartbeat();
+        return;
+      }
       resolveOffset(message.offset);
       if (rebalancing) {
         await heartbeat(); // throws REBALANCE_IN_PROGRESS: kafkajs rejoins the group
@@ -444,9 +564,12 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   );
 
   await stopped;
-  // disconnect() waits for the eachMessage in progress (the abandoned job), then leaves the group.
+  // The abandoned job ends first (its source was stopped): giving its attempt back is a commit, and kafkajs
+  // drops commits once disconnect() began. Then disconnect() leaves the group.
+  await inFlight;
   await consumer.disconnect().catch((err) => log.warn({ err: (err as Error).message }, 'leaving the group failed'));
   await producer.disconnect().catch(() => undefined);
+  await admin.disconnect().catch(() => undefined);
   await Promise.allSettled(warm.map((s) => s.close()));
   if (crashed) process.stderr.write(`error[INTERNAL]: ${(crashed as Error).message}\n`);
   log.info(`Worker ${workerId} left group ${group}.`);

@@ -4,7 +4,8 @@
  * in one consumer group (short session timeout). All six deliver; one instance is SIGKILLed and
  * all six deliver again from the survivor; it restarts and cameras come back to two instances
  * (the restarted one delivers some, and the survivor stops those). Every step waits for records
- * or log lines, never a fixed delay. VIDFLOW_SKIP_KAFKA=1 skips it.
+ * or log lines, never a fixed delay. Exit status: 0 after SIGTERM; 2 for an assignment topic that is
+ * not compacted. VIDFLOW_SKIP_KAFKA=1 skips it.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
 import { runCli, type CliResult } from '../support/pipeline.js';
 import { startRtspServer, type RtspServer } from '../support/rtsp-server.js';
@@ -57,7 +59,7 @@ interface Instance {
   stderr: () => string;
 }
 
-function startInstance(name: string, topic: string): Instance {
+function startInstance(name: string, topic: string, extra: string[] = []): Instance {
   const out = path.join(dir, `${name}.jsonl`);
   const pipeline = path.join(dir, `${name}.yaml`);
   writeFileSync(
@@ -88,6 +90,7 @@ function startInstance(name: string, topic: string): Instance {
       name,
       '--session-timeout-ms',
       '6000',
+      ...extra,
     ],
     {
       env: { VIDFLOW_LOG_LEVEL: 'info' },
@@ -151,12 +154,41 @@ describe('live cameras over a Kafka consumer group (real broker, real RTSP serve
         assert.deepEqual(still, [], 'moved cameras are not still on the survivor');
       } finally {
         a2.proc.kill('SIGTERM');
-        await a2.done;
+        assert.equal((await a2.done).code, 0, a2.stderr().slice(-3000));
       }
     } finally {
       b.proc.kill('SIGTERM');
       a.proc.kill('SIGKILL');
       await Promise.allSettled([a.done, b.done]);
     }
+    assert.equal((await b.done).code, 0, 'SIGTERM: cameras stopped, sinks flushed, exit 0');
+  });
+
+  it('exit status: 0 after SIGTERM; 2 with one error line for an assignment topic that is not compacted', {
+    timeout: 5 * 60_000,
+  }, async () => {
+    const kafka = new Kafka({ brokers: [broker!.brokers], clientId: 'cams-exit', logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'cams.plain', numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const plain = startInstance('plain', 'cams.plain');
+    const r = await plain.done;
+    assert.equal(r.code, 2, r.stderr);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error['));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(
+      errors[0]!,
+      /^error\[CONFIG_INVALID\]: assignment topic `cams\.plain` has cleanup\.policy=delete, expected a compacted topic/,
+    );
+
+    // An instance with no camera assigned (a fresh compacted topic) stops cleanly on SIGTERM.
+    const idle = startInstance('idle', 'cams.empty');
+    await waitFor(() => /Cameras instance idle running/.test(idle.stderr()), 'the instance running');
+    idle.proc.kill('SIGTERM');
+    const done = await idle.done;
+    assert.equal(done.code, 0, done.stderr.slice(-3000));
+    assert.match(done.stderr, /Cameras instance idle left group/);
+    assert.doesNotMatch(done.stderr, /error\[/);
   });
 });

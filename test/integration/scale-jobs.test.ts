@@ -27,6 +27,9 @@ const FPS = 8;
 
 interface JobEvent {
   event: 'started' | 'progress' | 'completed' | 'failed' | 'abandoned';
+  attempt?: number;
+  max_attempts?: number;
+  attempts?: number;
   job_id: string | null;
   worker: string;
   partition: number;
@@ -110,7 +113,7 @@ interface Worker {
   running: Promise<string>;
 }
 
-function startWorker(id: string, jobs: string, pipeline: string): Worker {
+function startWorker(id: string, jobs: string, pipeline: string, extra: string[] = []): Worker {
   let proc!: ChildProcess;
   let running!: Promise<string>;
   const done = runCli(
@@ -126,6 +129,7 @@ function startWorker(id: string, jobs: string, pipeline: string): Worker {
       id,
       '--session-timeout-ms',
       '6000',
+      ...extra,
     ],
     {
       env: { VIDFLOW_LOG_LEVEL: 'info' },
@@ -178,11 +182,19 @@ async function readAll(
 }
 
 async function committed(group: string, topic: string): Promise<Map<number, number>> {
+  return new Map([...(await committedWithMetadata(group, topic))].map(([p, c]) => [p, c.offset]));
+}
+
+/** Committed offset and its metadata (the worker's attempt record, src/scale/attempts.ts) per partition. */
+async function committedWithMetadata(
+  group: string,
+  topic: string,
+): Promise<Map<number, { offset: number; metadata: string | null }>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    return new Map(t!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    return new Map(t!.partitions.map((p) => [p.partition, { offset: Number(p.offset), metadata: p.metadata }]));
   } finally {
     await admin.disconnect();
   }
@@ -261,6 +273,18 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
           events.every((e) => e.event !== 'failed'),
           JSON.stringify(events.filter((e) => e.event === 'failed')),
         );
+        // Attempts with several workers: each job's runs are numbered 1, 2, … in order (a job's events share a
+        // partition of the events topic), whoever ran them; the killed run is followed by the next number.
+        for (const id of submitted)
+          assert.deepEqual(
+            ev(id, 'started').map((e) => e.attempt),
+            ev(id, 'started').map((_, i) => i + 1),
+            `attempts of job ${id}`,
+          );
+        const runs = ev(first.job_id!, 'started');
+        const killedRun = runs.findLastIndex((e) => e.worker === victim.id);
+        assert.ok(killedRun >= 0 && runs[killedRun + 1] !== undefined, 'a run after the killed one');
+        assert.notEqual(runs[killedRun + 1]!.worker, victim.id);
 
         // Every frame of every job: frames 0..n-1 of stage cls, keyed job/stream/frame/stage.
         const frames = new Map(submitted.map((id) => [id, ev(id, 'completed').at(-1)!.frames!]));
@@ -448,7 +472,9 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
         const abandoned = await waitFor(() => events.find((e) => e.event === 'abandoned'), 'the abandoned event');
         assert.equal(abandoned.job_id, jobId);
         assert.match(abandoned.error!, /undelivered/);
-        assert.equal((await committed(`vidflow.${jobs}`, jobs)).get(0) ?? -1, -1, 'not committed');
+        const left = (await committedWithMetadata(`vidflow.${jobs}`, jobs)).get(0);
+        assert.equal(left?.offset, 0, 'not committed past the job');
+        assert.equal(left?.metadata ?? null, null, 'the attempt was given back (the job did not kill its worker)');
 
         const w2 = startWorker('u2', jobs, pipelineFile('scale-undelivered-ok', results));
         await waitFor(
@@ -484,12 +510,22 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       assert.equal(r1.code, 0, r1.stderr.slice(-3000));
       await waitFor(() => events.find((e) => e.event === 'abandoned'), 'the abandoned event');
       assert.equal(events.filter((e) => e.event === 'completed').length, 0);
-      assert.equal((await committed(`vidflow.${jobs}`, jobs)).get(0) ?? -1, -1, 'not committed');
+      const left = (await committedWithMetadata(`vidflow.${jobs}`, jobs)).get(0);
+      assert.equal(left?.offset, 0, 'not committed past the job');
+      assert.equal(left?.metadata ?? null, null, 'a clean stop gives its attempt back');
 
       const w2 = startWorker('t2', jobs, pipeline);
       await waitFor(
         () => events.find((e) => e.event === 'completed' && e.job_id === jobId && e.worker === 't2'),
         't2 completes the job',
+      );
+      assert.deepEqual(
+        events.filter((e) => e.event === 'started').map((e) => [e.worker, e.attempt]),
+        [
+          ['t1', 1],
+          ['t2', 1],
+        ],
+        'the abandoned run did not count as an attempt',
       );
       w2.proc.kill('SIGTERM');
       assert.equal((await w2.done).code, 0);
@@ -499,4 +535,86 @@ describe('jobs over a Kafka consumer group', { skip, timeout: 10 * 60_000 }, () 
       w1.proc.kill('SIGKILL');
     }
   });
+  it(
+    'a job that kills its worker every time is given up after --max-attempts runs (counted across worker ' +
+      'restarts); the partition moves on',
+    async (t) => {
+      const t0 = Date.now();
+      const jobs = 'jobs.crash';
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [
+          { topic: jobs, numPartitions: 1 },
+          { topic: `${jobs}.events`, numPartitions: 1 },
+        ],
+        waitForLeaders: true,
+      });
+      await admin.disconnect();
+      const producer = kafka.producer();
+      await producer.connect();
+      // The whole video: a long job, so the test's SIGKILL always lands mid-job.
+      await producer.send({
+        topic: jobs,
+        messages: [
+          { value: JSON.stringify({ job_id: 'crash', path: sharedMedia('videos/people-one-by-one.mp4') }) },
+          { value: JSON.stringify({ job_id: 'after', path: clips[4], start: 0, end: 2 }) },
+        ],
+      });
+      await producer.disconnect();
+      const { events, consumer } = await watchEvents(jobs);
+      const pipeline = pipelineFile('scale-crash', 'results.crash');
+      const group = `vidflow.${jobs}`;
+      let last: Worker | null = null;
+      try {
+        // Each run of `crash` ends with its worker killed (as a decoder crash would), each time a fresh process.
+        for (let n = 1; n <= 3; n++) {
+          const w = startWorker(`c${n}`, jobs, pipeline, ['--max-attempts', '3']);
+          last = w;
+          const started = await waitFor(
+            () => events.find((e) => e.event === 'started' && e.job_id === 'crash' && e.worker === w.id),
+            `the started event of run ${n} (worker ${w.id})`,
+          );
+          assert.equal(started.attempt, n, 'the count survived the previous worker');
+          assert.equal(started.max_attempts, 3);
+          w.proc.kill('SIGKILL');
+          assert.equal((await w.done).signal, 'SIGKILL');
+          const c = (await committedWithMetadata(group, jobs)).get(0)!;
+          assert.equal(c.offset, 0, 'the position did not move');
+          assert.equal((JSON.parse(c.metadata!) as { attempts: number }).attempts, n, 'the count is in Kafka');
+        }
+        const w = startWorker('c4', jobs, pipeline, ['--max-attempts', '3']);
+        last = w;
+        await waitFor(
+          () => events.some((e) => e.job_id === 'after' && e.event === 'completed'),
+          'the next job of the partition completed',
+        );
+        const failed = events.filter((e) => e.job_id === 'crash' && e.event === 'failed');
+        assert.equal(failed.length, 1, JSON.stringify(failed));
+        assert.equal(failed[0]!.worker, 'c4');
+        assert.equal(failed[0]!.attempts, 3);
+        assert.match(failed[0]!.error!, /^gave up after 3 attempts; the worker running it died each time/);
+        assert.match(failed[0]!.error!, /last attempt was by `c3`/);
+        assert.deepEqual(
+          events.filter((e) => e.job_id === 'crash' && e.event === 'started').map((e) => [e.worker, e.attempt]),
+          [
+            ['c1', 1],
+            ['c2', 2],
+            ['c3', 3],
+          ],
+          'three runs, none by the worker that gave up',
+        );
+        assert.ok(!events.some((e) => e.job_id === 'crash' && e.event === 'completed'));
+        assert.equal(events.find((e) => e.job_id === 'after' && e.event === 'started')!.attempt, 1);
+        const c = (await committedWithMetadata(group, jobs)).get(0)!;
+        assert.deepEqual([c.offset, c.metadata || null], [2, null], 'both jobs committed, no attempt record left');
+        w.proc.kill('SIGTERM');
+        assert.equal((await w.done).code, 0);
+        t.diagnostic(`3 runs killed, given up by c4, next job completed: ${Date.now() - t0} ms`);
+      } finally {
+        await consumer.disconnect();
+        last?.proc.kill('SIGKILL');
+      }
+    },
+  );
 });

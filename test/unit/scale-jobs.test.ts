@@ -1,10 +1,13 @@
-/** Job messages, the dedupe key and `submit`'s file expansion (docs/scaling.md); no broker. */
+/** Job messages, the dedupe key, `submit`'s file expansion and the worker's attempt records (docs/scaling.md); no
+ * broker. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { RESULT_SCHEMA_VERSION, type ResultRecord } from '../../src/core/result.js';
+import { DEFAULT_MAX_ATTEMPTS, encodeAttempt, gaveUpMessage, recordedAttempt } from '../../src/scale/attempts.js';
+import { maxAttemptsArg } from '../../src/scale/cli.js';
 import { dedupeKey, eventsTopicOf, parseJob, PoisonJob } from '../../src/scale/jobs.js';
 import { expandInputs, newJobId } from '../../src/scale/submit.js';
 
@@ -84,4 +87,31 @@ it('newJobId: the file stem and 8 hex digits, unique per call', () => {
   const a = newJobId('/x/My Clip (1).mp4');
   assert.match(a, /^My_Clip_1_-[0-9a-f]{8}$/);
   assert.notEqual(newJobId('/x/a.mp4'), newJobId('/x/a.mp4'));
+});
+
+it('attempt records: counted only for the job at the committed offset; cap message names the last worker', () => {
+  const rec = encodeAttempt({ job_id: 'j1', offset: '5', attempts: 2, worker: 'w2', at: '2026-12-03T08:00:00.000Z' });
+  assert.ok(Buffer.byteLength(rec) < 4096, 'fits the broker default offset.metadata.max.bytes');
+  const job = { job_id: 'j1', offset: '5' };
+  assert.equal(recordedAttempt({ offset: '5', metadata: rec }, job)?.attempts, 2);
+  assert.equal(recordedAttempt({ offset: '6', metadata: rec }, job), null, 'the committed offset moved past the job');
+  assert.equal(recordedAttempt({ offset: '5', metadata: rec }, { job_id: 'other', offset: '5' }), null);
+  assert.equal(recordedAttempt({ offset: '5', metadata: null }, job), null);
+  assert.equal(recordedAttempt({ offset: '5', metadata: '' }, job), null, 'reset-offsets leaves empty metadata');
+  assert.equal(recordedAttempt({ offset: '5', metadata: 'not json' }, job), null);
+  assert.equal(recordedAttempt({ offset: '5', metadata: rec.replace('"attempts":2', '"attempts":0') }, job), null);
+  assert.equal(
+    gaveUpMessage(recordedAttempt({ offset: '5', metadata: rec }, job)!),
+    'gave up after 2 attempts; the worker running it died each time (or lost the partition before finishing); ' +
+      'the last attempt was by `w2` at 2026-12-03T08:00:00.000Z',
+  );
+  assert.equal(DEFAULT_MAX_ATTEMPTS, 3);
+});
+
+it('--max-attempts: an integer >= 1', () => {
+  assert.equal(maxAttemptsArg(undefined), null);
+  assert.equal(maxAttemptsArg('1'), 1);
+  assert.equal(maxAttemptsArg('5'), 5);
+  for (const bad of ['0', '2.5', '-1', 'x', ''])
+    assert.throws(() => maxAttemptsArg(bad), /--max-attempts: found "[^"]*", expected .*>= 1/, bad);
 });
