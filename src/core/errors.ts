@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   SINK_WRITE: 'sink',
   SINK_CONNECT: 'sink',
   SINK_FLUSH_TIMEOUT: 'sink',
+  // scale-out (worker, cameras, submit, assign): the Kafka cluster they coordinate through
+  KAFKA_CONNECT: 'runtime',
   // runtime
   INTERNAL: 'runtime',
 } as const satisfies Record<string, ErrorKind>;

@@ -14,7 +14,7 @@
  */
 import type { ConfigResourceTypes, Consumer } from 'kafkajs';
 import type { Source, Stage } from '../core/component.js';
-import { isVidflowError, VidflowError } from '../core/errors.js';
+import { VidflowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { loadPipelineFile } from '../config/load.js';
@@ -23,7 +23,7 @@ import { dieBySignal, installShutdown } from '../runtime/shutdown.js';
 import type { Sink } from '../sinks/sink.js';
 import { cameraSourceSchema, cameraSourceSpec } from '../sources/camera-source.js';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_KAFKA_RETRIES, defaultWorkerId, kafkaClient } from './jobs.js';
+import { DEFAULT_KAFKA_RETRIES, defaultWorkerId, kafkaClient, kafkaStartError } from './jobs.js';
 
 /** kafkajs's ConfigResourceTypes.TOPIC (kafkajs is CommonJS: its enum is not a named ESM export). */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
@@ -64,19 +64,6 @@ export async function ensureAssignmentTopic(kafka: Kafka, topic: string, partiti
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-}
-
-/** A Kafka client error at start-up as one line naming the brokers (a VidflowError passes through). */
-function kafkaStartError(err: unknown, brokers: string, retries: number): unknown {
-  if (isVidflowError(err)) return err;
-  const msg = (err as Error)?.message ?? String(err);
-  const cause = (err as { cause?: Error }).cause?.message;
-  return new VidflowError(
-    'SOURCE_CONNECT',
-    `cameras: Kafka at ${brokers} could not be used after ${retries} retr${retries === 1 ? 'y' : 'ies'}: ${msg}` +
-      `${cause && cause !== msg ? ` (${cause})` : ''}; check --brokers`,
-    { cause: err },
-  );
 }
 
 export interface CamerasOptions {
@@ -258,7 +245,7 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
   let startError: unknown = null;
   await Promise.race([
     start().catch((err: unknown) => {
-      startError = kafkaStartError(err, o.brokers, retries);
+      startError = kafkaStartError(err, 'cameras', o.brokers, retries);
     }),
     stopped,
   ]);
@@ -279,7 +266,7 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
   await Promise.allSettled([...running.keys()].map((id) => stopCamera(id, 'instance stopping')));
   await Promise.allSettled([...sinks, ...warm].map((s) => s.close()));
   if (crashed)
-    process.stderr.write(`error[SOURCE_CONNECT]: cameras: Kafka consumer stopped: ${(crashed as Error).message}\n`);
+    process.stderr.write(`error[KAFKA_CONNECT]: cameras: Kafka consumer stopped: ${(crashed as Error).message}\n`);
   log.info(`Cameras instance ${instance} left group ${group}.`);
   return exitCode;
 }

@@ -8,10 +8,11 @@ export const SCALE_USAGE =
   vidflow submit --jobs <topic> --brokers <host:port,…> <file|folder|glob>... [--start S] [--end E] [--partitions N]
       one job message per video on <topic> (created with N=6 partitions when missing); prints "<job_id> <path>" per job
   vidflow worker --jobs <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--worker-id ID] ` +
-  `[--session-timeout-ms MS] [--max-attempts N]
+  `[--session-timeout-ms MS] [--max-attempts N] [--connect-retries N]
       joins consumer group G (default vidflow.<topic>), runs the pipeline's stages and sinks on each job's video;
       events on <topic>.events; a job whose worker died N times (default 3) gets a \`failed\` event and is
-      skipped; see docs/scaling.md`;
+      skipped; exits 1 with error[KAFKA_CONNECT] when Kafka cannot be reached after N retries (default 8,
+      about 50 s); see docs/scaling.md`;
 
 function num(v: unknown, flag: string): number | null {
   if (v === undefined) return null;
@@ -54,6 +55,7 @@ function parseScaleArgs(args: string[]) {
       'worker-id': { type: 'string' },
       'session-timeout-ms': { type: 'string' },
       'max-attempts': { type: 'string' },
+      'connect-retries': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,6 +109,12 @@ async function runScale(
   const { runWorker } = await import('./worker.js');
   const session = num(values['session-timeout-ms'], '--session-timeout-ms');
   const maxAttempts = maxAttemptsArg(values['max-attempts']);
+  const retries = num(values['connect-retries'], '--connect-retries');
+  if (retries !== null && !Number.isInteger(retries))
+    throw new VidflowError(
+      'CONFIG_INVALID',
+      `worker: --connect-retries: found "${values['connect-retries']}", expected an integer`,
+    );
   return await runWorker({
     jobsTopic,
     brokers,
@@ -116,6 +124,7 @@ async function runScale(
     ...(typeof values['worker-id'] === 'string' ? { workerId: values['worker-id'] } : {}),
     ...(session ? { sessionTimeoutMs: session } : {}),
     ...(maxAttempts !== null ? { maxAttempts } : {}),
+    ...(retries !== null ? { connectRetries: retries } : {}),
   });
 }
 
@@ -125,7 +134,7 @@ export const CAMERAS_USAGE =
   `[--session-timeout-ms MS] [--connect-retries N]
       joins consumer group G (default vidflow.<topic>) and runs the cameras of the assignment partitions it owns
       through the pipeline's stages and sinks (its own sources are ignored); exits 0 on SIGINT/SIGTERM, 1 when
-      Kafka cannot be reached after N retries (default 8, about 50 s), 2 for a bad pipeline file or assignment
+      Kafka cannot be reached after N retries (error[KAFKA_CONNECT]; default 8, about 50 s), 2 for a bad pipeline file or assignment
       topic; see docs/scaling.md "Live cameras"
   vidflow assign <topic> <cameras.yaml|json> --brokers <host:port,…> [--remove ID]...
       one message per camera (key = id, value = the camera source entry as JSON); --remove sends a tombstone`;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { z } from 'zod';
-import { VidflowError } from '../core/errors.js';
+import { isVidflowError, VidflowError } from '../core/errors.js';
 import type { ResultRecord } from '../core/result.js';
 
 export const JOB_SCHEMA_VERSION = 1;
@@ -147,6 +147,22 @@ export function kafkaClient(brokers: string, clientId: string, o: { retries?: nu
     logLevel: logLevel.NOTHING,
     retry: { retries: o.retries ?? DEFAULT_KAFKA_RETRIES, initialRetryTime: 200 },
   });
+}
+
+/**
+ * A Kafka client error at start-up (connect, topic check) as one line naming the command and the
+ * brokers; a VidflowError (e.g. a bad topic name) passes through unchanged.
+ */
+export function kafkaStartError(err: unknown, command: string, brokers: string, retries: number): unknown {
+  if (isVidflowError(err)) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  const cause = (err as { cause?: Error }).cause?.message;
+  return new VidflowError(
+    'KAFKA_CONNECT',
+    `${command}: Kafka at ${brokers} could not be used after ${retries} retr${retries === 1 ? 'y' : 'ies'}: ${msg}` +
+      `${cause && cause !== msg ? ` (${cause})` : ''}; check --brokers`,
+    { cause: err },
+  );
 }
 
 /** Creates the jobs topic (DEFAULT_JOB_PARTITIONS partitions) and its events topic when missing. */

@@ -32,10 +32,12 @@ import { createFileSource, fileSourceSpec, type FileSource } from '../sources/fi
 import type { SourceSpec } from '../core/component.js';
 import { DEFAULT_MAX_ATTEMPTS, encodeAttempt, gaveUpMessage, recordedAttempt, type AttemptRecord } from './attempts.js';
 import {
+  DEFAULT_KAFKA_RETRIES,
   dedupeKey,
   defaultWorkerId,
   ensureJobTopics,
   kafkaClient,
+  kafkaStartError,
   parseJob,
   PoisonJob,
   sendEvent,
@@ -58,6 +60,8 @@ export interface WorkerOptions {
   progressEveryMs?: number;
   /** Runs of one job that may end without an outcome (the worker died) before it is given up. Default 3. */
   maxAttempts?: number;
+  /** Retries of the Kafka client (connects, requests) before start-up gives up. Default DEFAULT_KAFKA_RETRIES. */
+  connectRetries?: number;
 }
 
 type JobOutcome = (
@@ -158,13 +162,19 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   // these stages stay open so the inference pools stay warm for the per-job stages.
   const warm = await makeStages(new Metrics(), log);
 
-  const kafka = kafkaClient(o.brokers, `vidflow-worker-${workerId}`);
+  const retries = o.connectRetries ?? DEFAULT_KAFKA_RETRIES;
+  const kafka = kafkaClient(o.brokers, `vidflow-worker-${workerId}`, { retries });
   const admin = kafka.admin();
-  await admin.connect();
-  await ensureJobTopics(admin, o.jobsTopic);
   // The admin client stays connected: it reads the attempt records (committed offsets) before each job.
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  try {
+    await admin.connect();
+    await ensureJobTopics(admin, o.jobsTopic);
+    await producer.connect();
+  } catch (err) {
+    await Promise.allSettled([admin.disconnect(), producer.disconnect(), ...warm.map((s) => s.close())]);
+    throw kafkaStartError(err, 'worker', o.brokers, retries);
+  }
   const sessionTimeout = o.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = kafka.consumer({
     groupId: group,

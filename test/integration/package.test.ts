@@ -71,9 +71,8 @@ before(
     if (inst.code !== 0) {
       // Only an unreachable registry is a reason not to test; any other install failure is a failure.
       const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|ENOTCACHED/.test(inst.stderr);
-      if (offline)
-        installError =
-          `npm install could not reach the registry: ` + inst.stderr.trim().split('\n').slice(-3).join(' ');
+      const tail = inst.stderr.trim().split('\n').slice(-3).join(' ');
+      if (offline) installError = `npm install could not reach the registry: ${tail}`;
       else assert.fail(`npm install ${tarball} failed:\n${inst.stderr.slice(-4000)}`);
     }
   },
