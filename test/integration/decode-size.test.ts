@@ -155,3 +155,90 @@ describe('decode_size: a YOLOX pipeline reports source coordinates', {
     assert.ok(worst < 16, `largest corner difference ${worst.toFixed(2)} px`);
   });
 });
+
+interface PoseSegRec {
+  stream_id: string;
+  stage_id: string;
+  frame_index: number;
+  frame_width: number;
+  frame_height: number;
+  results: {
+    class_fractions?: Record<string, number>;
+    label_map?: { size: [number, number] };
+    detections?: Array<{ box: number[]; keypoints?: Array<{ x: number; y: number }> }>;
+  };
+}
+
+const havePose = existsSync(VIDEO) && existsSync(sharedModel('pose/bodypix_mobilenetv1_050_stride16.onnx'));
+
+describe('decode_size: label maps and keypoints at the source size (BodyPix, aspect-changing exact size)', {
+  skip: havePose ? false : 'shared video or BodyPix missing',
+  timeout: 10 * 60_000,
+}, () => {
+  let recs: PoseSegRec[] = [];
+  before(async () => {
+    const dir = tmpDir();
+    const out = path.join(dir, 'decode-size-pose.jsonl');
+    const file = path.join(dir, 'decode-size-pose.yaml');
+    const src = (id: string, extra: string) =>
+      `  - { type: file, id: ${id}, path: ${JSON.stringify(VIDEO)}, start_secs: 8, end_secs: 14, fps: 1${extra} }`;
+    writeFileSync(
+      file,
+      [
+        'name: decode-size-pose',
+        'sources:',
+        src('full', ''),
+        // BodyPix resizes to exactly 641×481: decoded at that size, the JS resize is a no-op.
+        src('small', ', decode_size: { width: 641, height: 481 }'),
+        'stages:',
+        '  - { type: segment, id: seg, model: bodypix-person-segmentation, label_map: rle }',
+        '  - { type: detect_keypoints, id: pose, model: bodypix-keypoints }',
+        'sinks:',
+        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['run', file]);
+    assert.equal(r.code, 0, r.stderr);
+    recs = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as PoseSegRec)
+      .filter((r) => r.results);
+  });
+
+  it('label maps are 768×432 and the person fraction is close to the default path', () => {
+    const seg = (id: string) => recs.filter((r) => r.stream_id === id && r.stage_id === 'seg');
+    const small = seg('small');
+    const full = new Map(seg('full').map((r) => [r.frame_index, r]));
+    assert.equal(small.length, 6);
+    for (const r of small) {
+      assert.deepEqual([r.frame_width, r.frame_height], [768, 432]);
+      assert.deepEqual(r.results.label_map?.size, [432, 768]);
+      const a = r.results.class_fractions?.person ?? 0;
+      const b = full.get(r.frame_index)!.results.class_fractions?.person ?? 0;
+      assert.ok(Math.abs(a - b) < 0.02, `frame ${r.frame_index}: person ${a} vs ${b}`);
+    }
+    assert.ok(
+      small.some((r) => (r.results.class_fractions?.person ?? 0) > 0.01),
+      'someone is segmented',
+    );
+  });
+
+  it('keypoints lie in the source frame, near the default path', () => {
+    const pose = (id: string) => recs.filter((r) => r.stream_id === id && r.stage_id === 'pose');
+    const full = new Map(pose('full').map((r) => [r.frame_index, r]));
+    let compared = 0;
+    for (const r of pose('small')) {
+      assert.deepEqual([r.frame_width, r.frame_height], [768, 432]);
+      const a = r.results.detections?.[0]?.keypoints ?? [];
+      const b = full.get(r.frame_index)?.results.detections?.[0]?.keypoints ?? [];
+      for (const k of a) assert.ok(k.x >= 0 && k.x <= 768 && k.y >= 0 && k.y <= 432, `${k.x},${k.y}`);
+      if (a.length === 0 || a.length !== b.length) continue;
+      const d = a.map((k, i) => Math.hypot(k.x - b[i]!.x, k.y - b[i]!.y)).sort((x, y) => x - y);
+      assert.ok(d[Math.floor(d.length / 2)]! < 10, `frame ${r.frame_index}: median keypoint distance ${d}`);
+      compared += 1;
+    }
+    assert.ok(compared >= 3, `${compared} frames with keypoints on both paths`);
+  });
+});
