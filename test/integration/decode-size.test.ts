@@ -72,6 +72,16 @@ describe('decode_size: the file source', { timeout: 120_000 }, () => {
     assert.deepEqual([exact[0]!.width, exact[0]!.height, exact[0]!.source_height], [320, 320, 360]);
   });
 
+  it('scales a rotated video after the rotation: source size is the upright one', async () => {
+    const frames = await decode(media.rotated(), { max_width: 120, max_height: 120 }, null);
+    assert.ok(frames.length > 0);
+    // 320×240 coded, rotate=90: decodes upright as 240×320, fitted into 120×120 → 90×120.
+    assert.deepEqual(
+      [frames[0]!.width, frames[0]!.height, frames[0]!.source_width, frames[0]!.source_height],
+      [90, 120, 240, 320],
+    );
+  });
+
   it('passes a source already inside the box through at its size, pts unchanged', async () => {
     const file = media.testsrc(1);
     const [plain, big] = [await decode(file, null), await decode(file, { max_width: 1920 })];
