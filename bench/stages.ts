@@ -87,6 +87,38 @@ await bench('letterbox+BGR 416x416 (YOLOX)', 'full YOLOX preprocessing', () =>
     'NCHW',
   ),
 );
+// With the sources' decode_size, ffmpeg delivers the frame at the letterbox size: pad and normalize only.
+const small = new Uint8Array(416 * 234 * 3).map((_, k) => f.data[k]!);
+await bench('letterbox+BGR 416x416 of a 416x234 frame', 'decode_size: max 416×416 (resize is a no-op)', () =>
+  preprocessInto(
+    small,
+    416,
+    234,
+    spec({
+      color: 'BGR',
+      scale: 1,
+      resize: { mode: 'letterbox', width: 416, height: 416, pad_value: 114, align: 'top_left' },
+    }),
+    lb,
+    0,
+    'NCHW',
+  ),
+);
+const cls = spec({
+  resize: { mode: 'shorter_side', size: 256 },
+  crop: { width: 224, height: 224 },
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  interpolation: 'bilinear_antialias',
+});
+const clsOut = new Float32Array(3 * 224 * 224);
+await bench('resize 256 + crop 224 + normalize', 'classification preset (ImageNet)', () =>
+  preprocessInto(f.data, W, H, cls, clsOut, 0, 'NCHW'),
+);
+const small256 = new Uint8Array(455 * 256 * 3).map((_, k) => f.data[k]!);
+await bench('crop 224 + normalize of a 455x256 frame', 'decode_size: shorter_side 256 (resize is a no-op)', () =>
+  preprocessInto(small256, 455, 256, cls, clsOut, 0, 'NCHW'),
+);
 const vid = spec({
   layout: 'NCTHW',
   resize: { mode: 'exact', width: 171, height: 128 },

@@ -10,8 +10,15 @@ export interface Frame {
   readonly index: number;
   /** Presentation timestamp in seconds, from the container (not index / fps). */
   readonly pts: number;
+  /** Size of `data`: the decoded size, smaller than the source's with the sources' `decode_size`. */
   readonly width: number;
   readonly height: number;
+  /**
+   * The source's frame size when ffmpeg scaled the frame at decode time (`decode_size`; absent
+   * otherwise). Results are reported in these coordinates: see `sourceSize`.
+   */
+  readonly source_width?: number;
+  readonly source_height?: number;
   /** Packed RGB24, length width*height*3. */
   readonly data: Uint8Array;
   /** Wall clock (ms since epoch) when the frame left the decoder (was handed to the graph). */
@@ -34,6 +41,17 @@ export interface Frame {
    * decoded from. Carried into every record as `source_path`.
    */
   readonly source_path?: string;
+}
+
+/**
+ * The size of the frame as the source has it: what records' `frame_width`/`frame_height` and every
+ * geometric output (boxes, keypoints, masks, label maps) refer to, whatever size it was decoded at.
+ */
+export function sourceSize(frame: Pick<Frame, 'width' | 'height' | 'source_width' | 'source_height'>): {
+  width: number;
+  height: number;
+} {
+  return { width: frame.source_width ?? frame.width, height: frame.source_height ?? frame.height };
 }
 
 export function frameKey(stream_id: string, index: number): string {

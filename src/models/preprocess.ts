@@ -7,6 +7,7 @@
  * round-half-even offsets; scale to [0,1]; normalize with mean/std; write into an NCHW/NHWC
  * float tensor. Only the output window that survives the crop is computed.
  */
+import { sourceSize, type Frame } from '../core/frame.js';
 import type { ModelInputSpec, ResizeSpec } from './manifest.js';
 
 export type Interpolation = 'bilinear' | 'bilinear_antialias' | 'nearest';
@@ -331,4 +332,20 @@ export function preprocessInto(
   const sx = rs.width / width;
   const sy = rs.height / height;
   return { scale_x: sx, scale_y: sy, offset_x: padX - win.x, offset_y: padY - win.y, width: tw, height: th };
+}
+
+/**
+ * The geometry of a frame's pixels (`preprocessInto` on `frame.data`) extended to the source's
+ * pixels when the frame was scaled at decode time (`decode_size`): source = data × source/decoded
+ * per axis, so each scale shrinks by decoded/source and the offsets stay. Unchanged otherwise.
+ * A 768×432 source decoded to 416×233 for a 416 letterbox gives exactly the geometry of the
+ * default path (scale 416/768 and 233/432), so boxes map back the same way.
+ */
+export function toSourceGeometry(
+  g: Geometry,
+  frame: Pick<Frame, 'width' | 'height' | 'source_width' | 'source_height'>,
+): Geometry {
+  const src = sourceSize(frame);
+  if (src.width === frame.width && src.height === frame.height) return g;
+  return { ...g, scale_x: (g.scale_x * frame.width) / src.width, scale_y: (g.scale_y * frame.height) / src.height };
 }

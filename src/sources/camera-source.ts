@@ -16,6 +16,7 @@ import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { redactUrl, registerUrlSecrets } from '../core/logger.js';
 import type { StreamHealthEvent, StreamState } from '../core/result.js';
+import { decodeSizeField } from './decode-size.js';
 import { decodeFrames } from './ffmpeg/decoder.js';
 import { probeVideo } from './ffmpeg/probe.js';
 
@@ -96,6 +97,7 @@ export const cameraSourceSchema = z
         'No frame read from ffmpeg for this long (connection open but silent) counts as a stall: the stream ' +
           'reconnects.',
       ),
+    decode_size: decodeSizeField,
   })
   .strict();
 export type CameraSourceConfig = z.infer<typeof cameraSourceSchema>;
@@ -232,6 +234,7 @@ export class CameraSource implements Source {
                 stream_index: info.stream_index,
                 realtime: false,
                 latency_budget_ms: c.latency_budget_ms,
+                decode_size: c.decode_size,
               },
               {
                 gate,

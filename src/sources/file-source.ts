@@ -10,6 +10,7 @@ import type { ComponentContext, Source, SourceSpec } from '../core/component.js'
 import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
+import { decodeSizeField } from './decode-size.js';
 import { decodeFrames, seekMarginFor } from './ffmpeg/decoder.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
@@ -38,6 +39,7 @@ export const fileSourceSchema = z
       .boolean()
       .default(false)
       .describe('Read at the native frame rate (ffmpeg -re), to replay a file as if it were a camera.'),
+    decode_size: decodeSizeField,
   })
   .strict()
   .refine((c) => c.end_secs === null || c.start_secs === null || c.end_secs > c.start_secs, {
@@ -47,9 +49,11 @@ export const fileSourceSchema = z
 
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 
-export interface FileSourceOptions extends Omit<FileSourceConfig, 'type'> {
+export interface FileSourceOptions extends Omit<FileSourceConfig, 'type' | 'decode_size'> {
   /** Absolute path. */
   path: string;
+  /** Scale in ffmpeg's filter graph (absent or null: decode at the source's size). */
+  decode_size?: FileSourceConfig['decode_size'];
 }
 
 export class FileSource implements Source {
@@ -88,6 +92,7 @@ export class FileSource implements Source {
             index_offset: indexOffset,
             stream_index: this.info.stream_index,
             realtime: o.realtime,
+            decode_size: o.decode_size ?? null,
           },
           { gate, logger: this.ctx.logger, metrics: this.ctx.metrics },
         );

@@ -72,6 +72,7 @@ function meta(f: Frame): FrameMeta {
     pts: f.pts,
     width: f.width,
     height: f.height,
+    ...(f.source_width !== undefined ? { source_width: f.source_width, source_height: f.source_height } : {}),
     decoded_at_ms: f.decoded_at_ms,
     captured_at_ms: f.captured_at_ms,
     ...(f.deadline_ms !== undefined ? { deadline_ms: f.deadline_ms } : {}),

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { Stage, StageContext, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
-import type { Frame } from '../core/frame.js';
+import { sourceSize, type Frame } from '../core/frame.js';
 import type { Task } from '../core/result.js';
 import { type Detection, type DetectionFilter, resolveClassFilter } from '../models/decoders/detection.js';
 import type { DecodedKeypoint } from '../models/decoders/decoder.js';
@@ -19,7 +19,7 @@ import { decoderFor } from '../models/decoders/registry.js';
 import { prepareImage, runImageBatches } from '../models/image-batch.js';
 import type { LoadedManifest, ModelTask } from '../models/manifest.js';
 import { outputName } from '../models/model-check.js';
-import { inputSize, preprocessInto, type Geometry } from '../models/preprocess.js';
+import { inputSize, preprocessInto, toSourceGeometry, type Geometry } from '../models/preprocess.js';
 import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 import { chwFeeds } from '../models/tensor-builder.js';
@@ -184,9 +184,10 @@ export function createDetector(
   ) =>
     decoder.spec.decode(outputs, index, {
       labels: loaded.labels,
-      geometry,
-      frameWidth: frame.width,
-      frameHeight: frame.height,
+      // Decode-time resize (sources' decode_size): map to the source's pixels, not the decoded frame's.
+      geometry: toSourceGeometry(geometry, frame),
+      frameWidth: sourceSize(frame).width,
+      frameHeight: sourceSize(frame).height,
       inputWidth,
       inputHeight,
       filter,
@@ -225,7 +226,7 @@ export function createDetector(
             }
             const dims = call.feeds[m.input.names[i]!]!.dims;
             const { detections, rows } = decode(outputs, 0, call.geometries[i]!, frame, dims[2]!, dims[1]!);
-            results.push({ detections, rows, geometry: call.geometries[i]!, outputs });
+            results.push({ detections, rows, geometry: toSourceGeometry(call.geometries[i]!, frame), outputs });
           });
         }
         return results;
@@ -258,7 +259,7 @@ export function createDetector(
           return part.map(
             (frame, i): DetectorOutput => ({
               ...decode(outputs, i, geometries[i]!, frame, inW, inH),
-              geometry: geometries[i]!,
+              geometry: toSourceGeometry(geometries[i]!, frame),
               outputs: {},
             }),
           );

@@ -19,7 +19,7 @@ import {
 } from 'rxjs';
 import { z } from 'zod';
 import type { Stage, StageContext } from '../core/component.js';
-import type { Frame } from '../core/frame.js';
+import { sourceSize, type Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { RESULT_SCHEMA_VERSION, type FrameOutcome, type ResultRecord, type Task } from '../core/result.js';
@@ -210,8 +210,8 @@ export function makeRecord(
     stage_id: base.stage_id,
     model_id: base.model_id,
     task: base.task,
-    frame_width: frame.width,
-    frame_height: frame.height,
+    frame_width: sourceSize(frame).width,
+    frame_height: sourceSize(frame).height,
     results,
     latency_ms: emitted - captured,
     timing,

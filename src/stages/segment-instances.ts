@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Stage, StageSpec } from '../core/component.js';
-import type { Frame } from '../core/frame.js';
+import { sourceSize, type Frame } from '../core/frame.js';
 import type { Detection } from '../models/decoders/detection.js';
 import { encodeMaskRle, isIdentity, nearestIndexMap, type CocoRle } from '../models/decoders/rle.js';
 import type { LoadedManifest } from '../models/manifest.js';
@@ -80,7 +80,7 @@ export function instanceSegmentationModel(
   const mt = loaded.manifest.decoder.mask_threshold;
   const threshold = typeof mt === 'number' ? mt : 0.5;
   return detectorModel(det, 'instance_segmentation', (o, frame) => ({
-    detections: decodeInstanceMasks(o, frame, threshold),
+    detections: decodeInstanceMasks(o, sourceSize(frame), threshold), // masks at the source's size
   }));
 }
 

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import type { Stage, StageSpec } from '../core/component.js';
-import type { Frame } from '../core/frame.js';
+import { sourceSize, type Frame } from '../core/frame.js';
+import { toSourceGeometry } from '../models/preprocess.js';
 import { VidflowError } from '../core/errors.js';
 import { encodeGrayPng } from '../models/decoders/png.js';
 import { encodeLabelMapRle, type LabelMapRle } from '../models/decoders/rle.js';
@@ -109,16 +110,17 @@ export function segmentationModel(
           const byRole: Record<string, Tensor> = { out: out[outName]! };
           if (auxName) byRole.aux = out[auxName]!;
           return part.map((frame, i) => {
+            const src = sourceSize(frame); // label maps at the source's size (decode_size)
             const ctx = {
               classes,
-              geometry: geometries[i]!,
-              frameWidth: frame.width,
-              frameHeight: frame.height,
+              geometry: toSourceGeometry(geometries[i]!, frame),
+              frameWidth: src.width,
+              frameHeight: src.height,
               options: decoder.options,
             };
             const map = decoder.spec.decode(byRole, i, { ...ctx, role: 'out' });
             const r: SegmentResult = { class_fractions: classFractions(map, loaded.labels) };
-            const lm = labelMapPayload(map, frame.width, frame.height, options.label_map);
+            const lm = labelMapPayload(map, src.width, src.height, options.label_map);
             if (lm) r.label_map = lm;
             if (auxName) {
               r.aux_class_fractions = classFractions(

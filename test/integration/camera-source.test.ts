@@ -82,6 +82,34 @@ describe('camera source over RTSP', () => {
     assert.equal(info.width, 320);
   });
 
+  it('decode_size: ffmpeg scales the live frames, which carry the camera size', async () => {
+    const info = await probeVideo(server.url('cam', PASSWORD), { input_options: ['-rtsp_transport', 'tcp'] });
+    const src = camera({ decode_size: { max_width: 160 } });
+    const { FlowGate } = await import('../../src/core/flow-gate.js');
+    const gate = new FlowGate(4);
+    const frames: Frame[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const sub = src.frames(gate).subscribe({
+        next: (f) => {
+          frames.push(f);
+          gate.release();
+          if (frames.length === 5) {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        error: reject,
+      });
+    });
+    for (const f of frames) {
+      assert.deepEqual(
+        [f.width, f.height, f.source_width, f.source_height],
+        [160, Math.trunc(info.height * (160 / 320)), 320, info.height],
+      );
+      assert.equal(f.data.length, f.width * f.height * 3);
+    }
+  });
+
   it('drops frames (counted) instead of building a backlog when a stage is slower than the camera', async () => {
     const src = camera();
     const metrics = new Metrics();

@@ -397,6 +397,7 @@ describe('item 15: an empty file', () => {
           loop: false,
           max_in_flight: 8,
           realtime: false,
+          decode_size: null,
         },
         { ...ctx(), deep: false },
       ),

@@ -17,6 +17,7 @@ import type { FlowGate } from '../../core/flow-gate.js';
 import { redactUrl, type Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { ffmpegBinaries } from './binaries.js';
+import { scaleFilter, type DecodeSize } from '../decode-size.js';
 
 export interface DecodeOptions {
   /** File path or URL given to ffmpeg's -i. */
@@ -50,6 +51,8 @@ export interface DecodeOptions {
   latency_budget_ms?: number | null;
   /** Stop after this many output frames (`-frames:v`; still images: 1). */
   max_frames?: number;
+  /** Scale in ffmpeg's filter graph (null/absent: source size); frames then carry `source_width`/`source_height`. */
+  decode_size?: DecodeSize | null;
 }
 
 /** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame
@@ -101,6 +104,8 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
   }
   inputOptions.push('-copyts', ...o.input_options);
   const filters = selectFilters(o);
+  // A first showinfo before the scale reports each frame's source size (sourceShowinfoIndex).
+  if (o.decode_size) filters.push('showinfo=checksum=0', scaleFilter(o.decode_size));
   // showinfo reports each frame's pts and size; its per-plane checksums are not needed.
   filters.push('format=rgb24', 'showinfo=checksum=0');
   const map = o.stream_index === null ? '0:v:0' : `0:${o.stream_index}`;
@@ -124,7 +129,12 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
   return (cmd as unknown as { _getArguments(): string[] })._getArguments();
 }
 
-const SHOWINFO_RE = /Parsed_showinfo.*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
+/** Filter-graph index of the showinfo before the decode-time scale (`Parsed_showinfo_<index>`), or null without one. */
+export function sourceShowinfoIndex(o: Pick<DecodeOptions, 'start' | 'end' | 'fps' | 'start_time' | 'decode_size'>) {
+  return o.decode_size ? selectFilters(o).length : null;
+}
+
+const SHOWINFO_RE = /Parsed_showinfo_(\d+).*\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(\S+).*?\bs:(\d+)x(\d+)/;
 /** `[error]`, `[fatal]` or `[panic]` after any `[component @ 0x..]` prefixes (`-loglevel +level`). */
 const ERROR_LINE_RE = /^\s*(?:\[[^\]]*\]\s*)*?\[(error|fatal|panic)\]/;
 
@@ -185,20 +195,25 @@ function splitMessages(line: string): string[] {
 }
 
 export interface ShowinfoEntry {
+  /** Index of the showinfo filter in the graph (`Parsed_showinfo_<filter>`). */
+  filter: number;
   n: number;
   pts_time: number;
   width: number;
   height: number;
+  /** The frame's size before the decode-time scale (decode_size only). */
+  source?: { width: number; height: number };
 }
 
 export function parseShowinfo(line: string): ShowinfoEntry | null {
   const m = SHOWINFO_RE.exec(line);
   if (!m) return null;
   return {
-    n: Number(m[1]),
-    pts_time: m[3] === 'NOPTS' ? Number.NaN : Number(m[3]),
-    width: Number(m[4]),
-    height: Number(m[5]),
+    filter: Number(m[1]),
+    n: Number(m[2]),
+    pts_time: m[4] === 'NOPTS' ? Number.NaN : Number(m[4]),
+    width: Number(m[5]),
+    height: Number(m[6]),
   };
 }
 
@@ -251,6 +266,9 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
     let filled = 0;
     const pendingChunks: Buffer[] = []; // stdout bytes that arrived before the first frame's size
     const infos: ShowinfoEntry[] = [];
+    /** decode_size: source sizes reported before the scale, waiting for their frame's showinfo after it. */
+    const sourceIndex = sourceShowinfoIndex(o);
+    const sourceSizes: Array<{ width: number; height: number }> = [];
     const ready: Buffer[] = [];
     /** When each `ready` frame's last byte was read. */
     const readyAt: number[] = [];
@@ -304,6 +322,7 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         pts: +(Number.isFinite(rawPts) ? rawPts + o.pts_offset : Number.NaN).toFixed(6),
         width: info.width,
         height: info.height,
+        ...(info.source ? { source_width: info.source.width, source_height: info.source.height } : {}),
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         decoded_at_ms: Date.now(),
         captured_at_ms,
@@ -415,7 +434,16 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
 
     const handleStderrLine = (line: string) => {
       const info = parseShowinfo(line);
+      if (info && info.filter === sourceIndex) {
+        sourceSizes.push({ width: info.width, height: info.height });
+        return;
+      }
       if (info) {
+        if (sourceIndex !== null) {
+          const source = sourceSizes.shift();
+          if (!source) errorLines.push('[error] scaled frame without a source showinfo line');
+          else info.source = source;
+        }
         if (frameSize === 0) {
           frameSize = info.width * info.height * 3;
           for (const c of pendingChunks.splice(0)) consume(c);
