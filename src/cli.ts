@@ -85,11 +85,8 @@ function randomWeightWarnings(config: ReturnType<typeof loadPipelineFile>): stri
       if (hasRandomWeights(manifest)) {
         const id = (stage.config as { id?: unknown }).id;
         lines.push(
-          `warning: stage \`${String(id ?? stage.path)}\` runs model "${manifest.name}" with RANDOM test-only weights ` +
-            `` +
-            `` +
-            `` +
-            `(provenance.weights: ${manifest.provenance.weights}): its results show the plumbing, not real ` +
+          `warning: stage \`${String(id ?? stage.path)}\` runs model "${manifest.name}" with RANDOM test-only ` +
+            `weights (provenance.weights: ${manifest.provenance.weights}): its results show the plumbing, not real ` +
             `${manifest.task} output`,
         );
       }
@@ -134,11 +131,8 @@ async function cmdRun(
     { timeoutMs: config.shutdown_timeout_ms },
   );
   logger.info(
-    `Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ${pipeline.stages.length} stage(s), ` +
-      `` +
-      `` +
-      `` +
-      `${pipeline.sinks.length} sink(s).`,
+    `Running pipeline \`${pipeline.name}\`: ${pipeline.sources.length} source(s), ` +
+      `${pipeline.stages.length} stage(s), ${pipeline.sinks.length} sink(s).`,
   );
   // Per-file-source bars on a TTY stderr with pretty logs only (runtime/progress.ts).
   const progress = startProgress(
@@ -184,11 +178,8 @@ async function cmdValidate(file: string, deep: boolean, logger: Logger): Promise
   for (const line of result.report) process.stdout.write(`${line}\n`);
   if (result.issues.some((i) => i.severity === 'error')) return EXIT.CONFIG;
   process.stdout.write(
-    `${config.file}: ok (${config.sources.length} source(s), ${config.stages.length} stage(s), ${config.sinks.length} ` +
-      `` +
-      `` +
-      `` +
-      `sink(s))\n`,
+    `${config.file}: ok (${config.sources.length} source(s), ${config.stages.length} stage(s), ` +
+      `${config.sinks.length} sink(s))\n`,
   );
   return EXIT.OK;
 }

@@ -59,7 +59,7 @@ export interface Source {
   readonly health$?: Observable<StreamHealthEvent>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export interface SourceSpec<C = any> {
   type: string;
   summary: string;
@@ -86,7 +86,7 @@ export interface Stage {
   close(): Promise<void>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export interface StageSpec<C = any> {
   type: string;
   summary: string;
@@ -98,7 +98,7 @@ export interface StageSpec<C = any> {
 
 // ---- sinks -----------------------------------------------------------------------------------
 
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export interface SinkSpec<C = any> {
   type: string;
   summary: string;

@@ -96,7 +96,8 @@ export class ProgressBars {
         format: '{id} [{bar}] {done}/{totalText} frames | {fps} fps | ETA {etaText} | dropped {dropped}',
         barCompleteChar: '\u2588',
         barIncompleteChar: '\u2591',
-        hideCursor: false, // a second Ctrl-C kills the process at once (shutdown.ts): it must not leave the cursor hidden
+        // A second Ctrl-C kills the process at once (shutdown.ts): it must not leave the cursor hidden.
+        hideCursor: false,
         clearOnComplete: false,
         stopOnComplete: false,
         gracefulExit: false, // the run's own shutdown handlers own SIGINT/SIGTERM (runtime/shutdown.ts)

@@ -130,12 +130,12 @@ async function runScale(
 
 export const CAMERAS_USAGE =
   `usage:
-  vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] [--instance-id ID] ` +
-  `[--session-timeout-ms MS] [--connect-retries N]
+  vidflow cameras --assignments <topic> --brokers <host:port,…> --pipeline <file.yaml> [--group G] ` +
+  `[--instance-id ID] [--session-timeout-ms MS] [--connect-retries N]
       joins consumer group G (default vidflow.<topic>) and runs the cameras of the assignment partitions it owns
       through the pipeline's stages and sinks (its own sources are ignored); exits 0 on SIGINT/SIGTERM, 1 when
-      Kafka cannot be reached after N retries (error[KAFKA_CONNECT]; default 8, about 50 s), 2 for a bad pipeline file or assignment
-      topic; see docs/scaling.md "Live cameras"
+      Kafka cannot be reached after N retries (error[KAFKA_CONNECT]; default 8, about 50 s), 2 for a bad
+      pipeline file or assignment topic; see docs/scaling.md "Live cameras"
   vidflow assign <topic> <cameras.yaml|json> --brokers <host:port,…> [--remove ID]...
       one message per camera (key = id, value = the camera source entry as JSON); --remove sends a tombstone`;
 

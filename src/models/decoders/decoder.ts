@@ -91,10 +91,10 @@ export interface SegmentationDecodeContext {
 export type SegmentationDecodeResult = Uint8Array;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export type DetectionDecoder<O = any> = DecoderSpecBase<'detection', O, DetectionDecodeContext, DetectionDecodeResult>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export type ClassificationDecoder<O = any> = DecoderSpecBase<
   'classification',
   O,
@@ -102,7 +102,7 @@ export type ClassificationDecoder<O = any> = DecoderSpecBase<
   ClassificationDecodeResult
 >;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-// biome-ignore lint/suspicious/noExplicitAny: the default type argument of a registry of specs with different config types (unknown would not accept them)
+// biome-ignore lint/suspicious/noExplicitAny: registry default type argument (specs of different config types)
 export type SegmentationDecoder<O = any> = DecoderSpecBase<
   'segmentation',
   O,

@@ -124,7 +124,12 @@ export function decoderFor(
   if (!parsed.success)
     throw new VidflowError(
       'MODEL_MANIFEST_INVALID',
-      `${manifestPath}: invalid manifest: decoder: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`,
+      `${manifestPath}: invalid manifest: decoder: ${parsed.error.issues.map(issueText).join('; ')}`,
     );
   return { spec, options: parsed.data };
+}
+
+/** One zod issue of a decoder's options as `path: message`. */
+function issueText(i: { path: PropertyKey[]; message: string }): string {
+  return `${i.path.map(String).join('.') || '(options)'}: ${i.message}`;
 }

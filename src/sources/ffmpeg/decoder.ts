@@ -233,7 +233,8 @@ export function corruptMessage(
     return `${o.stream_id}: ${o.label} is corrupt or truncated: no frame decoded${from}: ${first}`;
   }
   const at = Number.isFinite(st.lastPts) ? `pts ${st.lastPts.toFixed(3)} s, ` : '';
-  return `${o.stream_id}: ${o.label} is corrupt or truncated after frame ${st.lastIndex} (${at}${st.decoded} frames decoded): ${first}`;
+  const where = `after frame ${st.lastIndex} (${at}${st.decoded} frames decoded)`;
+  return `${o.stream_id}: ${o.label} is corrupt or truncated ${where}: ${first}`;
 }
 
 export interface DecodeDeps {
