@@ -15,7 +15,7 @@ import { ffmpegBinaries } from '../../src/sources/ffmpeg/binaries.js';
 import { startRtspServer } from '../support/rtsp-server.js';
 import { SAFETY_NET_MS } from '../support/wait.js';
 
-const ROUNDS = 30;
+const ROUNDS = 20;
 const CLIENTS = 8;
 
 /** One RTSP client: reads `frames` decoded frames and exits. Resolves with ffmpeg's exit code. */
