@@ -70,7 +70,7 @@ export const decodeSizeField = z
       "`{ shorter_side }` (torchvision's Resize(int) size), neither upscaling, or an exact `{ width, height }`; " +
       '`interpolation`: `bilinear` (default), `area` or `bicubic`. `auto`: the size every model stage reading ' +
       'this stream can take without upsampling, from their manifests (the largest of their resize targets; off ' +
-      'when a stage takes the frame at its own size), logged at start-up (docs/pipeline.md "decode_size: auto"). ' +
+      'when a stage takes the frame at its own size), logged at start-up (docs/parity.md "decode_size: auto"). ' +
       'Records, boxes, keypoints and masks stay in source-frame pixels. null: decode at the source size (default).',
   );
 

@@ -193,9 +193,7 @@ describe('decode_size auto: config and sources', () => {
       }
       return [];
     };
-    assert.deepEqual(issues('aut'), [
-      'p.yaml(3,52) sources[0].decode_size: found "aut", expected "auto" or object',
-    ]);
+    assert.deepEqual(issues('aut'), ['p.yaml(3,52) sources[0].decode_size: found "aut", expected "auto" or object']);
     const [unknown] = issues('{ shorter_side: 256, max_widht: 416 }');
     assert.match(unknown!, /sources\[0\]\.decode_size\.max_widht: unknown key "max_widht"; did you mean "max_width"\?/);
   });
@@ -227,8 +225,8 @@ describe('decode_size auto: config and sources', () => {
     assert.deepEqual(lines, [
       'sources[0] (`cam1`): decode_size auto → max 416×416, interpolation area (stage `det`: yolox-nano letterbox ' +
         '416×416; 768×432 decodes at 416×233).',
-      'sources[2] (`cam2`): decode_size auto → off (stage `rcnn`: fasterrcnn takes the frame at its own size (resizes in ' +
-        'its graph)).',
+      'sources[2] (`cam2`): decode_size auto → off (stage `rcnn`: fasterrcnn takes the frame at its own size ' +
+        '(resizes in its graph)).',
     ]);
   });
 });
