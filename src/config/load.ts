@@ -175,7 +175,7 @@ function getAt(root: unknown, p: readonly PathSeg[]): unknown {
  * fits (a mapping: the object member's own errors, at their fields), or, when none fits, one
  * `found …, expected "auto" or object`.
  */
-export function flattenUnionIssues(issues: readonly ZodIssue[]): ZodIssue[] {
+function flattenUnionIssues(issues: readonly ZodIssue[]): ZodIssue[] {
   return issues.flatMap((issue): ZodIssue[] => {
     if (issue.code !== 'invalid_union') return [issue];
     const atUnion = (i: ZodIssue) => i.path.length === issue.path.length;
