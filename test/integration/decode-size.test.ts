@@ -257,7 +257,7 @@ describe('decode_size: label maps and keypoints at the source size (BodyPix, asp
   });
 });
 
-describe('decode_size: auto chooses the YOLOX letterbox size from the stage and applies it', {
+describe('decode_size: auto chooses the size from the stages reading each stream and applies it', {
   skip: have ? false : 'shared video or yolox-nano missing',
   timeout: 10 * 60_000,
 }, () => {
@@ -278,10 +278,13 @@ describe('decode_size: auto chooses the YOLOX letterbox size from the stage and 
         // What auto should choose for a yolox-nano stage, written out: the records must be the same.
         src('explicit', ', decode_size: { max_width: 416, max_height: 416, interpolation: area }'),
         src('off', ''),
+        // Read by the detector and a classifier: on 16:9 the classifier's shorter side 256 is the larger need.
+        src('mixed', ', decode_size: auto'),
         'stages:',
         // `off` (no decode_size, no stage) decodes at the source's size.
         '  - { type: detect, id: det, model: yolox-nano, score_threshold: 0.3, classes: [person],',
-        '      streams: [auto, explicit] }',
+        '      streams: [auto, explicit, mixed] }',
+        '  - { type: classify, id: cls, model: mobilenetv2-12-int8, streams: [mixed] }',
         'sinks:',
         `  - { type: jsonl, path: ${JSON.stringify(path.join(dir, 'out.jsonl'))} }`,
         '',
@@ -306,7 +309,18 @@ describe('decode_size: auto chooses the YOLOX letterbox size from the stage and 
     assert.deepEqual(lines, [
       'sources[0] (`auto`): decode_size auto → max 416×416, interpolation area (stage `det`: yolox-nano letterbox ' +
         '416×416; 768×432 decodes at 416×233).',
+      'sources[3] (`mixed`): decode_size auto → shorter side 256, interpolation bilinear (largest need: stage ' +
+        '`cls`: mobilenetv2-12-int8 shorter side 256; also stage `det`: yolox-nano letterbox 416×416; 768×432 ' +
+        'decodes at 455×256).',
     ]);
+    const mixed = frames.get('mixed') ?? [];
+    assert.equal(mixed.length, 16);
+    for (const f of mixed) assert.deepEqual(f, [455, 256, 768, 432]);
+    // Both stages produced a record per frame from those frames, in source coordinates.
+    const of = (stage: string) => recs.filter((r) => r.stream_id === 'mixed' && r.stage_id === stage);
+    assert.equal(of('cls').length, 16);
+    assert.equal(of('det').length, 16);
+    for (const r of [...of('cls'), ...of('det')]) assert.deepEqual([r.frame_width, r.frame_height], [768, 432]);
     const auto = frames.get('auto') ?? [];
     assert.equal(auto.length, 16);
     for (const f of auto) assert.deepEqual(f, [416, 233, 768, 432]);
