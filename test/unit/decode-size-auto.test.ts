@@ -13,7 +13,12 @@ import {
   chooseAutoDecodeSize,
   type AutoDecodeStage,
 } from '../../src/runtime/decode-size-auto.js';
-import { decodedSize, type DecodeSize } from '../../src/sources/decode-size.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { CameraSource, cameraSourceSchema } from '../../src/sources/camera-source.js';
+import { decodedSize, wantsAutoDecodeSize, type DecodeSize } from '../../src/sources/decode-size.js';
+import type { VideoInfo } from '../../src/sources/ffmpeg/probe.js';
+import { FileSource } from '../../src/sources/file-source.js';
 
 const yolox: StageFrameInput = {
   model: 'yolox-nano',
@@ -196,6 +201,30 @@ describe('decode_size auto: config and sources', () => {
     assert.deepEqual(issues('aut'), ['p.yaml(3,52) sources[0].decode_size: found "aut", expected "auto" or object']);
     const [unknown] = issues('{ shorter_side: 256, max_widht: 416 }');
     assert.match(unknown!, /sources\[0\]\.decode_size\.max_widht: unknown key "max_widht"; did you mean "max_width"\?/);
+  });
+
+  it('file and camera sources say whether they want auto; a file knows its upright size, a camera none', () => {
+    const ctx = {
+      pipeline: 't',
+      configPath: 'sources[0]',
+      baseDir: '/tmp',
+      logger: silentLogger(),
+      metrics: new Metrics(),
+    };
+    const info = { width: 432, height: 768, coded_width: 768, coded_height: 432, rotation: 90 } as VideoInfo;
+    const opts = { id: 'f', path: '/x.mp4', fps: null, start_secs: null, end_secs: null, loop: false };
+    const file = new FileSource({ ...opts, max_in_flight: 1, realtime: false, decode_size: 'auto' }, info, ctx);
+    assert.ok(wantsAutoDecodeSize(file));
+    assert.deepEqual(file.knownFrameSize, size(432, 768));
+    assert.equal(wantsAutoDecodeSize(new FileSource({ ...opts, max_in_flight: 1, realtime: false }, info, ctx)), false);
+    const cam = new CameraSource(
+      cameraSourceSchema.parse({ type: 'camera', id: 'c', url: 'rtsp://h/x', decode_size: 'auto' }),
+      ctx,
+    );
+    assert.ok(wantsAutoDecodeSize(cam));
+    assert.equal(cam.knownFrameSize, null);
+    const plain = new CameraSource(cameraSourceSchema.parse({ type: 'camera', id: 'c', url: 'rtsp://h/x' }), ctx);
+    assert.equal(wantsAutoDecodeSize(plain), false);
   });
 
   it('applies the choice to each source with auto and logs one line per source', () => {
