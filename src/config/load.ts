@@ -170,6 +170,36 @@ function getAt(root: unknown, p: readonly PathSeg[]): unknown {
   return cur;
 }
 
+/**
+ * A union's issue (`decode_size: auto | { … }`) → the issues of the one member the value's type
+ * fits (a mapping: the object member's own errors, at their fields), or, when none fits, one
+ * `found …, expected "auto" or object`.
+ */
+function flattenUnionIssues(issues: readonly ZodIssue[]): ZodIssue[] {
+  return issues.flatMap((issue): ZodIssue[] => {
+    if (issue.code !== 'invalid_union') return [issue];
+    const atUnion = (i: ZodIssue) => i.path.length === issue.path.length;
+    const mismatch = (i: ZodIssue) => atUnion(i) && (i.code === 'invalid_type' || i.code === 'invalid_literal');
+    const fitting = issue.unionErrors.filter((e) => !e.issues.some(mismatch));
+    if (fitting.length === 1) return flattenUnionIssues(fitting[0]!.issues);
+    const expected = issue.unionErrors.flatMap((e) =>
+      e.issues.filter(atUnion).flatMap((i) => {
+        if (i.code === 'invalid_literal') return [JSON.stringify(i.expected)];
+        return i.code === 'invalid_type' ? [String(i.expected)] : [];
+      }),
+    );
+    if (fitting.length > 0 || expected.length === 0) return [issue];
+    const merged: ZodIssue = {
+      code: 'invalid_type',
+      path: issue.path,
+      expected: [...new Set(expected)].join(' or ') as z.ZodParsedType,
+      received: z.ZodParsedType.unknown,
+      message: issue.message,
+    };
+    return [merged];
+  });
+}
+
 /** Zod issue → one message that says what was found and what was expected. */
 function issueMessage(
   issue: ZodIssue,
@@ -232,6 +262,8 @@ function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
             ? s._def.innerType
             : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
     }
+    if (s instanceof z.ZodUnion) s = (s.options as z.ZodTypeAny[]).find((o) => keysOf(o, []).length > 0) ?? s;
+    while (s instanceof z.ZodEffects) s = s.innerType();
     if (s instanceof z.ZodObject) s = s.shape[seg as string];
     else if (s instanceof z.ZodArray) s = s.element;
     else if (s instanceof z.ZodRecord) s = s.valueSchema;
@@ -251,6 +283,8 @@ function keysOf(schema: z.ZodTypeAny, p: readonly PathSeg[]): string[] {
           ? s._def.innerType
           : (s as z.ZodOptional<z.ZodTypeAny>).unwrap();
   }
+  if (s instanceof z.ZodUnion)
+    return (s.options as z.ZodTypeAny[]).map((o) => keysOf(o, [])).find((k) => k.length > 0) ?? [];
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
@@ -433,7 +467,7 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
   }
   const top = pipelineSchema.safeParse(data);
   if (!top.success) {
-    for (const issue of top.error.issues) {
+    for (const issue of flattenUnionIssues(top.error.issues)) {
       for (const m of issueMessage(issue, data, (p) => keysOf(pipelineSchema, p)))
         add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);
     }
@@ -475,7 +509,7 @@ export function parsePipeline(text: string, shown: string, baseDir: string, opti
       }
       const parsed = spec.schema.safeParse(item);
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
+        for (const issue of flattenUnionIssues(parsed.error.issues)) {
           const full: ZodIssue = { ...issue, path: [...p, ...issue.path] };
           for (const m of issueMessage(full, data, (q) => keysOf(spec.schema, q.slice(2))))
             add(locate.at(m.path, issue.code === 'unrecognized_keys'), m.path, m.message);

@@ -77,10 +77,30 @@ export interface StageContext extends ComponentContext {
   scheduler?: SchedulerLike;
 }
 
+/**
+ * How a stage's model resizes each frame (its manifest's `input.resize` and `interpolation`), read
+ * by sources' `decode_size: auto` (src/runtime/decode-size-auto.ts). `none`: the model takes the
+ * frame at the source's size (torchvision detection exports resize inside the graph).
+ */
+export type FrameResize =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'exact'; readonly width: number; readonly height: number }
+  | { readonly mode: 'letterbox'; readonly width: number; readonly height: number }
+  | { readonly mode: 'shorter_side'; readonly size: number; readonly max_size?: number | undefined };
+
+export interface StageFrameInput {
+  /** Model name (manifest `name`), for log lines. */
+  readonly model: string;
+  readonly resize: FrameResize;
+  readonly interpolation: 'bilinear' | 'bilinear_antialias' | 'nearest';
+}
+
 export interface Stage {
   readonly id: string;
   /** Streams this stage sees (null = all). */
   readonly streams: readonly string[] | null;
+  /** Model stages: how the model resizes frames (absent: the stage does not feed frames to a model). */
+  readonly frameInput?: StageFrameInput;
   /** Emits exactly one FrameOutcome per input frame (see FrameOutcome). */
   readonly operator: OperatorFunction<Frame, FrameOutcome>;
   close(): Promise<void>;

@@ -35,6 +35,7 @@ import { Metrics, streamAccounting, type StreamAccounting } from '../core/metric
 import { healthRecord, type FrameOutcome, type ResultRecord } from '../core/result.js';
 import type { PipelineConfig } from '../config/load.js';
 import type { Sink, SinkContext } from '../core/sink.js';
+import { applyAutoDecodeSizes } from './decode-size-auto.js';
 import { PreviewEncoder, previewSchema, type PreviewOptions } from './preview.js';
 
 export interface RunSummary {
@@ -125,6 +126,12 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
     );
     throw Object.assign(err, { all: errors });
   }
+  applyAutoDecodeSizes(
+    src.values,
+    stg.values,
+    config.sources.map((c) => c.path),
+    logger,
+  );
   return assemble(config, src.values, stg.values, snk.values, { ...options, metrics });
 }
 

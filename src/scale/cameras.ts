@@ -21,6 +21,7 @@ import { loadPipelineFile } from '../config/load.js';
 import { assemble, type BuiltPipeline } from '../runtime/run.js';
 import { dieBySignal, installShutdown } from '../runtime/shutdown.js';
 import type { Sink } from '../sinks/sink.js';
+import { applyAutoDecodeSizes } from '../runtime/decode-size-auto.js';
 import { cameraSourceSchema, cameraSourceSpec } from '../sources/camera-source.js';
 import type { Kafka } from 'kafkajs';
 import { DEFAULT_KAFKA_RETRIES, defaultWorkerId, kafkaClient, kafkaStartError } from './jobs.js';
@@ -149,6 +150,7 @@ export async function runCameras(o: CamerasOptions): Promise<number> {
     const source = await cameraSourceSpec.create(cam, ctx(path));
     const stages = [];
     for (const c of config.stages) stages.push(await c.spec.create(c.config, ctx(c.path)));
+    applyAutoDecodeSizes([source], stages, [path], log);
     const pipeline = assemble(
       {
         name: config.name,

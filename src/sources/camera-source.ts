@@ -16,7 +16,7 @@ import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { redactUrl, registerUrlSecrets } from '../core/logger.js';
 import type { StreamHealthEvent, StreamState } from '../core/result.js';
-import { decodeSizeField } from './decode-size.js';
+import { decodeSizeField, type AutoDecodeSizeSource, type DecodeSize } from './decode-size.js';
 import { decodeFrames } from './ffmpeg/decoder.js';
 import { probeVideo } from './ffmpeg/probe.js';
 
@@ -126,10 +126,14 @@ export function cameraInputOptions(
   return opts;
 }
 
-export class CameraSource implements Source {
+export class CameraSource implements Source, AutoDecodeSizeSource {
   readonly kind = 'live' as const;
   readonly id: string;
   readonly maxInFlight: number;
+  /** A camera's size is known only once connected: `decode_size: auto` is chosen without it. */
+  readonly knownFrameSize = null;
+  /** `decode_size: auto`: the size the runtime chose (null until then: the camera's size). */
+  private autoSize: DecodeSize | null = null;
   private readonly healthSubject = new Subject<StreamHealthEvent>();
   readonly health$: Observable<StreamHealthEvent> = this.healthSubject.asObservable();
   private state: StreamState | null = null;
@@ -142,6 +146,14 @@ export class CameraSource implements Source {
     this.id = config.id;
     this.maxInFlight = config.max_in_flight;
     registerUrlSecrets(config.url);
+  }
+
+  get decodeSizeAuto(): boolean {
+    return this.config.decode_size === 'auto';
+  }
+
+  applyDecodeSize(size: DecodeSize | null): void {
+    this.autoSize = size;
   }
 
   /** Current health state (null before `frames` is subscribed). */
@@ -234,7 +246,7 @@ export class CameraSource implements Source {
                 stream_index: info.stream_index,
                 realtime: false,
                 latency_budget_ms: c.latency_budget_ms,
-                decode_size: c.decode_size,
+                decode_size: c.decode_size === 'auto' ? this.autoSize : c.decode_size,
               },
               {
                 gate,

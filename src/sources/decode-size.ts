@@ -59,17 +59,40 @@ export const decodeSizeSchema = z
 
 export type DecodeSize = z.infer<typeof decodeSizeSchema>;
 
-/** The source option: null (default) decodes at the source's size. */
-export const decodeSizeField = decodeSizeSchema
+/** The source option: null (default) decodes at the source's size; `auto` is resolved when the pipeline is built. */
+export const decodeSizeField = z
+  .union([z.literal('auto'), decodeSizeSchema])
   .nullable()
   .default(null)
   .describe(
     "Scale frames in ffmpeg's filter graph before they reach Node (fast; not torchvision-exact, see " +
       'docs/parity.md): `{ max_width, max_height }` (fit keeping the aspect ratio: the YOLOX letterbox size), ' +
       "`{ shorter_side }` (torchvision's Resize(int) size), neither upscaling, or an exact `{ width, height }`; " +
-      '`interpolation`: `bilinear` (default), `area` or `bicubic`. Records, boxes, keypoints and masks stay in ' +
-      'source-frame pixels. null: decode at the source size (default).',
+      '`interpolation`: `bilinear` (default), `area` or `bicubic`. `auto`: the size every model stage reading ' +
+      'this stream can take without upsampling, from their manifests (the largest of their resize targets; off ' +
+      'when a stage takes the frame at its own size), logged at start-up (docs/parity.md "decode_size: auto"). ' +
+      'Records, boxes, keypoints and masks stay in source-frame pixels. null: decode at the source size (default).',
   );
+
+export type DecodeSizeOption = DecodeSize | 'auto' | null;
+
+/**
+ * A source whose config says `decode_size: auto`: the runtime chooses the size from the stages
+ * reading its stream (src/runtime/decode-size-auto.ts) and applies it before `frames` is called.
+ * Until then (or when nothing applies it) such a source decodes at the source's size.
+ */
+export interface AutoDecodeSizeSource {
+  readonly id: string;
+  /** Whether its config asks for `decode_size: auto`. */
+  readonly decodeSizeAuto: boolean;
+  /** The source's (upright) frame size when known before decoding (a probed file), else null. */
+  readonly knownFrameSize: { width: number; height: number } | null;
+  applyDecodeSize(size: DecodeSize | null): void;
+}
+
+export function wantsAutoDecodeSize(source: object): source is AutoDecodeSizeSource {
+  return (source as Partial<AutoDecodeSizeSource>).decodeSizeAuto === true;
+}
 
 /** The ffmpeg `scale` filter for `d` (expressions of the input size `iw`/`ih`, evaluated per input size). */
 export function scaleFilter(d: DecodeSize): string {
@@ -94,4 +117,30 @@ export function scaleFilter(d: DecodeSize): string {
     h = `max(1\\,trunc(ih*${r}))`;
   }
   return `scale=w=${w}:h=${h}:flags=${d.interpolation}`;
+}
+
+/** The size `scaleFilter(d)` gives a `width`×`height` frame (the same arithmetic, in the same double precision). */
+export function decodedSize(d: DecodeSize, width: number, height: number): { width: number; height: number } {
+  if (d.width !== undefined && d.height !== undefined) return { width: d.width, height: d.height };
+  if (d.shorter_side !== undefined) {
+    const s = d.shorter_side;
+    if (Math.min(width, height) <= s) return { width, height };
+    return width <= height
+      ? { width: s, height: Math.trunc((s * height) / width) }
+      : { width: Math.trunc((s * width) / height), height: s };
+  }
+  const parts = [
+    d.max_width !== undefined ? d.max_width / width : null,
+    d.max_height !== undefined ? d.max_height / height : null,
+  ];
+  const r = Math.min(1, ...parts.filter((p): p is number => p !== null));
+  return { width: Math.max(1, Math.trunc(width * r)), height: Math.max(1, Math.trunc(height * r)) };
+}
+
+/** `max 416×416`, `shorter side 256`, `exact 641×481` (log lines). */
+export function describeDecodeSize(d: DecodeSize): string {
+  if (d.width !== undefined && d.height !== undefined) return `exact ${d.width}×${d.height}`;
+  if (d.shorter_side !== undefined) return `shorter side ${d.shorter_side}`;
+  if (d.max_width !== undefined && d.max_height !== undefined) return `max ${d.max_width}×${d.max_height}`;
+  return d.max_width !== undefined ? `max width ${d.max_width}` : `max height ${d.max_height}`;
 }

@@ -10,7 +10,7 @@ import type { ComponentContext, Source, SourceSpec } from '../core/component.js'
 import type { FlowGate } from '../core/flow-gate.js';
 import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
-import { decodeSizeField } from './decode-size.js';
+import { decodeSizeField, type AutoDecodeSizeSource, type DecodeSize } from './decode-size.js';
 import { decodeFrames, seekMarginFor } from './ffmpeg/decoder.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
@@ -52,14 +52,16 @@ export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 export interface FileSourceOptions extends Omit<FileSourceConfig, 'type' | 'decode_size'> {
   /** Absolute path. */
   path: string;
-  /** Scale in ffmpeg's filter graph (absent or null: decode at the source's size). */
+  /** Scale in ffmpeg's filter graph (absent or null: decode at the source's size; `auto`: see applyDecodeSize). */
   decode_size?: FileSourceConfig['decode_size'];
 }
 
-export class FileSource implements Source {
+export class FileSource implements Source, AutoDecodeSizeSource {
   readonly kind = 'file' as const;
   readonly id: string;
   readonly maxInFlight: number;
+  /** `decode_size: auto`: the size the runtime chose (null until then: the source's size). */
+  private autoSize: DecodeSize | null = null;
   constructor(
     private readonly options: FileSourceOptions,
     readonly info: VideoInfo,
@@ -69,8 +71,21 @@ export class FileSource implements Source {
     this.maxInFlight = options.max_in_flight;
   }
 
+  get decodeSizeAuto(): boolean {
+    return this.options.decode_size === 'auto';
+  }
+
+  get knownFrameSize(): { width: number; height: number } {
+    return { width: this.info.width, height: this.info.height };
+  }
+
+  applyDecodeSize(size: DecodeSize | null): void {
+    this.autoSize = size;
+  }
+
   frames(gate: FlowGate): Observable<Frame> {
     const o = this.options;
+    const decodeSize = o.decode_size === 'auto' ? this.autoSize : (o.decode_size ?? null);
     const label = path.relative(process.cwd(), o.path) || o.path;
     const pass = (round: number, indexOffset: number): Observable<Frame> =>
       defer(() => {
@@ -92,7 +107,7 @@ export class FileSource implements Source {
             index_offset: indexOffset,
             stream_index: this.info.stream_index,
             realtime: o.realtime,
-            decode_size: o.decode_size ?? null,
+            decode_size: decodeSize,
           },
           { gate, logger: this.ctx.logger, metrics: this.ctx.metrics },
         );

@@ -14,7 +14,7 @@
  */
 import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { Stage, StageSpec } from '../core/component.js';
+import type { Stage, StageFrameInput, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { ClassScore, FrameOutcome } from '../core/result.js';
@@ -25,6 +25,7 @@ import type { ModelRunner } from '../models/runner.js';
 import { assembleClip, clipBatches } from '../models/tensor-builder.js';
 import { clipWindow } from '../operators/clip-window.js';
 import {
+  frameInputOf,
   modelStage,
   modelStageFields,
   openStageModel,
@@ -91,6 +92,8 @@ export { assembleClip, clipFramePreprocessor };
 
 export interface ClipModel {
   readonly model_id: string;
+  /** How the model resizes frames (decode_size: auto). */
+  readonly frame_input?: StageFrameInput;
   readonly clip_length: number;
   readonly fixed_batch: number | null;
   readonly planeSize: number;
@@ -127,6 +130,7 @@ export function clipModel(
   const inputName = m.input.names[0]!;
   return {
     model_id: m.name,
+    frame_input: frameInputOf(m),
     clip_length: T,
     fixed_batch: fixed,
     planeSize: pre.planeSize,
@@ -254,6 +258,7 @@ export const classifyClipSpec: StageSpec<ClassifyClipConfig> = {
     return {
       id: config.id,
       streams: config.streams,
+      frameInput: model.frame_input,
       operator: clipStage(
         model,
         { ...config, pipeline: ctx.pipeline },

@@ -11,7 +11,7 @@ import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.j
 import type { LoadedManifest } from '../models/manifest.js';
 import type { ModelRunner } from '../models/runner.js';
 import { imageBatches } from '../models/tensor-builder.js';
-import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
+import { frameInputOf, modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 export const classifySchema = z
   .object({
@@ -46,6 +46,7 @@ export function classificationModel(
     model_id: m.name,
     task: 'classification',
     fixed_batch: fixed,
+    frame_input: frameInputOf(m),
     prepare,
     async run(frames: Frame[], prepared?: unknown[]): Promise<ClassifyResult[]> {
       const items = await Promise.all(

@@ -9,7 +9,7 @@
  * `track`, which add their own decoding of the extra outputs.
  */
 import { z } from 'zod';
-import type { Stage, StageContext, StageSpec } from '../core/component.js';
+import type { Stage, StageContext, StageFrameInput, StageSpec } from '../core/component.js';
 import { VidflowError } from '../core/errors.js';
 import { sourceSize, type Frame } from '../core/frame.js';
 import type { Task } from '../core/result.js';
@@ -23,7 +23,7 @@ import { inputSize, preprocessInto, toSourceGeometry, type Geometry } from '../m
 import { preprocessFrame, type PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 import { chwFeeds } from '../models/tensor-builder.js';
-import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
+import { frameInputOf, modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 /** Default minimum score of a reported detection. */
 export const DEFAULT_SCORE_THRESHOLD = 0.5;
@@ -103,6 +103,8 @@ export interface DetectorOutput {
 export interface Detector {
   readonly model_id: string;
   readonly fixed_batch: number | null;
+  /** How the model resizes frames (decode_size: auto). */
+  readonly frame_input: StageFrameInput;
   /** Per-frame preprocessing on the preprocessing pool, started as frames arrive; see FrameModel.prepare. */
   prepare?(frame: Frame): Promise<unknown>;
   run(frames: Frame[], prepared?: unknown[]): Promise<DetectorOutput[]>;
@@ -205,6 +207,7 @@ export function createDetector(
     return {
       model_id: m.name,
       fixed_batch: fixed,
+      frame_input: frameInputOf(m),
       prepare: (frame) => preprocessFrame(frame, m.input, 'CHW'),
       async run(frames, prepared) {
         const results: DetectorOutput[] = [];
@@ -239,6 +242,7 @@ export function createDetector(
   return {
     model_id: m.name,
     fixed_batch: fixed,
+    frame_input: frameInputOf(m),
     prepare: (frame) => prepareImage(frame, m.input),
     async run(frames, prepared) {
       return runImageBatches(
@@ -329,6 +333,7 @@ export function detectorModel<R>(
     model_id: det.model_id,
     task,
     fixed_batch: det.fixed_batch,
+    frame_input: det.frame_input,
     async run(frames, prepared) {
       const outs = await det.run(frames, prepared);
       return outs.map((o, i) => decode(o, frames[i]!));

@@ -18,7 +18,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { z } from 'zod';
-import type { Stage, StageContext } from '../core/component.js';
+import type { Stage, StageContext, StageFrameInput } from '../core/component.js';
 import { sourceSize, type Frame } from '../core/frame.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -26,7 +26,7 @@ import { RESULT_SCHEMA_VERSION, type FrameOutcome, type ResultRecord, type Task 
 import { batchFrames } from '../operators/batch.js';
 import { inferBatches } from '../operators/infer.js';
 import { sampleFrames } from '../operators/sample.js';
-import type { LoadedManifest, ModelTask } from '../models/manifest.js';
+import type { LoadedManifest, ModelManifest, ModelTask } from '../models/manifest.js';
 import { isWorkerLost } from '../models/inference-worker-pool.js';
 import { openModel } from '../models/model-store.js';
 import type { ModelRunner, RunnerOptions } from '../models/runner.js';
@@ -116,6 +116,8 @@ export interface FrameModel<R> {
   readonly task: Task;
   /** Fixed batch size of the export, or null when any batch size works. */
   readonly fixed_batch: number | null;
+  /** How the model resizes frames (from its manifest), read by sources' `decode_size: auto`. */
+  readonly frame_input?: StageFrameInput;
   /**
    * Optional per-frame preparation (e.g. preprocessing into a tensor on the preprocessing pool),
    * started as each frame arrives so it overlaps with the inference of earlier batches; it may
@@ -499,6 +501,11 @@ export async function openStageModel<T>(
   }
 }
 
+/** What `decode_size: auto` reads of a manifest: its model name, resize and interpolation. */
+export function frameInputOf(manifest: Pick<ModelManifest, 'name' | 'input'>): StageFrameInput {
+  return { model: manifest.name, resize: manifest.input.resize, interpolation: manifest.input.interpolation };
+}
+
 /** The runner options a stage's execution fields ask for (exported for tests). */
 export function stageRunnerOptions(
   config: Pick<ModelStageConfig, 'execution_providers' | 'intra_op_threads' | 'device_id'> &
@@ -524,6 +531,7 @@ export function stageFor<R>(
   return {
     id: config.id,
     streams: config.streams,
+    ...(model.frame_input ? { frameInput: model.frame_input } : {}),
     operator: modelStage(
       model,
       {

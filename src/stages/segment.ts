@@ -19,7 +19,7 @@ import type { LoadedManifest } from '../models/manifest.js';
 import type { PreparedImage } from '../models/preprocess-pool.js';
 import type { ModelRunner, Tensor } from '../models/runner.js';
 
-import { modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
+import { frameInputOf, modelStageFields, openStageModel, stageFor, type FrameModel } from './model-stage.js';
 
 export const LABEL_MAP_FORMATS = ['none', 'rle', 'png'] as const;
 export const DEFAULT_LABEL_MAP: (typeof LABEL_MAP_FORMATS)[number] = 'none';
@@ -98,6 +98,7 @@ export function segmentationModel(
     model_id: m.name,
     task: 'semantic_segmentation',
     fixed_batch: fixed,
+    frame_input: frameInputOf(m),
     /** Preprocesses a frame on the preprocessing pool as it arrives. */
     prepare: (frame: Frame) => prepareImage(frame, m.input),
     async run(frames: Frame[], prepared?: unknown[]): Promise<SegmentResult[]> {

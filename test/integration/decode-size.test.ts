@@ -7,9 +7,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import pino from 'pino';
 import { FlowGate } from '../../src/core/flow-gate.js';
 import type { Frame } from '../../src/core/frame.js';
 import { silentLogger } from '../../src/core/logger.js';
+import type { ResultRecord } from '../../src/core/result.js';
+import { loadPipelineFile } from '../../src/config/load.js';
+import { buildPipeline } from '../../src/runtime/run.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { decodeSizeSchema } from '../../src/sources/decode-size.js';
 import { createFileSource } from '../../src/sources/file-source.js';
@@ -250,5 +254,101 @@ describe('decode_size: label maps and keypoints at the source size (BodyPix, asp
       compared += 1;
     }
     assert.ok(compared >= 3, `${compared} frames with keypoints on both paths`);
+  });
+});
+
+describe('decode_size: auto chooses the size from the stages reading each stream and applies it', {
+  skip: have ? false : 'shared video or yolox-nano missing',
+  timeout: 10 * 60_000,
+}, () => {
+  const logged: string[] = [];
+  const frames = new Map<string, Array<[number, number, number | undefined, number | undefined]>>();
+  const recs: ResultRecord[] = [];
+  before(async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'decode-size-auto.yaml');
+    const src = (id: string, extra: string) =>
+      `  - { type: file, id: ${id}, path: ${JSON.stringify(VIDEO)}, start_secs: 6, end_secs: 14, fps: 2${extra} }`;
+    writeFileSync(
+      file,
+      [
+        'name: decode-size-auto',
+        'sources:',
+        src('auto', ', decode_size: auto'),
+        // What auto should choose for a yolox-nano stage, written out: the records must be the same.
+        src('explicit', ', decode_size: { max_width: 416, max_height: 416, interpolation: area }'),
+        src('off', ''),
+        // Read by the detector and a classifier: on 16:9 the classifier's shorter side 256 is the larger need.
+        src('mixed', ', decode_size: auto'),
+        'stages:',
+        // `off` (no decode_size, no stage) decodes at the source's size.
+        '  - { type: detect, id: det, model: yolox-nano, score_threshold: 0.3, classes: [person],',
+        '      streams: [auto, explicit, mixed] }',
+        '  - { type: classify, id: cls, model: mobilenetv2-12-int8, streams: [mixed] }',
+        'sinks:',
+        `  - { type: jsonl, path: ${JSON.stringify(path.join(dir, 'out.jsonl'))} }`,
+        '',
+      ].join('\n'),
+    );
+    const logger = pino({ level: 'info' }, { write: (s: string) => void logged.push(JSON.parse(s).msg) });
+    const pipeline = await buildPipeline(loadPipelineFile(file), {
+      logger,
+      onFrame: (f) => {
+        const list = frames.get(f.stream_id) ?? [];
+        list.push([f.width, f.height, f.source_width, f.source_height]);
+        frames.set(f.stream_id, list);
+      },
+      onRecord: (r) => void recs.push(r),
+    });
+    const summary = await pipeline.run();
+    assert.ok(summary.ok, summary.errors.join('\n'));
+  });
+
+  it('logs the choice and why, and ffmpeg decodes at that size', () => {
+    const lines = logged.filter((l) => l.includes('decode_size auto'));
+    assert.deepEqual(lines, [
+      'sources[0] (`auto`): decode_size auto → max 416×416, interpolation area (stage `det`: yolox-nano letterbox ' +
+        '416×416; 768×432 decodes at 416×233).',
+      'sources[3] (`mixed`): decode_size auto → shorter side 256, interpolation bilinear (largest need: stage ' +
+        '`cls`: mobilenetv2-12-int8 shorter side 256; also stage `det`: yolox-nano letterbox 416×416; 768×432 ' +
+        'decodes at 455×256).',
+    ]);
+    const mixed = frames.get('mixed') ?? [];
+    assert.equal(mixed.length, 16);
+    for (const f of mixed) assert.deepEqual(f, [455, 256, 768, 432]);
+    // Both stages produced a record per frame from those frames, in source coordinates.
+    const of = (stage: string) => recs.filter((r) => r.stream_id === 'mixed' && r.stage_id === stage);
+    assert.equal(of('cls').length, 16);
+    assert.equal(of('det').length, 16);
+    for (const r of [...of('cls'), ...of('det')]) assert.deepEqual([r.frame_width, r.frame_height], [768, 432]);
+    const auto = frames.get('auto') ?? [];
+    assert.equal(auto.length, 16);
+    for (const f of auto) assert.deepEqual(f, [416, 233, 768, 432]);
+    assert.deepEqual(frames.get('off')?.[0], [768, 432, undefined, undefined]);
+  });
+
+  it('records are in source coordinates and the same as with the size written out', () => {
+    type Det = { box: [number, number, number, number]; score: number };
+    const of = (id: string) =>
+      recs
+        .filter((r) => r.stream_id === id)
+        .sort((a, b) => a.frame_index - b.frame_index)
+        .map((r) => ({
+          frame: r.frame_index,
+          size: [r.frame_width, r.frame_height],
+          boxes: (r.results as { detections: Det[] }).detections.map((d) => [...d.box, d.score]),
+        }));
+    const auto = of('auto');
+    assert.equal(auto.length, 16);
+    assert.deepEqual(auto, of('explicit'));
+    const boxes = auto.flatMap((r) => r.boxes);
+    assert.ok(boxes.length >= 10, `${boxes.length} person boxes`);
+    for (const r of auto) assert.deepEqual(r.size, [768, 432]);
+    for (const [x1, y1, x2, y2] of boxes) assert.ok(x1! >= 0 && y1! >= 0 && x2! <= 768 && y2! <= 432);
+    // Source pixels, not the decoded frame's: boxes reach past the decoded 416×233.
+    assert.ok(
+      boxes.some(([, , x2, y2]) => x2! > 416 || y2! > 233),
+      'every box inside 416×233',
+    );
   });
 });

@@ -182,7 +182,7 @@ describe('decode_size: config errors', () => {
     assert.match(one('{ max_width: 416.5 }'), /decode_size\.max_width: .*expected integer/);
     assert.match(one('{ max_width: 416, interpolation: lanczos }'), /decode_size\.interpolation: .*expected one of/);
     assert.match(one('{ shorter_side: 256, scale: 2 }'), /decode_size\.scale: unknown key "scale"/);
-    assert.match(one('416'), /sources\[0\]\.decode_size: found number 416, expected object/);
+    assert.match(one('416'), /sources\[0\]\.decode_size: found number 416, expected "auto" or object/);
   });
 
   it('is an option of camera sources too', () => {
