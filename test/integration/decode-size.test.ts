@@ -4,7 +4,7 @@
  * close to the default (full-size decode, JavaScript letterbox) path on the same frames.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import pino from 'pino';
@@ -18,7 +18,7 @@ import { Metrics } from '../../src/core/metrics.js';
 import { decodeSizeSchema } from '../../src/sources/decode-size.js';
 import { createFileSource } from '../../src/sources/file-source.js';
 import { media, sharedMedia, sharedModel, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runPipelineRecords } from '../support/pipeline.js';
 
 const VIDEO = sharedMedia('videos/people-one-by-one.mp4');
 const have = existsSync(VIDEO) && existsSync(sharedModel('detection/yolox_nano.onnx'));
@@ -112,31 +112,15 @@ describe('decode_size: a YOLOX pipeline reports source coordinates', {
 }, () => {
   let recs: Rec[] = [];
   before(async () => {
-    const dir = tmpDir();
-    const out = path.join(dir, 'decode-size.jsonl');
-    const file = path.join(dir, 'decode-size.yaml');
     const src = (id: string, extra: string) =>
       `  - { type: file, id: ${id}, path: ${JSON.stringify(VIDEO)}, start_secs: 6, end_secs: 14, fps: 2${extra} }`;
-    writeFileSync(
-      file,
-      [
-        'name: decode-size',
-        'sources:',
-        src('full', ''),
-        src('small', ', decode_size: { max_width: 416, max_height: 416, interpolation: area }'),
-        'stages:',
-        '  - { type: detect, id: det, model: yolox-nano, score_threshold: 0.3, classes: [person] }',
-        'sinks:',
-        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['run', file]);
-    assert.equal(r.code, 0, r.stderr);
-    recs = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Rec);
+    recs = await runPipelineRecords<Rec>('decode-size', [
+      'sources:',
+      src('full', ''),
+      src('small', ', decode_size: { max_width: 416, max_height: 416, interpolation: area }'),
+      'stages:',
+      '  - { type: detect, id: det, model: yolox-nano, score_threshold: 0.3, classes: [person] }',
+    ]);
   });
 
   it('records carry the source frame size and person boxes inside it, close to the default path', () => {
@@ -191,15 +175,10 @@ describe('decode_size: label maps and keypoints at the source size (BodyPix, asp
 }, () => {
   let recs: PoseSegRec[] = [];
   before(async () => {
-    const dir = tmpDir();
-    const out = path.join(dir, 'decode-size-pose.jsonl');
-    const file = path.join(dir, 'decode-size-pose.yaml');
     const src = (id: string, extra: string) =>
       `  - { type: file, id: ${id}, path: ${JSON.stringify(VIDEO)}, start_secs: 8, end_secs: 14, fps: 1${extra} }`;
-    writeFileSync(
-      file,
-      [
-        'name: decode-size-pose',
+    recs = (
+      await runPipelineRecords<PoseSegRec>('decode-size-pose', [
         'sources:',
         src('full', ''),
         // BodyPix resizes to exactly 641×481: decoded at that size, the JS resize is a no-op.
@@ -207,18 +186,8 @@ describe('decode_size: label maps and keypoints at the source size (BodyPix, asp
         'stages:',
         '  - { type: segment, id: seg, model: bodypix-person-segmentation, label_map: rle }',
         '  - { type: detect_keypoints, id: pose, model: bodypix-keypoints }',
-        'sinks:',
-        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['run', file]);
-    assert.equal(r.code, 0, r.stderr);
-    recs = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as PoseSegRec)
-      .filter((r) => r.results);
+      ])
+    ).filter((r) => r.results);
   });
 
   it('label maps are 768×432 and the person fraction is close to the default path', () => {

@@ -10,12 +10,12 @@
  * the pixels.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { decodeLabelMapRle, type LabelMapRle } from '../../src/models/decoders/rle.js';
-import { REPO, SHARED, sharedModel, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { REPO, SHARED, sharedModel } from '../support/media.js';
+import { runPipelineRecords } from '../support/pipeline.js';
 
 interface Kp {
   name: string;
@@ -68,38 +68,22 @@ describe('BodyPix keypoints / person mask and road segmentation through the CLI 
   const kp = (p: Person, name: string) => p.keypoints.find((k) => k.name === name)!;
 
   before(async () => {
-    const dir = tmpDir();
-    const out = path.join(dir, 'pose-segmentation.jsonl');
-    const file = path.join(dir, 'pose-segmentation.yaml');
     const media = [...new Set(ref.cases.map((c) => c.media))];
-    writeFileSync(
-      file,
-      [
-        'name: pose-segmentation',
-        'sources:',
-        // fps 2 keeps the first frame of each video (the reference decodes frame 0) and a few more.
-        ...media.map((m) => {
-          const file = JSON.stringify(path.join(SHARED, m));
-          return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 2' : ''} }`;
-        }),
-        'stages:',
-        `  - { type: detect_keypoints, id: pose, model: bodypix-keypoints, score_threshold: ${SCORE_THRESHOLD}, ` +
-          `streams: [${streams('bodypix-keypoints').join(', ')}] }`,
-        `  - { type: segment, id: person, model: bodypix-person-segmentation, label_map: rle, streams: ` +
-          `[${streams('bodypix-person-segmentation').join(', ')}] }`,
-        `  - { type: segment, id: road, model: road-segmentation-adas-0001, label_map: rle, streams: ` +
-          `[${streams('road-segmentation-adas-0001').join(', ')}] }`,
-        'sinks:',
-        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['run', file]);
-    assert.equal(r.code, 0, r.stderr);
-    recs = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Rec);
+    recs = await runPipelineRecords<Rec>('pose-segmentation', [
+      'sources:',
+      // fps 2 keeps the first frame of each video (the reference decodes frame 0) and a few more.
+      ...media.map((m) => {
+        const file = JSON.stringify(path.join(SHARED, m));
+        return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 2' : ''} }`;
+      }),
+      'stages:',
+      `  - { type: detect_keypoints, id: pose, model: bodypix-keypoints, score_threshold: ${SCORE_THRESHOLD}, ` +
+        `streams: [${streams('bodypix-keypoints').join(', ')}] }`,
+      `  - { type: segment, id: person, model: bodypix-person-segmentation, label_map: rle, streams: ` +
+        `[${streams('bodypix-person-segmentation').join(', ')}] }`,
+      `  - { type: segment, id: road, model: road-segmentation-adas-0001, label_map: rle, streams: ` +
+        `[${streams('road-segmentation-adas-0001').join(', ')}] }`,
+    ]);
   });
 
   it(

@@ -6,11 +6,10 @@
  * repositories' (FastestDet 0.65, UltraFace 0.7).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { sharedMedia, sharedModel, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { sharedMedia, sharedModel } from '../support/media.js';
+import { runPipelineRecords } from '../support/pipeline.js';
 
 interface Det {
   box: [number, number, number, number];
@@ -40,40 +39,24 @@ describe('FastestDet and UltraFace through the CLI on the shared media', {
   const labels = (r: Rec, label: string) => r.results.detections.filter((d) => d.label === label);
 
   before(async () => {
-    const dir = tmpDir();
-    const out = path.join(dir, 'real-detectors.jsonl');
-    const file = path.join(dir, 'real-detectors.yaml');
     const src = (id: string, rel: string, fps?: number) =>
       `  - { type: file, id: ${id}, path: ${JSON.stringify(sharedMedia(rel))}${fps ? `, fps: ${fps}` : ''} }`;
-    writeFileSync(
-      file,
-      [
-        'name: real-detectors',
-        'sources:',
-        src('highway', 'photos/highway-cars.jpg'),
-        src('dashcam', 'videos/highway-dashcam.mp4', 5),
-        src('soccer', 'photos/soccer.jpg'),
-        src('apollo', 'photos/apollo-crew.jpg'),
-        src('cat', 'photos/cat.png'),
-        src('astronaut', 'photos/astronaut.png'),
-        src('headpose', 'videos/faces-head-pose.mp4', 3),
-        src('walking', 'videos/walking-pair-faces.mp4', 4),
-        'stages:',
-        '  - { type: detect, id: objects, model: fastestdet, score_threshold: 0.65, streams: [highway, dashcam, ' +
-          'soccer, apollo, cat] }',
-        '  - { type: detect, id: faces, model: ultraface-rfb-320, score_threshold: 0.7, streams: [astronaut, apollo, ' +
-          'headpose, walking, highway] }',
-        'sinks:',
-        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['run', file]);
-    assert.equal(r.code, 0, r.stderr);
-    recs = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Rec);
+    recs = await runPipelineRecords<Rec>('real-detectors', [
+      'sources:',
+      src('highway', 'photos/highway-cars.jpg'),
+      src('dashcam', 'videos/highway-dashcam.mp4', 5),
+      src('soccer', 'photos/soccer.jpg'),
+      src('apollo', 'photos/apollo-crew.jpg'),
+      src('cat', 'photos/cat.png'),
+      src('astronaut', 'photos/astronaut.png'),
+      src('headpose', 'videos/faces-head-pose.mp4', 3),
+      src('walking', 'videos/walking-pair-faces.mp4', 4),
+      'stages:',
+      '  - { type: detect, id: objects, model: fastestdet, score_threshold: 0.65, streams: [highway, dashcam, ' +
+        'soccer, apollo, cat] }',
+      '  - { type: detect, id: faces, model: ultraface-rfb-320, score_threshold: 0.7, streams: [astronaut, apollo, ' +
+        'headpose, walking, highway] }',
+    ]);
   });
 
   it('every box lies inside its frame', () => {

@@ -5,11 +5,11 @@
  * tools/reference/decode_detectors.py: the same detections, each corner within 0.5 px.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO, sharedMedia, sharedModel, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { REPO, sharedMedia, sharedModel } from '../support/media.js';
+import { runPipelineRecords } from '../support/pipeline.js';
 
 interface Det {
   box: [number, number, number, number];
@@ -45,9 +45,6 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
   const ref = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cases: RefCase[] };
   const streamId = (media: string) => path.basename(media).replace(/\W+/g, '_');
   it('same detections, same labels, corners within 0.5 px, scores within 1e-3', async (t) => {
-    const dir = tmpDir();
-    const out = path.join(dir, 'reference-detectors.jsonl');
-    const file = path.join(dir, 'reference-detectors.yaml');
     const media = [...new Set(ref.cases.map((c) => c.media))];
     const streams = (model: string) => ref.cases.filter((c) => c.model === model).map((c) => streamId(c.media));
     const stage = (model: string) => {
@@ -55,30 +52,17 @@ describe('FastestDet and UltraFace match the Python onnxruntime reference within
       const ids = streams(model).join(', ');
       return `  - { type: detect, id: ${model}, model: ${model}, score_threshold: ${thr}, streams: [${ids}] }`;
     };
-    writeFileSync(
-      file,
-      [
-        'name: reference-detectors',
-        'sources:',
-        // fps 1 keeps the first frame of the videos (the reference decodes frame 0 only).
-        ...media.map((m) => {
-          const file = JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m));
-          return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 1' : ''} }`;
-        }),
-        'stages:',
-        stage('fastestdet'),
-        stage('ultraface-rfb-320'),
-        'sinks:',
-        `  - { type: jsonl, path: ${JSON.stringify(out)} }`,
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['run', file]);
-    assert.equal(r.code, 0, r.stderr);
-    const recs = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Rec);
+    const recs = await runPipelineRecords<Rec>('reference-detectors', [
+      'sources:',
+      // fps 1 keeps the first frame of the videos (the reference decodes frame 0 only).
+      ...media.map((m) => {
+        const file = JSON.stringify(path.join(path.dirname(sharedMedia('x')), '..', m));
+        return `  - { type: file, id: ${streamId(m)}, path: ${file}${m.includes('/videos/') ? ', fps: 1' : ''} }`;
+      }),
+      'stages:',
+      stage('fastestdet'),
+      stage('ultraface-rfb-320'),
+    ]);
     let compared = 0;
     let worst = 0;
     let worstScore = 0;

@@ -1,7 +1,9 @@
 /** Runs the vidflow CLI as a child process, as a user would. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO } from './media.js';
+import { REPO, tmpDir } from './media.js';
 import { SAFETY_NET_MS } from './wait.js';
 
 export interface CliResult {
@@ -53,4 +55,23 @@ export function runCli(
     });
     opts.onSpawn?.(p);
   });
+}
+
+/**
+ * Writes pipeline `name` (`body`: its `sources:` and `stages:` lines) with one JSONL sink into a
+ * fresh temporary folder, runs `vidflow run` on it as a user would, asserts exit 0 and returns the
+ * records of the JSONL file in order.
+ */
+export async function runPipelineRecords<T>(name: string, body: string[]): Promise<T[]> {
+  const dir = tmpDir();
+  const out = path.join(dir, `${name}.jsonl`);
+  const file = path.join(dir, `${name}.yaml`);
+  const sink = ['sinks:', `  - { type: jsonl, path: ${JSON.stringify(out)} }`, ''];
+  writeFileSync(file, [`name: ${name}`, ...body, ...sink].join('\n'));
+  const r = await runCli(['run', file]);
+  assert.equal(r.code, 0, r.stderr);
+  return readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 }
