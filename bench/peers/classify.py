@@ -11,6 +11,7 @@ and writes one JSON line per frame: {"frame_index", "pts", "top": [{"label_id", 
 """
 import argparse
 import json
+import sys
 
 import av
 import numpy as np
@@ -22,6 +23,14 @@ STD = (0.229, 0.224, 0.225)
 # (float32(v * scale) - mean[c]) / std[c] for every byte value v, per channel, as float32.
 LUT = np.array([[(float(np.float32(v * SCALE)) - MEAN[c]) / STD[c] for v in range(256)] for c in range(3)], dtype=np.float32)
 
+
+
+def open_output(path: str):
+    """The JSON-lines output, line-buffered: a file, or standard output for "-"."""
+    if path == "-":
+        sys.stdout.reconfigure(line_buffering=True)
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", buffering=1)
 
 def taps(src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
     """Antialiased bilinear resampling (the triangle filter widened by the scale when shrinking,
@@ -78,7 +87,7 @@ def main() -> None:
     ap.add_argument("video")
     ap.add_argument("--model", required=True)
     ap.add_argument("--labels", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="JSON lines file, or - for standard output")
     ap.add_argument("--end-secs", type=float, default=None, help="stop before this time (seconds)")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: onnxruntime default)")
@@ -93,7 +102,7 @@ def main() -> None:
     sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0].name
 
-    out = open(args.out, "w", encoding="utf-8")
+    out = open_output(args.out)
     pending: list[tuple[int, float, np.ndarray]] = []
 
     def flush() -> None:

@@ -13,6 +13,7 @@ the frame (/r, clamped), and writes one JSON line per frame:
 """
 import argparse
 import json
+import sys
 
 import av
 import numpy as np
@@ -21,6 +22,14 @@ import onnxruntime as ort
 SIZE = 416
 STRIDES = (8, 16, 32)
 
+
+
+def open_output(path: str):
+    """The JSON-lines output, line-buffered: a file, or standard output for "-"."""
+    if path == "-":
+        sys.stdout.reconfigure(line_buffering=True)
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", buffering=1)
 
 def bilinear_taps(src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain bilinear (align_corners=False, no antialias, as cv2.resize INTER_LINEAR samples):
@@ -104,7 +113,7 @@ def main() -> None:
     ap.add_argument("video")
     ap.add_argument("--model", required=True)
     ap.add_argument("--labels", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="JSON lines file, or - for standard output")
     ap.add_argument("--end-secs", type=float, default=None, help="stop before this time (seconds)")
     ap.add_argument("--score-threshold", type=float, default=0.3)
     ap.add_argument("--nms-iou", type=float, default=0.45)
@@ -124,7 +133,7 @@ def main() -> None:
     inp = sess.get_inputs()[0].name
     grids, strides = grid()
 
-    with av.open(args.video) as container, open(args.out, "w", encoding="utf-8") as out:
+    with av.open(args.video) as container, open_output(args.out) as out:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for index, frame in enumerate(container.decode(stream)):
