@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the classify and detect pipeline benchmarks (bench/run.ts) with the CUDA execution
-# provider and prints the same table. Run as-is on a GPU machine: bash bench/gpu-check.sh
+# Runs the classify and detect pipeline benchmarks (bench/run.ts, bench/throughput.ts) with the CUDA execution
+# provider and prints the same tables. Run as-is on a GPU machine: bash bench/gpu-check.sh
 # Not measured yet: written on a machine without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +14,5 @@ if ! ls node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime_provi
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 VIDFLOW_BENCH_EP="$EP" node --import tsx bench/run.ts
+# The one-run throughput table (raw limits, 1–8 streams, peers when their Python is set up) on the same provider.
+VIDFLOW_BENCH_EP="$EP" node --import tsx bench/throughput.ts

@@ -23,6 +23,9 @@
  * the rate of doing the two one after the other on the same cores. Clip models count clips (one per
  * `stride_frames` frames).
  *
+ * VIDFLOW_BENCH_EP=cuda (comma-separated) runs every model stage and the inference-only loops on
+ * those execution providers (bench/gpu-check.sh).
+ *
  * Prints markdown tables and writes bench/throughput-results.json. Asserts nothing about speed.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -200,8 +203,11 @@ const STAGES = {
     'top_k: 1 }',
 } as const;
 
+const BENCH_EP = process.env.VIDFLOW_BENCH_EP ? `, execution_providers: [${process.env.VIDFLOW_BENCH_EP}] }` : ' }';
+
 function vidflow(key: string, streams: number, stage: string, sourceExtra = ''): Case {
-  const file = pipelineFile(key.replace(/[^a-z0-9]+/gi, '-'), streams, stage, sourceExtra);
+  const withEp = stage.replace(/ \}$/, BENCH_EP);
+  const file = pipelineFile(key.replace(/[^a-z0-9]+/gi, '-'), streams, withEp, sourceExtra);
   return { key, run: () => measure(process.execPath, ['bin/vidflow.js', 'run', '--log-level', 'warn', file]) };
 }
 
@@ -310,7 +316,8 @@ async function main() {
   lines.push(
     `vidflow throughput bench, ${started}: ${os.cpus().length} cores (${cpuModel}), Node ${process.version}, ` +
       `ffmpeg ${ffmpeg.source} (${ffmpeg.path}); clip ${path.basename(VIDEO)}, first ${CLIP_SECONDS} s = ` +
-      `${frames} frames per stream; ${ROUNDS} rounds; 1-min load ${loads.join(', ')}`,
+      `${frames} frames per stream; ${ROUNDS} rounds; execution providers ${process.env.VIDFLOW_BENCH_EP ?? 'cpu'}; ` +
+      `1-min load ${loads.join(', ')}`,
     '',
     '| raw limit | items/s median (min–max) |',
     '|---|---|',

@@ -4,12 +4,13 @@
  * session options vidflow's model stages use by default (sessionOptionsFor: graph optimization
  * `all`, onnxruntime's intra-op thread count, spinning off). Prints one JSON line:
  * { "fps": items (batch × runs) per second, "ms_per_run": median ms of one run, "runs": n }.
- * An item is a frame for image models and a clip for clip models.
+ * An item is a frame for image models and a clip for clip models. VIDFLOW_BENCH_EP=cuda (a
+ * comma-separated list) asks for those execution providers, as the stages' `execution_providers`.
  *
  *   node --import tsx bench/throughput/infer-only.ts <model.onnx> <runs> <dim,dim,...>
  */
 import * as ort from 'onnxruntime-node';
-import { DEFAULT_RUNNER_OPTIONS } from '../../src/models/runner.js';
+import { DEFAULT_RUNNER_OPTIONS, type RunnerOptions } from '../../src/models/runner.js';
 import { sessionOptionsFor } from '../../src/models/onnx-runner.js';
 
 const [modelPath, runsArg, shapeArg] = process.argv.slice(2);
@@ -19,9 +20,14 @@ if (!modelPath || !runsArg || !shapeArg) {
 }
 const shape = shapeArg.split(',').map(Number);
 const runs = Number(runsArg);
+const providers = process.env.VIDFLOW_BENCH_EP?.split(',') as RunnerOptions['execution_providers'] | undefined;
 const session = await ort.InferenceSession.create(
   modelPath,
-  sessionOptionsFor({ ...DEFAULT_RUNNER_OPTIONS, allow_spinning: false }),
+  sessionOptionsFor({
+    ...DEFAULT_RUNNER_OPTIONS,
+    ...(providers ? { execution_providers: providers } : {}),
+    allow_spinning: false,
+  }),
 );
 const size = shape.reduce((a, b) => a * b, 1);
 const data = new Float32Array(size);

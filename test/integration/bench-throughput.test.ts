@@ -39,6 +39,6 @@ test('bench/throughput.ts: one short round prints raw limits, vidflow rows and r
     assert.ok(Number.isFinite(fps) && fps > 0, `${name} fps: ${fps}`);
     assert.ok(Number.isFinite(efficiency) && efficiency > 0, `${name} efficiency: ${efficiency}`);
   }
-  assert.match(run.stdout.split('\n')[0]!, /first 4 s = 40 frames per stream; 1 rounds/);
+  assert.match(run.stdout.split('\n')[0]!, /first 4 s = 40 frames per stream; 1 rounds; execution providers cpu;/);
   assert.match(run.stdout, /peer cases skipped: \/nonexistent\/python cannot run the peer/);
 });
