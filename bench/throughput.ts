@@ -142,7 +142,9 @@ const AUTO_SIZES = {
  * `decode_size` scales). */
 function decodeOnly(streams: number, frames: number, size?: keyof typeof AUTO_SIZES): Case {
   const vf = size ? ` -vf '${scaleFilter(AUTO_SIZES[size])}'` : '';
-  const one = `'${ffmpeg.path}' -nostdin -v error -i '${VIDEO}' -t ${CLIP_SECONDS}${vf} -pix_fmt rgb24 -f rawvideo -y /dev/null`;
+  const one =
+    `'${ffmpeg.path}' -nostdin -v error -i '${VIDEO}' -t ${CLIP_SECONDS}${vf} ` +
+    '-pix_fmt rgb24 -f rawvideo -y /dev/null';
   const script = `${Array.from({ length: streams }, () => `${one} &`).join(' ')} wait`;
   return {
     key: `decode-only ×${streams}${size ? ` ${size} size` : ''}`,
@@ -422,7 +424,11 @@ async function main() {
   console.log(lines.join('\n'));
   writeFileSync(
     path.join(REPO, 'bench', 'throughput-results.json'),
-    `${JSON.stringify({ started, rounds: ROUNDS, frames_per_stream: frames, loads, samples: Object.fromEntries(samples) }, null, 1)}\n`,
+    `${JSON.stringify(
+      { started, rounds: ROUNDS, frames_per_stream: frames, loads, samples: Object.fromEntries(samples) },
+      null,
+      1,
+    )}\n`,
   );
 }
 

@@ -17,6 +17,7 @@ import type { Frame } from '../core/frame.js';
 import { redactUrl, registerUrlSecrets } from '../core/logger.js';
 import type { StreamHealthEvent, StreamState } from '../core/result.js';
 import { decodeSizeField, type AutoDecodeSizeSource, type DecodeSize } from './decode-size.js';
+import { hwaccelFields } from './hwaccel.js';
 import { decodeFrames } from './ffmpeg/decoder.js';
 import { probeVideo } from './ffmpeg/probe.js';
 
@@ -98,6 +99,7 @@ export const cameraSourceSchema = z
           'reconnects.',
       ),
     decode_size: decodeSizeField,
+    ...hwaccelFields,
   })
   .strict();
 export type CameraSourceConfig = z.infer<typeof cameraSourceSchema>;
@@ -247,6 +249,7 @@ export class CameraSource implements Source, AutoDecodeSizeSource {
                 realtime: false,
                 latency_budget_ms: c.latency_budget_ms,
                 decode_size: c.decode_size === 'auto' ? this.autoSize : c.decode_size,
+                hwaccel: { hwaccel: c.hwaccel, hwaccel_device: c.hwaccel_device },
               },
               {
                 gate,

@@ -12,6 +12,7 @@ import type { Frame } from '../core/frame.js';
 import { VidflowError } from '../core/errors.js';
 import { decodeSizeField, type AutoDecodeSizeSource, type DecodeSize } from './decode-size.js';
 import { decodeFrames, seekMarginFor } from './ffmpeg/decoder.js';
+import { hwaccelFields, type HwaccelOptions } from './hwaccel.js';
 import { probeVideo, type VideoInfo } from './ffmpeg/probe.js';
 
 export const fileSourceSchema = z
@@ -40,6 +41,7 @@ export const fileSourceSchema = z
       .default(false)
       .describe('Read at the native frame rate (ffmpeg -re), to replay a file as if it were a camera.'),
     decode_size: decodeSizeField,
+    ...hwaccelFields,
   })
   .strict()
   .refine((c) => c.end_secs === null || c.start_secs === null || c.end_secs > c.start_secs, {
@@ -49,7 +51,9 @@ export const fileSourceSchema = z
 
 export type FileSourceConfig = z.infer<typeof fileSourceSchema>;
 
-export interface FileSourceOptions extends Omit<FileSourceConfig, 'type' | 'decode_size'> {
+export interface FileSourceOptions
+  extends Omit<FileSourceConfig, 'type' | 'decode_size' | 'hwaccel' | 'hwaccel_device'>,
+    Partial<HwaccelOptions> {
   /** Absolute path. */
   path: string;
   /** Scale in ffmpeg's filter graph (absent or null: decode at the source's size; `auto`: see applyDecodeSize). */
@@ -108,6 +112,7 @@ export class FileSource implements Source, AutoDecodeSizeSource {
             stream_index: this.info.stream_index,
             realtime: o.realtime,
             decode_size: decodeSize,
+            hwaccel: { hwaccel: o.hwaccel ?? 'none', hwaccel_device: o.hwaccel_device ?? null },
           },
           { gate, logger: this.ctx.logger, metrics: this.ctx.metrics },
         );

@@ -398,6 +398,8 @@ describe('item 15: an empty file', () => {
           max_in_flight: 8,
           realtime: false,
           decode_size: null,
+          hwaccel: 'none',
+          hwaccel_device: null,
         },
         { ...ctx(), deep: false },
       ),

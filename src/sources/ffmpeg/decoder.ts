@@ -18,6 +18,7 @@ import { redactUrl, type Logger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { ffmpegBinaries } from './binaries.js';
 import { scaleFilter, type DecodeSize } from '../decode-size.js';
+import { hwaccelInputOptions, isHwaccelProbeMessage, type HwaccelOptions } from '../hwaccel.js';
 
 export interface DecodeOptions {
   /** File path or URL given to ffmpeg's -i. */
@@ -53,6 +54,8 @@ export interface DecodeOptions {
   max_frames?: number;
   /** Scale in ffmpeg's filter graph (null/absent: source size); frames then carry `source_width`/`source_height`. */
   decode_size?: DecodeSize | null;
+  /** Hardware-accelerated decoding (`-hwaccel`; null/absent or `none`: software). */
+  hwaccel?: HwaccelOptions | null;
 }
 
 /** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame
@@ -102,7 +105,7 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
     const seek = Math.max(0, o.start - (o.seek_margin ?? 0));
     if (seek > 0) inputOptions.push('-ss', seek.toFixed(6));
   }
-  inputOptions.push('-copyts', ...o.input_options);
+  inputOptions.push('-copyts', ...hwaccelInputOptions(o.hwaccel), ...o.input_options);
   const filters = selectFilters(o);
   // A first showinfo before the scale reports each frame's source size (sourceShowinfoIndex).
   if (o.decode_size) filters.push('showinfo=checksum=0', scaleFilter(o.decode_size));
@@ -350,10 +353,17 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
       if (exitCode !== 0 || errorLines.length > 0) {
         const first = errorLines[0] ? cleanErrorLine(errorLines[0]) : `ffmpeg exited with code ${exitCode}`;
         if (emitted === 0 && exitCode !== 0) {
+          const hw = o.hwaccel && o.hwaccel.hwaccel !== 'none' ? o.hwaccel.hwaccel : null;
+          const how = hw ? ` with hwaccel ${hw}` : '';
+          const hint = hw && hw !== 'auto' ? ' (hwaccel: auto falls back to software decoding; none turns it off)' : '';
           return fail(
-            new VidflowError('SOURCE_DECODE', `${o.stream_id}: ffmpeg could not decode ${o.label}: ${first}`, {
-              where: o.stream_id,
-            }),
+            new VidflowError(
+              'SOURCE_DECODE',
+              `${o.stream_id}: ffmpeg could not decode ${o.label}${how}: ${first}${hint}`,
+              {
+                where: o.stream_id,
+              },
+            ),
           );
         }
         return fail(
@@ -455,6 +465,11 @@ export function decodeFrames(o: DecodeOptions, deps: DecodeDeps): Observable<Fra
         return;
       }
       if (isErrorLine(line)) {
+        // `-hwaccel auto` reports each method it could not set up, then falls back: not an error of the stream.
+        if (o.hwaccel?.hwaccel === 'auto' && isHwaccelProbeMessage(line)) {
+          deps.logger.debug({ stream: o.stream_id }, `ffmpeg (hwaccel auto probing): ${cleanErrorLine(line)}`);
+          return;
+        }
         // After a seek, or before the first frame of a stream that starts mid-GOP, missing references are expected.
         if (isPostSeekMessage(line) && (seeking || infos.length + decoded === 0)) {
           deps.logger.debug(
