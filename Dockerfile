@@ -5,7 +5,9 @@
 #   docker run --rm -p 9464:9464 -v "$PWD:/work" vidflow                        # runs /work/pipeline.yaml
 #   docker run --rm -v "$PWD:/work" vidflow run /work/p.yaml --http-port 9464 --http-host 0.0.0.0
 #   docker run --rm -v "$PWD/../shared:/shared:ro" -e VIDFLOW_SHARED=/shared \
-#     -e VIDFLOW_DEMO_JSONL=/tmp/demo.jsonl vidflow run pipelines/demo.yaml       # the demo (.ci/docker-image)
+#     -e VIDFLOW_DEMO_JSONL=/tmp/demo.jsonl vidflow run /app/pipelines/demo.yaml  # the demo (.ci/docker-image)
+#
+# podman builds it too; give `--format docker` (OCI images have no HEALTHCHECK) — docs/operations.md.
 #
 # The default CMD runs /work/pipeline.yaml with the operators' endpoint on 0.0.0.0:9464
 # (`--http-port 9464 --http-host 0.0.0.0`, docs/operations.md), which the HEALTHCHECK asks for
@@ -30,18 +32,28 @@ FROM ${NODE_IMAGE} AS build
 ARG ONNXRUNTIME_VARIANT=cpu
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+# Dependencies first, in a layer of their own that a rebuild reuses until package-lock.json changes.
+# --ignore-scripts: no install script is needed here (tsc needs none; esbuild's is tsx's; the npm
+# ffmpeg binaries go below; onnxruntime-node's is the CUDA download, run explicitly for cuda12), and
+# `prepare` (the build) needs src/, copied after.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
-# `npm ci` runs the `prepare` script: tsc -p tsconfig.build.json → dist/. The image uses Debian's
-# ffmpeg (FFMPEG_PATH below) and Linux onnxruntime: the npm packages' macOS/Windows builds go.
-RUN npm ci --no-audit --no-fund \
+# tsc -p tsconfig.build.json → dist/. The image uses Debian's ffmpeg (FFMPEG_PATH below), so the npm
+# packages' fallback ffmpeg/ffprobe binaries go (166 MiB; src/sources/ffmpeg/binaries.ts treats
+# them as optional), and onnxruntime-node keeps only its build for Linux on the image's
+# architecture (its macOS, Windows and other-architecture builds go).
+RUN npm run build \
  && test -f dist/cli.js \
  && if [ "$ONNXRUNTIME_VARIANT" = "cuda12" ]; then ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js; \
     elif [ "$ONNXRUNTIME_VARIANT" != "cpu" ]; then echo "ONNXRUNTIME_VARIANT: expected cpu or cuda12, found $ONNXRUNTIME_VARIANT" >&2; exit 1; fi \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/ffprobe-static/bin/darwin node_modules/ffprobe-static/bin/win32 \
-           node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32
+ && rm -rf node_modules/ffprobe-static/bin node_modules/@ffmpeg-installer/linux-* \
+ && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -name "$(node -p process.arch)" -exec rm -rf {} + \
+ && ls node_modules/onnxruntime-node/bin/napi-v*/linux/"$(node -p process.arch)"/onnxruntime_binding.node
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime

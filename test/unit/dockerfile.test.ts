@@ -1,8 +1,8 @@
 /**
  * The Dockerfile, checked statically (no Docker daemon on the test machines; .ci/docker-image
- * builds it where there is one): its stages, the runtime stage's non-root USER and HEALTHCHECK,
- * and that every COPY from the build context names a path that exists in the repository and is
- * not excluded by .dockerignore.
+ * builds it where there is one, or with podman; docs/operations.md "The Docker image"): its
+ * stages, the runtime stage's non-root USER and HEALTHCHECK, and that every COPY from the build
+ * context names a path that exists in the repository and is not excluded by .dockerignore.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -183,25 +183,62 @@ describe('Dockerfile', () => {
   });
 });
 
-describe('.ci/docker-image', () => {
-  it('without a Docker daemon, says the image build is skipped and succeeds', () => {
-    // A `docker` whose `info` fails, first on PATH.
-    const bin = path.join(os.tmpdir(), `vidflow-nodocker-${process.pid}`);
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n', {
-      mode: 0o755,
+/**
+ * Runs .ci/docker-image with fake `docker` and `podman` first on PATH: `docker info` fails (no
+ * daemon); `podman` answers its subcommands with the exit statuses given (absent: 1) and logs each
+ * call, so a test can also tell which commands the step ran.
+ */
+function runDockerImageStep(podman: Record<string, number> | null): {
+  result: import('node:child_process').SpawnSyncReturns<string>;
+  podmanCalls: string[];
+} {
+  const bin = path.join(os.tmpdir(), `vidflow-nodocker-${process.pid}`);
+  mkdirSync(bin, { recursive: true });
+  const log = path.join(bin, 'podman.log');
+  writeFileSync(path.join(bin, 'docker'), '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n', {
+    mode: 0o755,
+  });
+  if (podman) {
+    const cases = Object.entries(podman)
+      .map(([sub, status]) => `  ${sub}) exit ${status} ;;`)
+      .join('\n');
+    writeFileSync(
+      path.join(bin, 'podman'),
+      `#!/bin/sh\necho "$*" >> '${log}'\ncase "$1" in\n${cases}\n  *) exit 1 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+  } else {
+    // "no podman": one that cannot even answer `podman info` (as when it is not set up).
+    writeFileSync(path.join(bin, 'podman'), '#!/bin/sh\nexit 127\n', { mode: 0o755 });
+  }
+  try {
+    const result = spawnSync(path.join(REPO, '.ci', 'docker-image'), {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });
-    let r: import('node:child_process').SpawnSyncReturns<string>;
-    try {
-      r = spawnSync(path.join(REPO, '.ci', 'docker-image'), {
-        encoding: 'utf8',
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-      });
-    } finally {
-      rmSync(bin, { recursive: true, force: true });
-    }
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'ci: no Docker daemon; image build skipped');
+    const podmanCalls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+    return { result, podmanCalls };
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
+
+describe('.ci/docker-image', () => {
+  it('without a Docker daemon or a working podman, says the image build is skipped and succeeds', () => {
+    const { result } = runDockerImageStep(null);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'ci: no Docker daemon and no working podman; image build skipped');
+  });
+
+  it('with podman but no way to get the base image, skips (naming the base and the stand-in script)', () => {
+    const { result, podmanCalls } = runDockerImageStep({ info: 0, image: 1, pull: 1 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(
+      result.stdout.trim(),
+      'ci: podman cannot get the base image node:20-bookworm-slim (no registry access?); image build skipped ' +
+        '(tools/docker/local-node-base.sh builds a local stand-in)',
+    );
+    assert.deepEqual(podmanCalls, ['info', 'image exists node:20-bookworm-slim', 'pull -q node:20-bookworm-slim']);
   });
 
   it('.ci/run calls it after its existing steps', () => {
