@@ -58,6 +58,9 @@ export interface DecodeOptions {
   hwaccel?: HwaccelOptions | null;
 }
 
+/** How far past `end` ffmpeg reads the input (see buildDecodeArgs). */
+export const READ_PAST_END_SECS = 1;
+
 /** Slack for comparing frame times with start/end bounds: float rounding of pts × time base, far below any frame
  * interval. */
 const T_EPS = 1e-4;
@@ -105,6 +108,11 @@ export function buildDecodeArgs(o: DecodeOptions): string[] {
     const seek = Math.max(0, o.start - (o.seek_margin ?? 0));
     if (seek > 0) inputOptions.push('-ss', seek.toFixed(6));
   }
+  // The select filter cuts at `end` exactly; -to stops ffmpeg reading a little after it, so the rest of the file is
+  // not decoded (a 139 s file cut at 10 s used to deliver its last kept frame ~1 s late, after decoding to the end).
+  // Like -ss it counts from the file's start; the margin covers frame reordering (B-frames are read after frames
+  // shown later).
+  if (o.end !== null) inputOptions.push('-to', (o.end + READ_PAST_END_SECS).toFixed(6));
   inputOptions.push('-copyts', ...hwaccelInputOptions(o.hwaccel), ...o.input_options);
   const filters = selectFilters(o);
   // A first showinfo before the scale reports each frame's source size (sourceShowinfoIndex).
