@@ -8,7 +8,8 @@
  * - decode-only: N ffmpeg processes decoding the clip to rgb24 at source size into /dev/null
  *   (the raw decode limit of N file streams);
  * - inference-only: bench/throughput/infer-only.ts, session.run in a tight loop on a preallocated
- *   input at the stage's batch size with vidflow's default session options, per model;
+ *   input at the stage's batch size with vidflow's default session options, per model (the
+ *   classifier also at batch 1, for the batch-1 pipeline variant);
  * - plumbing: bench/throughput/plumbing.ts, the pipeline's file sources as `vidflow run` creates
  *   them, one JSON line per frame to stdout, no stage;
  * - vidflow: `node bin/vidflow.js run` on a generated pipeline (N file sources of the clip → one
@@ -280,6 +281,14 @@ async function main() {
   cases.push(
     inferOnly('inference-only classify', sharedModel('classification/mobilenetv2_12_int8.onnx'), 100, [4, 3, 224, 224]),
   );
+  cases.push(
+    inferOnly(
+      'inference-only classify batch 1',
+      sharedModel('classification/mobilenetv2_12_int8.onnx'),
+      400,
+      [1, 3, 224, 224],
+    ),
+  );
   cases.push(inferOnly('inference-only detect', sharedModel('detection/yolox_nano.onnx'), 100, [1, 3, 416, 416]));
   cases.push(
     inferOnly('inference-only clip', CLIP_MANIFEST.replace('.manifest.json', '.onnx'), 30, [2, 3, 16, 112, 112]),
@@ -330,13 +339,18 @@ async function main() {
     lines.push(
       `| inference-only ${m} (${m === 'clip' ? 'clips' : 'frames'}/s) | ${range(steady(`inference-only ${m}`))} |`,
     );
+  lines.push(`| inference-only classify batch 1 (frames/s) | ${range(steady('inference-only classify batch 1'))} |`);
   lines.push(
     '',
     '| case | steady fps median (min–max) | process fps | first record s | CPU s | peak RSS MiB | efficiency | ' +
       'of serial bound |',
     '|---|---|---|---|---|---|---|---|',
   );
-  const inferLimit: Record<string, string> = { classify: 'inference-only classify', detect: 'inference-only detect' };
+  const inferLimit: Record<string, string> = {
+    classify: 'inference-only classify',
+    classify_b1: 'inference-only classify batch 1',
+    detect: 'inference-only detect',
+  };
   const row = (key: string, streams: number, model: string | null, decodeKey = `decode-only ×${streams}`) => {
     const s = get(key);
     if (s.length === 0) return;
@@ -361,7 +375,7 @@ async function main() {
     for (const n of STREAM_COUNTS) row(`${task} ×${n}`, n, task);
   for (const task of ['classify', 'detect'] as const)
     for (const n of autoCounts) row(`${task} ×${n} decode_size auto`, n, task, `decode-only ×${n} ${task} size`);
-  row('classify ×4 batch 1', 4, 'classify');
+  row('classify ×4 batch 1', 4, 'classify_b1');
   row('classify ×4 workers 2', 4, 'classify');
   row('detect ×4 workers 2', 4, 'detect');
   for (const task of ['classify', 'detect'] as const) row(`peer ${task}`, 1, task);
