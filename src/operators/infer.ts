@@ -1,12 +1,14 @@
 /**
- * `inferBatches`: runs each batch through `run` one batch at a time (at most one inference in
- * flight per stage; batches wait in order), emitting one item per frame. A failing batch does
- * not end the stream: its frames get an `error` and the stream goes on.
+ * `inferBatches`: runs each batch through `run`, at most `concurrency` batches at once (default 1:
+ * one inference in flight per stage; a stage with several inference workers runs one batch per
+ * worker), emitting one item per frame, always in batch order: a batch that finishes early waits
+ * for the ones before it. A failing batch does not end the stream: its frames get an `error` and
+ * the stream goes on.
  *
- * `admit`, when given, is asked about each item just before its batch starts (after waiting for
- * the previous batch): items it refuses are emitted with `dropped: true` and never reach `run`
- * (a live frame whose deadline has passed). Each item carries the wall clock (ms since epoch)
- * when its batch started and ended.
+ * `admit`, when given, is asked about each item just before its batch starts (once a slot is
+ * free): items it refuses are emitted with `dropped: true` and never reach `run` (a live frame
+ * whose deadline has passed). Each item carries the wall clock (ms since epoch) when its batch
+ * started and ended.
  */
 import {
   catchError,
@@ -14,8 +16,11 @@ import {
   defer,
   from,
   map,
+  mergeMap,
+  Observable,
   of,
   take,
+  toArray,
   throwIfEmpty,
   type ObservableInput,
   type OperatorFunction,
@@ -40,9 +45,9 @@ export interface Inferred<F, R> {
  */
 export function inferBatches<F, R>(
   run: (batch: F[]) => ObservableInput<R[]>,
-  options: { admit?: (item: F, now_ms: number) => boolean } = {},
+  options: { admit?: (item: F, now_ms: number) => boolean; concurrency?: number } = {},
 ): OperatorFunction<F[], Inferred<F, R>> {
-  return concatMap((all) =>
+  const one = (all: F[]): Observable<Inferred<F, R>> =>
     defer(() => {
       const now = Date.now();
       const admit = options.admit;
@@ -84,6 +89,36 @@ export function inferBatches<F, R>(
         catchError((err: unknown) => of(items(null, err instanceof Error ? err : new Error(String(err))))),
         concatMap((out) => from(out)),
       );
-    }),
-  );
+    });
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  if (concurrency === 1) return concatMap(one);
+  return (batches) =>
+    new Observable<Inferred<F, R>>((subscriber) => {
+      // Batch i's items wait here until batches 0..i-1 have been emitted.
+      const finished = new Map<number, Array<Inferred<F, R>>>();
+      let next = 0;
+      return batches
+        .pipe(
+          mergeMap(
+            (all, i) =>
+              one(all).pipe(
+                toArray(),
+                map((items) => ({ i, items })),
+              ),
+            concurrency,
+          ),
+        )
+        .subscribe({
+          next: ({ i, items }) => {
+            finished.set(i, items);
+            for (let ready = finished.get(next); ready; ready = finished.get(next)) {
+              finished.delete(next);
+              next += 1;
+              for (const item of ready) subscriber.next(item);
+            }
+          },
+          error: (err) => subscriber.error(err),
+          complete: () => subscriber.complete(),
+        });
+    });
 }

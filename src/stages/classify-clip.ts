@@ -223,7 +223,7 @@ export function clipFrameModel(model: ClipModel): FrameModel<ClipResult> {
 export function clipStage(
   model: ClipModel,
   options: Pick<ClassifyClipConfig, 'id' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms' | 'stride_frames'> &
-    Partial<Pick<ClassifyClipConfig, 'preferred_batch_sizes'>> & { pipeline: string },
+    Partial<Pick<ClassifyClipConfig, 'preferred_batch_sizes' | 'workers'>> & { pipeline: string },
   deps: ModelStageDeps,
 ): OperatorFunction<Frame, FrameOutcome> {
   return modelStage(
@@ -236,6 +236,7 @@ export function clipStage(
       batch_size: options.batch_size,
       max_wait_ms: options.max_wait_ms,
       preferred_batch_sizes: options.preferred_batch_sizes ?? [],
+      concurrency: Math.max(1, options.workers ?? 1),
       window: clipWindowStep(model, options.stride_frames ?? model.clip_length),
       unit: 'the clip ending at frame',
       toPayload: (r) => r,

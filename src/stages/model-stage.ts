@@ -136,6 +136,8 @@ export interface ModelStageOptions<R> {
   batch_size: number;
   max_wait_ms: number;
   preferred_batch_sizes?: readonly number[];
+  /** Batches in inference at once (the stage's `workers`; default 1). Results still leave in order. */
+  concurrency?: number;
   /** Turns one frame's result into its `results` payload (null: emit no record for that frame). */
   toPayload: (result: R, frame: Frame) => unknown | null;
   /**
@@ -436,7 +438,10 @@ export function modelStage<R>(
           deps.metrics.inc(`batch_flush.${options.stage_id}.${b.reason}`);
           deps.metrics.observe(`batch_fill.${options.stage_id}`, b.length / batchSize);
         }),
-        inferBatches(runBatch, { admit: (item, now) => admitLive(item.frame, now, batchTime.expectedMs()) }),
+        inferBatches(runBatch, {
+          admit: (item, now) => admitLive(item.frame, now, batchTime.expectedMs()),
+          concurrency: options.concurrency ?? 1,
+        }),
         map(({ frame: item, result, error, infer_ms, infer_start_ms, infer_end_ms, dropped }): FrameOutcome => {
           const frame = item.frame;
           if (dropped) {
@@ -523,7 +528,7 @@ export function stageRunnerOptions(
 /** The Stage around a FrameModel with the shared sampling/batching fields. */
 export function stageFor<R>(
   config: Pick<ModelStageConfig, 'id' | 'streams' | 'every_n_frames' | 'fps' | 'batch_size' | 'max_wait_ms'> &
-    Partial<Pick<ModelStageConfig, 'preferred_batch_sizes'>>,
+    Partial<Pick<ModelStageConfig, 'preferred_batch_sizes' | 'workers'>>,
   ctx: StageContext,
   model: FrameModel<R>,
   toPayload: (r: R, frame: Frame) => unknown | null = (r) => r,
@@ -542,6 +547,8 @@ export function stageFor<R>(
         batch_size: config.batch_size,
         max_wait_ms: config.max_wait_ms,
         preferred_batch_sizes: config.preferred_batch_sizes ?? [],
+        // One batch per inference worker at once (workers 0, on the main thread: one).
+        concurrency: Math.max(1, config.workers ?? 1),
         toPayload,
       },
       { metrics: ctx.metrics, logger: ctx.logger, ...(ctx.scheduler ? { scheduler: ctx.scheduler } : {}) },

@@ -122,6 +122,31 @@ describe('inferBatches (marbles)', () => {
     });
   });
 
+  it('concurrency 2: two batches run at once, a third waits for a free slot; items still leave in order', () => {
+    const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
+    ts.run(({ cold, expectObservable }) => {
+      const batches = cold('abc|', { a: ['x'], b: ['y'], c: ['z'] });
+      const started: Array<[string, number]> = [];
+      const run = (batch: string[]) => {
+        started.push([batch[0]!, ts.now()]);
+        const r = { r: batch.map((s) => s.toUpperCase()) };
+        return batch[0] === 'x' ? cold('------r|', r) : cold('--r|', r);
+      };
+      // y is done at 3 and z at 5, but both wait for x (done at 6).
+      expectObservable(brief(batches.pipe(inferBatches(run, { concurrency: 2 })))).toBe('------(abc|)', {
+        a: 'x:X',
+        b: 'y:Y',
+        c: 'z:Z',
+      });
+      ts.flush();
+      assert.deepEqual(started, [
+        ['x', 0],
+        ['y', 1],
+        ['z', 3],
+      ]);
+    });
+  });
+
   it('a failing run fails its batch only; admit refuses items before they run; errors upstream pass on', () => {
     const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
     ts.run(({ cold, expectObservable }) => {
