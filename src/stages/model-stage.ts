@@ -65,8 +65,9 @@ export const executionSchema = {
     .default(1)
     .describe(
       'Inference worker threads for this model, each with its own onnxruntime session, kept for the life of the ' +
-        'process and shared by every stage with the same model and execution settings (0: run on the main thread, ' +
-        'which stalls the event loop during inference; for comparison only).',
+        'process and shared by every stage with the same model and execution settings; the stage runs up to this ' +
+        'many batches at once (results stay in order). 0: run on the main thread, which stalls the event loop ' +
+        'during inference; for comparison only.',
     ),
 };
 
