@@ -9,8 +9,9 @@ with the COCO ground truth's boxes as targets. CPU, one thread.
   python3 tools/train/train_detector.py --data /tmp/det-train --out /tmp/synth-frcnn.pt --seed 0 --steps 1400 \
       --max-minutes 27
 
-(models/synth-frcnn came from that command; the time limit stopped it after 1214 steps: `--stop-after 1214`
-instead of `--max-minutes 27` replays it without depending on the machine's speed.)
+(models/synth-frcnn came from that command; the time limit stopped it after 1214 steps. `--stop-after 1214`
+instead of `--max-minutes 27` runs the same schedule without depending on the machine's speed. Two runs with
+`--stop-after 5` gave identical state dicts; a full 1214-step replay was not compared with the committed model.)
 
 Writes the state dict and the settings (a .pt holding {'state_dict', 'settings'}); export with
 tools/train/export_detector.py, score with tools/train/reference_eval_detector.py.
@@ -48,7 +49,7 @@ def main() -> int:
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--stop-after', type=int, default=0,
                     help='stop after this many steps, the schedule still spanning --steps (0: run all --steps); '
-                         'replays a run that --max-minutes stopped')
+                         'stops where a --max-minutes run stopped, independent of speed')
     ap.add_argument('--max-minutes', type=float, default=0, help='stop after this many minutes (0: no limit)')
     args = ap.parse_args()
 
