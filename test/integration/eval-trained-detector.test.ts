@@ -1,0 +1,46 @@
+/**
+ * `vidflow eval` on the detector trained on synthetic data (models/synth-frcnn: torchvision's FasterRCNN class on a
+ * narrow MobileNetV3-Small FPN, tools/train/train_detector.py, exported by tools/train/export_detector.py with the
+ * project's export tool). One committed held-out scene clip of tools/synth/generate.py (never trained on) runs
+ * through the CLI as a user runs it (ffmpeg decode → `detect` → records) and its box AP against the exact ground
+ * truth must stay above a floor a few points under the measured score: a decoding or preprocessing regression
+ * (channel order, scale, resize, box mapping) drops it. The measured numbers and the PyTorch reference are in
+ * tools/train/DETECTION.md.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { REPO, tmpDir } from '../support/media.js';
+import { runCli } from '../support/pipeline.js';
+
+const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth-detect');
+const CLIP = 'heldout-1000004-003-scene';
+// measured with `vidflow eval` on this clip (tools/train/DETECTION.md): AP@0.5 0.4494, AP@[.5:.95] 0.2625
+const FLOOR_AP50 = 0.4;
+const FLOOR_AP = 0.22;
+
+test('vidflow eval: the trained synth-frcnn detector keeps its box AP on a held-out synthetic clip', async () => {
+  const dir = tmpDir();
+  const pipeline = path.join(dir, 'p.yaml');
+  writeFileSync(
+    pipeline,
+    `name: eval-trained-detector\nsources:\n  - type: file\n    id: ${CLIP}\n    path: ` +
+      `${path.join(FIXTURE, 'videos', `${CLIP}.mp4`)}\nstages:\n  - type: detect\n    id: shapes\n` +
+      `    model: synth-frcnn\n    score_threshold: 0\nsinks:\n  - type: jsonl\n    path: out.jsonl\n`,
+  );
+  const r = await runCli(
+    ['eval', pipeline, '--ground-truth', path.join(FIXTURE, 'ground-truth'), '--json', '--log-level', 'error'],
+    { timeout_ms: 240_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    images: number;
+    matched_images: number;
+    bbox: { ap50: number; ap: number };
+  };
+  assert.equal(out.matched_images, out.images);
+  assert.ok(out.images >= 48, `images ${out.images}`);
+  assert.ok(out.bbox.ap50 >= FLOOR_AP50, `box AP@0.5 ${out.bbox.ap50} below the floor ${FLOOR_AP50}`);
+  assert.ok(out.bbox.ap >= FLOOR_AP, `box AP@[.5:.95] ${out.bbox.ap} below the floor ${FLOOR_AP}`);
+});
