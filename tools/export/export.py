@@ -3,8 +3,11 @@
 
     python tools/export/export.py <arch> --out models/<arch> [--random-seed N | --weights default]
                                   [--batch B] [--opset N]
+    python tools/export/export.py [<arch>] --checkpoint model.pt --out models/<name> [--name <name>]
 
-Writes <out>/<arch>.onnx and <out>/<arch>.manifest.json (schema: src/models/manifest.ts).
+Writes <out>/<arch>.onnx and <out>/<arch>.manifest.json (schema: src/models/manifest.ts); with
+--checkpoint (a model trained by tools/train/, its state dict plus how to build it, its labels and
+its preprocessing) <out>/<name>.onnx, <out>/<name>.manifest.json and <out>/labels.txt.
 See tools/export/README.md for the conventions. Needs torch + torchvision (tools/export/requirements.txt);
 vidflow itself and its CI do not.
 """
@@ -183,6 +186,53 @@ def build(arch: str, weights: str | None, seed: int | None, num_classes: int | N
                      {'resize_hw': [128, 171], 'crop': 112, 'clip': 16, 'mean': KINETICS_MEAN, 'std': KINETICS_STD},
                      {'set': 'kinetics-400', 'count': 400})
     raise AssertionError(fam)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trained checkpoints (tools/train/): small versions of the architectures, trained weights
+# ---------------------------------------------------------------------------------------------
+CHECKPOINT_FORMAT = 'vidflow-checkpoint-1'
+
+
+def build_small(arch: str, spec: dict[str, Any]) -> nn.Module:
+    """A small version of `arch` from torchvision's own classes, as `spec` describes it (the same
+    call for training and for export, so the state dict fits):
+      lraspp_mobilenet_v3_large: {num_classes, backbone_width_mult}: torchvision's LR-ASPP composition
+        (`_lraspp_mobilenetv3`, what `lraspp_mobilenet_v3_large` calls) over
+        `mobilenet_v3_large(width_mult=backbone_width_mult, dilated=True)` (the builder has no width option)."""
+    if arch == 'lraspp_mobilenet_v3_large':
+        from torchvision.models.segmentation.lraspp import _lraspp_mobilenetv3
+        backbone = tvm.mobilenet_v3_large(weights=None, width_mult=float(spec['backbone_width_mult']), dilated=True)
+        return _lraspp_mobilenetv3(backbone, int(spec['num_classes']))
+    raise SystemExit(f'--checkpoint: no small build of {arch!r} (known: lraspp_mobilenet_v3_large)')
+
+
+def load_checkpoint(path: str, arch: str | None) -> Built:
+    """Builds the model a tools/train/ checkpoint describes and loads its state dict (strict)."""
+    try:
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 (missing file, not a torch file, unsafe pickle: one line)
+        raise SystemExit(f'--checkpoint {path}: cannot load ({type(err).__name__}: {str(err).splitlines()[0]})')
+    if not isinstance(ck, dict) or ck.get('format') != CHECKPOINT_FORMAT:
+        raise SystemExit(f'--checkpoint {path}: format: expected {CHECKPOINT_FORMAT!r} (a tools/train/ checkpoint)')
+    if arch and arch != ck['arch']:
+        raise SystemExit(f'--checkpoint {path}: arch: the checkpoint is a {ck["arch"]}, not {arch}')
+    fam = family_of(ck['arch'])
+    model = build_small(ck['arch'], ck['model'])
+    model.load_state_dict(ck['state_dict'])
+    labels = list(ck['labels'])
+    if len(labels) != int(ck['model']['num_classes']):
+        raise SystemExit(f'--checkpoint {path}: labels: {len(labels)} names for {ck["model"]["num_classes"]} classes')
+    b = Built(ck['arch'], fam, model.eval(), ck['weights_name'], dict(ck['preset']),
+              {'set': 'custom', 'file': 'labels.txt', 'count': len(labels), 'write': labels})
+    training = {k: v for k, v in ck.get('training', {}).items() if k not in ('history', 'data_videos')}
+    if 'data_videos' in ck.get('training', {}):
+        training['videos'] = len(ck['training']['data_videos'])
+    import hashlib
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    b.extra['checkpoint'] = {'file': os.path.basename(path), 'sha256': digest, 'model': ck['model'], 'training': training}
+    return b
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +587,9 @@ def manifest_for(b: Built, name: str, model_file: str, io: dict[str, Any], opset
         prov['batch'] = batch
     if b.family == 'quantized':
         prov['quantization'] = b.extra.get('quantization')
+    if 'checkpoint' in b.extra:
+        prov['license'] = 'BSD-3-Clause (torchvision code); weights trained by vidflow tools/train/ on synthetic data'
+        prov['trained'] = b.extra['checkpoint']
     if testability:
         prov['random_weight_calibration'] = testability
     if b.notes:
@@ -580,6 +633,26 @@ def export_arch(arch: str, out_dir: str, weights: str | None, seed: int | None, 
         json.dump(man, f, indent=2)
         f.write('\n')
     log(f'{arch}: wrote {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.1f} MB) in {io["seconds"]:.1f} s')
+    return {'built': b, 'manifest': man, 'onnx': onnx_path, 'io': io}
+
+
+def export_checkpoint(path: str, arch: str | None, out_dir: str, name: str | None, opset: int = DEFAULT_OPSET,
+                      log=print) -> dict[str, Any]:
+    """Exports a tools/train/ checkpoint: <out>/<name>.onnx, <name>.manifest.json, labels.txt."""
+    b = load_checkpoint(path, arch)
+    name = name or b.extra['checkpoint']['training'].get('name') or b.arch
+    os.makedirs(out_dir, exist_ok=True)
+    onnx_path = os.path.join(out_dir, f'{name}.onnx')
+    example = None
+    if b.family == 'segmentation':
+        example = torch.randn(1, 3, b.preset['resize'], b.preset['resize'] * 4 // 3)
+    io = export_onnx(b, onnx_path, opset, 1, example)
+    write_labels_if_custom(b, out_dir)
+    man = manifest_for(b, name, f'{name}.onnx', io, opset, 1, None)
+    with open(os.path.join(out_dir, f'{name}.manifest.json'), 'w') as f:
+        json.dump(man, f, indent=2)
+        f.write('\n')
+    log(f'{name}: wrote {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB) in {io["seconds"]:.1f} s')
     return {'built': b, 'manifest': man, 'onnx': onnx_path, 'io': io}
 
 
@@ -632,6 +705,9 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group()
     g.add_argument('--random-seed', type=int, help='seeded random weights, calibrated to be testable')
     g.add_argument('--weights', help="'default' for torchvision's pretrained weights (downloads), or a weights enum name")
+    g.add_argument('--checkpoint', help='a model trained by tools/train/ (.pt: state dict, build spec, labels, '
+                   'preprocessing); <arch> may be omitted')
+    ap.add_argument('--name', help='--checkpoint: model name, file names and manifest `name` (default: the checkpoint\'s)')
     ap.add_argument('--batch', type=int, default=1, help='detection: fixed number of images per run (inputs image_0..)')
     ap.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     ap.add_argument('--int8-method', choices=['auto', 'pytorch', 'onnxruntime'], default='auto',
@@ -640,6 +716,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.list:
         print('\n'.join(all_archs()))
+        return 0
+    if a.checkpoint:
+        if a.batch != 1:
+            ap.error('--batch does not apply to --checkpoint')
+        out = a.out or os.path.join('models', a.name or a.arch or 'trained')
+        export_checkpoint(a.checkpoint, a.arch, out, a.name, a.opset)
         return 0
     if not a.arch:
         ap.error('an architecture is required (see --list)')
