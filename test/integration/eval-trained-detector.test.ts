@@ -5,7 +5,7 @@
  * through the CLI as a user runs it (ffmpeg decode → `detect` → records) and its box AP against the exact ground
  * truth must stay above a floor a few points under the measured score: a decoding or preprocessing regression
  * (channel order, scale, resize, box mapping) drops it. The measured numbers and the PyTorch reference are in
- * tools/train/DETECTION.md.
+ * docs/accuracy.md "Detection and tracking".
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,8 @@ import { runCli } from '../support/pipeline.js';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth-detect');
 const CLIP = 'heldout-1000004-003-scene';
-// measured with `vidflow eval` on this clip (tools/train/DETECTION.md): AP@0.5 0.4494, AP@[.5:.95] 0.2625
+// measured with `vidflow eval` on this clip (docs/accuracy.md "Detection and tracking"):
+// AP@0.5 0.4494, AP@[.5:.95] 0.2625
 const FLOOR_AP50 = 0.4;
 const FLOOR_AP = 0.22;
 

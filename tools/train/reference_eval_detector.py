@@ -6,7 +6,7 @@ AP@0.5) against the generate.py ground truth. With --onnx also the exported grap
 (Python) on the same frames, which separates export differences from pipeline differences.
 
   python3 tools/synth/generate.py --out /tmp/det-heldout --split heldout --seed 1 --scenes 4 --motion 0 --frames 48
-  python3 tools/train/reference_eval_detector.py --checkpoint /tmp/synth-frcnn.pt --data /tmp/det-heldout \\
+  python3 tools/train/reference_eval_detector.py --checkpoint models/synth-frcnn/synth-frcnn.pt --data /tmp/det-heldout \\
       --onnx models/synth-frcnn/synth-frcnn.onnx --out models/synth-frcnn/heldout-metrics.json
 
 Compare with: VIDFLOW_SYNTH_HELDOUT=/tmp/det-heldout \\
