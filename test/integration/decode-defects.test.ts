@@ -18,6 +18,7 @@ import { ffmpegBinaries } from '../../src/sources/ffmpeg/binaries.js';
 import { decodeFrames, type DecodeOptions } from '../../src/sources/ffmpeg/decoder.js';
 import { createFileSource, fileSourceSpec, type FileSourceOptions } from '../../src/sources/file-source.js';
 import { sharedMedia, tmpDir } from '../support/media.js';
+import { decodeOptions } from '../support/decode-options.js';
 
 const ffmpeg = () => process.env.FFMPEG_PATH ?? 'ffmpeg';
 const ffprobe = () => process.env.FFPROBE_PATH ?? 'ffprobe';
@@ -243,22 +244,14 @@ describe('item 6: seeking in an intact MPEG-TS is not an error', () => {
   it("the decoder's post-seek reference messages are logged at debug, not errors", async () => {
     const file = ts.office();
     // No margin: ffmpeg starts right at 14.3 s, inside a GOP with B-frames, as the CLI did on main.
-    const o: DecodeOptions = {
+    const o: DecodeOptions = decodeOptions({
       input: file,
       label: file,
-      stream_id: 's',
-      fps: null,
       start: 14.3,
       seek_margin: 0,
       end: 16,
       start_time: 1.5,
-      kind: 'file',
-      input_options: [],
-      pts_offset: 0,
-      index_offset: 0,
-      stream_index: null,
-      realtime: false,
-    };
+    });
     const logged: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (s: string) => void logged.push(s) });
     const gate = new FlowGate(4);

@@ -15,6 +15,7 @@ import {
   sourceShowinfoIndex,
   type DecodeOptions,
 } from '../../src/sources/ffmpeg/decoder.js';
+import { decodeOptions } from '../support/decode-options.js';
 
 const letterbox = {
   resize: { mode: 'letterbox' as const, width: 416, height: 416, pad_value: 114, align: 'top_left' as const },
@@ -32,21 +33,7 @@ function rgb(width: number, height: number): Uint8Array {
   return d;
 }
 
-const base: DecodeOptions = {
-  input: 'a.mp4',
-  label: 'a.mp4',
-  stream_id: 's',
-  fps: null,
-  start: 2,
-  end: 5,
-  start_time: 0,
-  kind: 'file',
-  input_options: [],
-  pts_offset: 0,
-  index_offset: 0,
-  stream_index: null,
-  realtime: false,
-};
+const base: DecodeOptions = decodeOptions({ start: 2, end: 5 });
 
 describe('decode_size: mapping back to source pixels', () => {
   it('a 768×432 source decoded to 416×233 maps YOLOX boxes exactly as the default path', () => {

@@ -12,6 +12,7 @@ import {
   parseShowinfo,
   StderrLines,
 } from '../../src/sources/ffmpeg/decoder.js';
+import { decodeOptions } from '../support/decode-options.js';
 
 it('cuts stderr on \\r and \\n, keeping the unfinished rest across chunks', () => {
   const text =
@@ -53,45 +54,18 @@ it('recognises error, fatal and panic lines with or without a component prefix, 
 });
 
 it('ffmpeg runs with -nostats, so no progress lines interleave with its messages', () => {
-  const args = buildDecodeArgs({
-    input: 'a.ts',
-    label: 'a.ts',
-    stream_id: 's',
-    fps: null,
-    start: null,
-    end: null,
-    start_time: 0,
-    kind: 'file',
-    input_options: [],
-    pts_offset: 0,
-    index_offset: 0,
-    stream_index: null,
-    realtime: false,
-  });
+  const args = buildDecodeArgs(decodeOptions({ input: 'a.ts', label: 'a.ts' }));
   assert.ok(args.includes('-nostats'));
   assert.ok(args.indexOf('-nostats') < args.indexOf('-i'));
 });
 
 it('end_secs: ffmpeg stops reading 1 s past the end (-to, an input option), not at the end of the file', () => {
-  const base = {
-    input: 'a.mp4',
-    label: 'a.mp4',
-    stream_id: 's',
-    fps: null,
-    start_time: 1.5,
-    kind: 'file' as const,
-    input_options: [],
-    pts_offset: 0,
-    index_offset: 0,
-    stream_index: null,
-    realtime: false,
-  };
-  const cut = buildDecodeArgs({ ...base, start: 3, end: 10 });
+  const cut = buildDecodeArgs(decodeOptions({ start_time: 1.5, start: 3, end: 10 }));
   const to = cut.indexOf('-to');
   assert.ok(to >= 0 && to < cut.indexOf('-i'), cut.join(' '));
   // Counted from the file's start like -ss (the container's start time is not added).
   assert.equal(cut[to + 1], (10 + READ_PAST_END_SECS).toFixed(6));
   assert.equal(READ_PAST_END_SECS, 1);
   assert.match(cut.join(' '), /select='gte\(t\\,4\.499900\)\*lt\(t\\,11\.499900\)'/);
-  assert.equal(buildDecodeArgs({ ...base, start: null, end: null }).indexOf('-to'), -1);
+  assert.equal(buildDecodeArgs(decodeOptions({ start_time: 1.5 })).indexOf('-to'), -1);
 });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { fileSourceSchema } from '../../src/sources/file-source.js';
 import { buildDecodeArgs } from '../../src/sources/ffmpeg/decoder.js';
 import { hwaccelInputOptions, isHwaccelProbeMessage } from '../../src/sources/hwaccel.js';
+import { decodeOptions } from '../support/decode-options.js';
 
 test('hwaccel: none adds no ffmpeg option; a method adds -hwaccel (and -hwaccel_device when set)', () => {
   assert.deepEqual(hwaccelInputOptions({ hwaccel: 'none', hwaccel_device: '0' }), []);
@@ -29,22 +30,7 @@ test('file source: hwaccel defaults to none; an unknown method is a config error
 });
 
 test('decode arguments: -hwaccel is an input option, before -i', () => {
-  const args = buildDecodeArgs({
-    input: 'in.mp4',
-    label: 'in.mp4',
-    stream_id: 's',
-    fps: null,
-    start: null,
-    end: null,
-    start_time: 0,
-    kind: 'file',
-    input_options: [],
-    pts_offset: 0,
-    index_offset: 0,
-    stream_index: null,
-    realtime: false,
-    hwaccel: { hwaccel: 'cuda', hwaccel_device: '1' },
-  });
+  const args = buildDecodeArgs(decodeOptions({ hwaccel: { hwaccel: 'cuda', hwaccel_device: '1' } }));
   const i = args.indexOf('-i');
   const h = args.indexOf('-hwaccel');
   assert.ok(h >= 0 && h < i, args.join(' '));
