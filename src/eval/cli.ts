@@ -328,6 +328,7 @@ export async function cmdEval(
           mota: number;
           idf1: number;
           num_switches: number;
+          num_fragmentations: number;
           hota: { hota: number; deta: number; assa: number; loca: number };
         }
       | undefined;
@@ -340,6 +341,7 @@ export async function cmdEval(
         'AssA'.padEnd(18) + fmt(t.hota.assa),
         'LocA'.padEnd(18) + fmt(t.hota.loca),
         'ID switches'.padEnd(18) + String(t.num_switches),
+        'fragmentations'.padEnd(18) + String(t.num_fragmentations),
       );
     const sem = scores.semantic as { miou: number; pixel_accuracy: number; images_scored: number } | undefined;
     if (sem) rows.push('mIoU'.padEnd(18) + fmt(sem.miou), 'pixel accuracy'.padEnd(18) + fmt(sem.pixel_accuracy));

@@ -8,6 +8,8 @@
  * MOTA = 1 - (misses + false positives + switches) / ground-truth objects.
  * IDF1 = 2 IDTP / (ground-truth objects + hypotheses), IDTP from the best global one-to-one
  * assignment of ground-truth tracks to hypothesis tracks.
+ * Fragmentations (motmetrics' num_fragmentations): per ground-truth track, over the frames it is
+ * present from its first tracked frame to its last, the times it goes from tracked to missed.
  */
 import { linearSumAssignment } from './assignment.js';
 
@@ -30,6 +32,7 @@ export interface TrackingResult {
   num_misses: number;
   num_false_positives: number;
   num_switches: number;
+  num_fragmentations: number;
   num_matches: number;
   idtp: number;
 }
@@ -52,6 +55,8 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
     switches = 0,
     matches = 0;
   // For IDF1: frames each gt/hyp id appears, and frames each (gt, hyp) pair is within distance.
+  // Per ground-truth id, tracked (true) or missed (false) in each frame it is present, in order.
+  const tracked = new Map<number, boolean[]>();
   const gtCount = new Map<number, number>(),
     hypCount = new Map<number, number>(),
     pairCount = new Map<string, number>();
@@ -92,6 +97,11 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
         gUsed[i] = hUsed[j] = true;
       }
     }
+    f.gt.forEach((g, i) => {
+      const seq = tracked.get(g.id) ?? [];
+      seq.push(gUsed[i]!);
+      tracked.set(g.id, seq);
+    });
     misses += gUsed.filter((x) => !x).length;
     fps += hUsed.filter((x) => !x).length;
   }
@@ -104,6 +114,12 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
       return -n;
     }),
   );
+  let fragmentations = 0;
+  for (const seq of tracked.values()) {
+    const first = seq.indexOf(true);
+    const lastTracked = seq.lastIndexOf(true);
+    for (let k = first + 1; first >= 0 && k <= lastTracked; k++) if (seq[k - 1] && !seq[k]) fragmentations++;
+  }
   let idtp = 0;
   for (const [i, j] of linearSumAssignment(cost)) idtp += -cost[i]![j]!;
   return {
@@ -114,6 +130,7 @@ export function evaluateTracking(frames: TrackingFrame[], minIou = 0.5): Trackin
     num_misses: misses,
     num_false_positives: fps,
     num_switches: switches,
+    num_fragmentations: fragmentations,
     num_matches: matches,
     idtp,
   };

@@ -45,3 +45,28 @@ test('vidflow eval: the trained synth-frcnn detector keeps its box AP on a held-
   assert.ok(out.bbox.ap50 >= FLOOR_AP50, `box AP@0.5 ${out.bbox.ap50} below the floor ${FLOOR_AP50}`);
   assert.ok(out.bbox.ap >= FLOOR_AP, `box AP@[.5:.95] ${out.bbox.ap} below the floor ${FLOOR_AP}`);
 });
+
+// py-motmetrics 1.4.0 on this video's `track` records (tools/train/track_motmetrics.py; docs/accuracy.md
+// "Detection and tracking", per-video table): MOTA 0.2791, 11 ID switches, 9 fragmentations.
+test("vidflow eval: track on synth-frcnn gives py-motmetrics' MOTA, switches and fragmentations", async () => {
+  const dir = tmpDir();
+  const pipeline = path.join(dir, 't.yaml');
+  writeFileSync(
+    pipeline,
+    `name: eval-trained-track\nsources:\n  - type: file\n    id: ${CLIP}\n    path: ` +
+      `${path.join(FIXTURE, 'videos', `${CLIP}.mp4`)}\nstages:\n  - type: track\n    id: objects\n` +
+      '    model: synth-frcnn\n    score_threshold: 0.5\n    max_age_frames: 10\n    min_hits: 2\n' +
+      '    iou_threshold: 0.3\nsinks:\n  - type: jsonl\n    path: out.jsonl\n',
+  );
+  const r = await runCli(
+    ['eval', pipeline, '--ground-truth', path.join(FIXTURE, 'ground-truth'), '--json', '--log-level', 'error'],
+    { timeout_ms: 240_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    tracking: { mota: number; num_switches: number; num_fragmentations: number };
+  };
+  assert.ok(Math.abs(out.tracking.mota - 0.2791) < 1e-4, `MOTA ${out.tracking.mota}`);
+  assert.equal(out.tracking.num_switches, 11);
+  assert.equal(out.tracking.num_fragmentations, 9);
+});

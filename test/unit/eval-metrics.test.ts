@@ -117,6 +117,26 @@ test('MOTA counts an ID switch; IDF1 from the global assignment', () => {
   assert.ok(Math.abs(r.idf1 - 2 / 5) < 1e-12);
 });
 
+test("fragmentations: tracked → missed within a track's tracked span (motmetrics' num_fragmentations)", () => {
+  const b: [number, number, number, number] = [0, 0, 10, 10];
+  const far: [number, number, number, number] = [100, 100, 10, 10];
+  // gt 1: tracked, missed, tracked, missed, missed, tracked → 2; gt 2: missed, tracked, tracked, missed → 0
+  // (misses before the first and after the last tracked frame are not fragmentations).
+  const t1 = [true, false, true, false, false, true];
+  const t2 = [false, true, true, false, false, false];
+  const frames = t1.map((tracked1, k) => ({
+    gt: [
+      { id: 1, box: b },
+      { id: 2, box: far },
+    ],
+    hyp: [...(tracked1 ? [{ id: 7, box: b }] : []), ...(t2[k] ? [{ id: 8, box: far }] : [])],
+  }));
+  const r = evaluateTracking(frames);
+  assert.equal(r.num_fragmentations, 2);
+  assert.equal(r.num_misses, 3 + 4);
+  assert.equal(evaluateTracking([{ gt: [{ id: 1, box: b }], hyp: [] }]).num_fragmentations, 0);
+});
+
 test('HOTA: perfect tracking, no predictions, and a track split in two (AssA = 0.5, HOTA = √0.5)', () => {
   const box = (t: number): [number, number, number, number] => [10 + 3 * t, 20, 30, 40];
   const perfect = Array.from({ length: 10 }, (_, t) => ({
