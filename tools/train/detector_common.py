@@ -1,5 +1,6 @@
 """Shared pieces of the synthetic-data detector scripts (train_detector.py, export_detector.py,
-reference_eval_detector.py): the model (torchvision's own FasterRCNN class on a narrow
+reference_eval_detector.py, and the Mask R-CNN ones: train_mask_rcnn.py, export_mask_rcnn.py,
+reference_eval_masks.py): the model (torchvision's own FasterRCNN class on a narrow
 MobileNetV3-Small FPN backbone), the ffmpeg decode the pipeline uses, and the ground-truth reader."""
 from __future__ import annotations
 
@@ -12,23 +13,20 @@ import numpy as np
 import torch
 import torch.nn as nn
 from torchvision.models import mobilenet_v3_small
-from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection import FasterRCNN, MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import MultiScaleRoIAlign
 
 # index = the model's label id (0 = background), as generate.py's category ids
 LABELS = ['background', 'square', 'disc', 'triangle', 'person']
 
 
-def build_model(width: float = 0.5, fpn_channels: int = 64, head_dim: int = 128, min_size: int = 320,
-                max_size: int = 640, box_score_thresh: float = 0.05) -> FasterRCNN:
-    """Faster R-CNN (torchvision.models.detection.FasterRCNN) with the settings of torchvision's
-    fasterrcnn_mobilenet_v3_large_320_fpn (min_size 320, max_size 640, 150 RPN proposals at test
-    time, RPN score threshold 0.05) on a narrower backbone: MobileNetV3-Small features at
-    `width` with an FPN on the stride-8 and stride-16 stages (+ max-pool level), a two-layer MLP
-    box head of `head_dim`. No pretrained weights (weights=None)."""
+def _detector_parts(width: float, fpn_channels: int, head_dim: int):
+    """The backbone (MobileNetV3-Small at `width`, FPN on the stride-8 and stride-16 stages + max-pool
+    level), anchors, box RoI pool and box head shared by build_model and build_mask_model."""
     features = mobilenet_v3_small(weights=None, width_mult=width).features
     # the last layer of each output stride: probe with a dummy input
     x = torch.zeros(1, 3, 64, 64)
@@ -47,13 +45,40 @@ def build_model(width: float = 0.5, fpn_channels: int = 64, head_dim: int = 128,
     backbone = BackboneWithFPN(trunk, return_layers, in_channels, fpn_channels)
     anchors = AnchorGenerator(sizes=((16, 32), (48, 64), (96, 128)), aspect_ratios=((0.5, 1.0, 2.0),) * 3)
     roi_pool = MultiScaleRoIAlign(featmap_names=['0', '1'], output_size=7, sampling_ratio=2)
-    return FasterRCNN(
-        backbone, num_classes=None, min_size=min_size, max_size=max_size,
-        rpn_anchor_generator=anchors, rpn_pre_nms_top_n_test=150, rpn_post_nms_top_n_test=150,
-        rpn_score_thresh=0.05, box_roi_pool=roi_pool,
-        box_head=TwoMLPHead(fpn_channels * 7 * 7, head_dim),
-        box_predictor=FastRCNNPredictor(head_dim, len(LABELS)),
-        box_score_thresh=box_score_thresh, box_detections_per_img=100)
+    return dict(backbone=backbone, rpn_anchor_generator=anchors, box_roi_pool=roi_pool,
+                box_head=TwoMLPHead(fpn_channels * 7 * 7, head_dim),
+                box_predictor=FastRCNNPredictor(head_dim, len(LABELS)))
+
+
+def _test_time(min_size: int, max_size: int, box_score_thresh: float) -> dict:
+    return dict(num_classes=None, min_size=min_size, max_size=max_size, rpn_pre_nms_top_n_test=150,
+                rpn_post_nms_top_n_test=150, rpn_score_thresh=0.05, box_score_thresh=box_score_thresh,
+                box_detections_per_img=100)
+
+
+def build_model(width: float = 0.5, fpn_channels: int = 64, head_dim: int = 128, min_size: int = 320,
+                max_size: int = 640, box_score_thresh: float = 0.05) -> FasterRCNN:
+    """Faster R-CNN (torchvision.models.detection.FasterRCNN) with the settings of torchvision's
+    fasterrcnn_mobilenet_v3_large_320_fpn (min_size 320, max_size 640, 150 RPN proposals at test
+    time, RPN score threshold 0.05) on a narrower backbone: MobileNetV3-Small features at
+    `width` with an FPN on the stride-8 and stride-16 stages (+ max-pool level), a two-layer MLP
+    box head of `head_dim`. No pretrained weights (weights=None)."""
+    return FasterRCNN(**_detector_parts(width, fpn_channels, head_dim),
+                      **_test_time(min_size, max_size, box_score_thresh))
+
+
+def build_mask_model(width: float = 0.5, fpn_channels: int = 64, head_dim: int = 128, mask_dim: int = 32,
+                     mask_layers: int = 2, min_size: int = 320, max_size: int = 640,
+                     box_score_thresh: float = 0.05) -> MaskRCNN:
+    """Mask R-CNN (torchvision.models.detection.MaskRCNN) on the same backbone, RPN and box head as
+    build_model (so a train_detector.py state dict loads into it), with a small mask head: 14x14
+    RoIAlign on the two FPN levels, `mask_layers` 3x3 convolutions of `mask_dim` channels, the
+    transposed convolution to 28x28 and per-class mask logits."""
+    return MaskRCNN(**_detector_parts(width, fpn_channels, head_dim),
+                    mask_roi_pool=MultiScaleRoIAlign(featmap_names=['0', '1'], output_size=14, sampling_ratio=2),
+                    mask_head=MaskRCNNHeads(fpn_channels, [mask_dim] * mask_layers, dilation=1),
+                    mask_predictor=MaskRCNNPredictor(mask_dim, mask_dim, len(LABELS)),
+                    **_test_time(min_size, max_size, box_score_thresh))
 
 
 def decode_video(path: str) -> np.ndarray:

@@ -31,7 +31,7 @@ sys.path.insert(0, HERE)
 from detector_common import LABELS, build_model, load_split, to_tensor  # noqa: E402
 
 
-def coco_scores(gt_images, gt_anns, categories, dets) -> dict:
+def coco_scores(gt_images, gt_anns, categories, dets, iou_type: str = 'bbox') -> dict:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
     gt = COCO()
@@ -39,7 +39,7 @@ def coco_scores(gt_images, gt_anns, categories, dets) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
         dt = gt.loadRes(dets) if dets else COCO()
-        ev = COCOeval(gt, dt, 'bbox')
+        ev = COCOeval(gt, dt, iou_type)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
