@@ -6,7 +6,7 @@
  * through the CLI as a user runs it (ffmpeg decode → `segment_instances` → records with RLE masks) and its mask AP
  * against the exact ground truth (RLE of the visible pixels) must stay above a floor a few points under the measured
  * score: a regression in decoding, preprocessing, mask thresholding or mask placement drops it. The measured
- * numbers and the PyTorch reference are in tools/train/MASKS.md.
+ * numbers and the PyTorch reference are in docs/accuracy.md "Instance masks".
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { runCli } from '../support/pipeline.js';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth-detect');
 const CLIP = 'heldout-1000004-003-scene';
-// measured with `vidflow eval` on this clip (tools/train/MASKS.md):
+// measured with `vidflow eval` on this clip (docs/accuracy.md "Instance masks"):
 // mask AP@0.5 0.3199, mask AP@[.5:.95] 0.1953 (box AP@0.5 0.4869)
 const FLOOR_MASK_AP50 = 0.27;
 const FLOOR_MASK_AP = 0.16;
