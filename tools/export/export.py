@@ -204,7 +204,51 @@ def build_small(arch: str, spec: dict[str, Any]) -> nn.Module:
         from torchvision.models.segmentation.lraspp import _lraspp_mobilenetv3
         backbone = tvm.mobilenet_v3_large(weights=None, width_mult=float(spec['backbone_width_mult']), dilated=True)
         return _lraspp_mobilenetv3(backbone, int(spec['num_classes']))
-    raise SystemExit(f'--checkpoint: no small build of {arch!r} (known: lraspp_mobilenet_v3_large)')
+    if arch in VIDEO:
+        return narrow_video_resnet(arch, spec)
+    raise SystemExit(f'--checkpoint: no small build of {arch!r} (known: lraspp_mobilenet_v3_large, {", ".join(VIDEO)})')
+
+
+def narrow_video_resnet(arch: str, spec: dict[str, Any]) -> nn.Module:
+    """torchvision's VideoResNet with BasicBlock and the conv makers of `arch` (r3d_18: Conv3DSimple
+    everywhere; mc3_18: Conv3DSimple then Conv3DNoTemporal; r2plus1d_18: Conv2Plus1D with its (2+1)D
+    stem), but `spec['stem_channels']` stem channels and `spec['channels']` (4 widths) /
+    `spec['blocks']` (4 counts) for layer1..4 instead of 64/128/256/512 and 2 blocks each;
+    `spec['num_classes']` outputs. The layers are made by VideoResNet._make_layer and initialised as
+    VideoResNet initialises them. Random initialisation."""
+    from torchvision.models.video.resnet import (BasicBlock, Conv2Plus1D, Conv3DNoTemporal, Conv3DSimple,
+                                                 VideoResNet)
+    makers = {'r3d_18': [Conv3DSimple] * 4, 'mc3_18': [Conv3DSimple] + [Conv3DNoTemporal] * 3,
+              'r2plus1d_18': [Conv2Plus1D] * 4}[arch]
+    stem_c = int(spec['stem_channels'])
+    widths = [int(c) for c in spec['channels']]
+    blocks = [int(b) for b in spec['blocks']]
+    if arch == 'r2plus1d_18':  # R2Plus1dStem: a (1,7,7) spatial conv to 45, a (3,1,1) temporal conv
+        mid = max(1, stem_c * 45 // 64)
+        stem = nn.Sequential(
+            nn.Conv3d(3, mid, kernel_size=(1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
+            nn.BatchNorm3d(mid), nn.ReLU(inplace=True),
+            nn.Conv3d(mid, stem_c, kernel_size=(3, 1, 1), stride=(1, 1, 1), padding=(1, 0, 0), bias=False),
+            nn.BatchNorm3d(stem_c), nn.ReLU(inplace=True))
+    else:  # BasicStem with stem_c channels
+        stem = nn.Sequential(
+            nn.Conv3d(3, stem_c, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+            nn.BatchNorm3d(stem_c), nn.ReLU(inplace=True))
+    model = VideoResNet(BasicBlock, makers, [1, 1, 1, 1], lambda: stem, num_classes=int(spec['num_classes']))
+    model.inplanes = stem_c
+    for i, (c, n) in enumerate(zip(widths, blocks)):
+        setattr(model, f'layer{i + 1}', model._make_layer(BasicBlock, makers[i], c, n, stride=1 if i == 0 else 2))
+    model.fc = nn.Linear(widths[-1] * BasicBlock.expansion, int(spec['num_classes']))
+    for m in model.modules():  # VideoResNet's own initialisation
+        if isinstance(m, nn.Conv3d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, nn.BatchNorm3d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.constant_(m.bias, 0)
+    return model
 
 
 def load_checkpoint(path: str, arch: str | None) -> Built:
