@@ -4,8 +4,8 @@
  * small VideoResNet trained by tools/train/train_clip_classifier.py, 16-frame clips ending at frames 15, 23 and 31 →
  * JSONL sink) scored against the videos' clip labels. The floor sits a few points under the measured top-1
  * (docs/accuracy.md "Clip (motion) classification"), so a preprocessing or clip-assembly regression (wrong
- * mean/std, resize, crop, temporal order) fails here; and the top-1 must stay within 1 point of PyTorch's on the same decoded frames and clip windows
- * (models/synth-r3d/metrics.json, written by tools/train/reference_eval_clip.py). No Python needed.
+ * mean/std, resize, crop, temporal order) fails here; and the top-1 must stay within 1 point of PyTorch's on the
+ * same decoded frames and clip windows (models/synth-r3d/metrics.json, written by tools/train/reference_eval_clip.py). No Python needed.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,8 +16,8 @@ import { runCli } from '../support/pipeline.js';
 
 /**
  * Measured 2026-12-03 (docs/accuracy.md "Clip (motion) classification"): clip top-1 0.3125 (30 of 96 clips),
- * top-5 0.9375; PyTorch the same, with the same top-1 label on all 96 clips. With the clip's frames in reverse order (src/models/tensor-builder.ts
- * assembleClip) the pipeline measured 0.25, without the division by std
+ * top-5 0.9375; PyTorch the same, with the same top-1 label on all 96 clips. With the clip's frames in reverse
+ * order (src/models/tensor-builder.ts assembleClip) the pipeline measured 0.25, without the division by std
  * (src/models/preprocess.ts normalizationTable) 0.125 (chance); both fail the floor.
  */
 const FLOOR_TOP1 = 0.27;
