@@ -5,7 +5,8 @@
  * JSONL sink) scored against the videos' clip labels. The floor sits a few points under the measured top-1
  * (docs/accuracy.md "Clip (motion) classification"), so a preprocessing or clip-assembly regression (wrong
  * mean/std, resize, crop, temporal order) fails here; and the top-1 must stay within 1 point of PyTorch's on the
- * same decoded frames and clip windows (models/synth-r3d/metrics.json, written by tools/train/reference_eval_clip.py). No Python needed.
+ * same decoded frames and clip windows (models/synth-r3d/metrics.json, written by
+ * tools/train/reference_eval_clip.py). No Python needed.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
