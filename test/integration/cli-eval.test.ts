@@ -5,7 +5,7 @@ import { symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO, sharedMedia, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runCli, runEvalJson } from '../support/pipeline.js';
 
 test('vidflow eval scores yolox-nano on girl-dog.jpg: AP@0.5 of person and dog above a floor', async () => {
   const dir = tmpDir();
@@ -19,14 +19,10 @@ test('vidflow eval scores yolox-nano on girl-dog.jpg: AP@0.5 of person and dog a
       `   score_threshold: 0.1\nsinks:\n  - type: jsonl\n    path: out.jsonl\n`,
   );
   const gt = path.join(REPO, 'test/fixtures/eval/girl-dog/ground-truth.json');
-  const r = await runCli(['eval', pipeline, '--ground-truth', gt, '--json', '--log-level', 'error'], {
-    timeout_ms: 240_000,
-  });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const out = await runEvalJson<{
     matched_images: number;
     bbox: { ap50: number; ap: number; per_category: Record<string, { ap50: number }> };
-  };
+  }>(pipeline, gt, 240_000);
   assert.equal(out.matched_images, 1);
   assert.ok(out.bbox.per_category['1']!.ap50 >= 0.99, `person AP@0.5 ${out.bbox.per_category['1']!.ap50}`);
   // mean over person and dog (the dog, reared up on its hind legs, is not found at IoU 0.5 by yolox-nano: measured 0

@@ -14,7 +14,7 @@ import type { ResultRecord } from '../../src/core/result.js';
 import { type CocoDoc, loadGroundTruth, scoreRecords } from '../../src/eval/cli.js';
 import { readLabelMap } from '../../src/eval/label-map.js';
 import { REPO, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runEvalJson } from '../support/pipeline.js';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth');
 const GT_DIR = path.join(FIXTURE, 'ground-truth');
@@ -241,11 +241,7 @@ test('generator output equals the fixture; vidflow eval matches its decoded fram
       `  - type: segment\n    id: scene\n    model: deeplabv3-mobilenetv2-257\n    label_map: rle\n` +
       `sinks:\n  - type: jsonl\n    path: ${path.join(out, 'out.jsonl')}\n`,
   );
-  const e = await runCli(['eval', pipeline, '--ground-truth', GT_DIR, '--json', '--log-level', 'error'], {
-    timeout_ms: 240_000,
-  });
-  assert.equal(e.code, 0, e.stderr);
-  const scores = JSON.parse(e.stdout.trim().split('\n').pop()!) as Scores;
+  const scores = await runEvalJson<Scores>(pipeline, GT_DIR, 240_000);
   assert.equal(scores.matched_images, 16, 'the 16 scene frames (the 8 motion frames have no source here)');
   assert.equal(scores.semantic.images_scored, 16);
   assert.ok(scores.tracking.num_objects > 0);

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runEvalJson } from '../support/pipeline.js';
 
 /**
  * Measured 2026-12-03 (docs/accuracy.md "Clip (motion) classification"): clip top-1 0.3125 (30 of 96 clips),
@@ -28,9 +28,7 @@ const ONE_CLIP = 1 / 96 + 1e-9;
 test('vidflow eval: the trained clip classifier on the held-out motion videos scores above its floor', async () => {
   const pipeline = path.join(REPO, 'pipelines', 'eval-synth-clip.yaml');
   const gt = path.join(REPO, 'test', 'fixtures', 'eval', 'synth-clip', 'ground-truth');
-  const r = await runCli(['eval', pipeline, '--ground-truth', gt, '--json', '--log-level', 'error']);
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const out = await runEvalJson<{
     records: number;
     clip: {
       top1: number;
@@ -41,7 +39,7 @@ test('vidflow eval: the trained clip classifier on the held-out motion videos sc
       clips_with_records: number;
       per_label: Record<string, { records: number; top1: number }>;
     };
-  };
+  }>(pipeline, gt);
   const c = out.clip;
   assert.equal(c.clips, 32);
   assert.equal(c.clips_with_records, 32);

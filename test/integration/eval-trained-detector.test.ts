@@ -8,38 +8,27 @@
  * docs/accuracy.md "Detection and tracking".
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runEvalJson } from '../support/pipeline.js';
+import { SYNTH_DETECT_GROUND_TRUTH, synthDetectPipeline } from '../support/synth-detect.js';
 
-const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth-detect');
-const CLIP = 'heldout-1000004-003-scene';
 // measured with `vidflow eval` on this clip (docs/accuracy.md "Detection and tracking"):
 // AP@0.5 0.4494, AP@[.5:.95] 0.2625
 const FLOOR_AP50 = 0.4;
 const FLOOR_AP = 0.22;
 
 test('vidflow eval: the trained synth-frcnn detector keeps its box AP on a held-out synthetic clip', async () => {
-  const dir = tmpDir();
-  const pipeline = path.join(dir, 'p.yaml');
-  writeFileSync(
-    pipeline,
-    `name: eval-trained-detector\nsources:\n  - type: file\n    id: ${CLIP}\n    path: ` +
-      `${path.join(FIXTURE, 'videos', `${CLIP}.mp4`)}\nstages:\n  - type: detect\n    id: shapes\n` +
-      `    model: synth-frcnn\n    score_threshold: 0\nsinks:\n  - type: jsonl\n    path: out.jsonl\n`,
-  );
-  const r = await runCli(
-    ['eval', pipeline, '--ground-truth', path.join(FIXTURE, 'ground-truth'), '--json', '--log-level', 'error'],
-    { timeout_ms: 240_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const pipeline = synthDetectPipeline('eval-trained-detector', 'p.yaml', [
+    'type: detect',
+    'id: shapes',
+    'model: synth-frcnn',
+    'score_threshold: 0',
+  ]);
+  const out = await runEvalJson<{
     images: number;
     matched_images: number;
     bbox: { ap50: number; ap: number };
-  };
+  }>(pipeline, SYNTH_DETECT_GROUND_TRUTH, 240_000);
   assert.equal(out.matched_images, out.images);
   assert.ok(out.images >= 48, `images ${out.images}`);
   assert.ok(out.bbox.ap50 >= FLOOR_AP50, `box AP@0.5 ${out.bbox.ap50} below the floor ${FLOOR_AP50}`);
@@ -49,23 +38,18 @@ test('vidflow eval: the trained synth-frcnn detector keeps its box AP on a held-
 // py-motmetrics 1.4.0 on this video's `track` records (tools/train/track_motmetrics.py; docs/accuracy.md
 // "Detection and tracking", per-video table): MOTA 0.2791, 11 ID switches, 9 fragmentations.
 test("vidflow eval: track on synth-frcnn gives py-motmetrics' MOTA, switches and fragmentations", async () => {
-  const dir = tmpDir();
-  const pipeline = path.join(dir, 't.yaml');
-  writeFileSync(
-    pipeline,
-    `name: eval-trained-track\nsources:\n  - type: file\n    id: ${CLIP}\n    path: ` +
-      `${path.join(FIXTURE, 'videos', `${CLIP}.mp4`)}\nstages:\n  - type: track\n    id: objects\n` +
-      '    model: synth-frcnn\n    score_threshold: 0.5\n    max_age_frames: 10\n    min_hits: 2\n' +
-      '    iou_threshold: 0.3\nsinks:\n  - type: jsonl\n    path: out.jsonl\n',
-  );
-  const r = await runCli(
-    ['eval', pipeline, '--ground-truth', path.join(FIXTURE, 'ground-truth'), '--json', '--log-level', 'error'],
-    { timeout_ms: 240_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const pipeline = synthDetectPipeline('eval-trained-track', 't.yaml', [
+    'type: track',
+    'id: objects',
+    'model: synth-frcnn',
+    'score_threshold: 0.5',
+    'max_age_frames: 10',
+    'min_hits: 2',
+    'iou_threshold: 0.3',
+  ]);
+  const out = await runEvalJson<{
     tracking: { mota: number; num_switches: number; num_fragmentations: number };
-  };
+  }>(pipeline, SYNTH_DETECT_GROUND_TRUTH, 240_000);
   assert.ok(Math.abs(out.tracking.mota - 0.2791) < 1e-4, `MOTA ${out.tracking.mota}`);
   assert.equal(out.tracking.num_switches, 11);
   assert.equal(out.tracking.num_fragmentations, 9);

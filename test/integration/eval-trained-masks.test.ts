@@ -9,38 +9,27 @@
  * numbers and the PyTorch reference are in docs/accuracy.md "Instance masks".
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, tmpDir } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runEvalJson } from '../support/pipeline.js';
+import { SYNTH_DETECT_GROUND_TRUTH, synthDetectPipeline } from '../support/synth-detect.js';
 
-const FIXTURE = path.join(REPO, 'test/fixtures/eval/synth-detect');
-const CLIP = 'heldout-1000004-003-scene';
 // measured with `vidflow eval` on this clip (docs/accuracy.md "Instance masks"):
 // mask AP@0.5 0.3199, mask AP@[.5:.95] 0.1953 (box AP@0.5 0.4869)
 const FLOOR_MASK_AP50 = 0.27;
 const FLOOR_MASK_AP = 0.16;
 
 test('vidflow eval: the trained synth-maskrcnn keeps its mask AP on a held-out synthetic clip', async () => {
-  const dir = tmpDir();
-  const pipeline = path.join(dir, 'p.yaml');
-  writeFileSync(
-    pipeline,
-    `name: eval-trained-masks\nsources:\n  - type: file\n    id: ${CLIP}\n    path: ` +
-      `${path.join(FIXTURE, 'videos', `${CLIP}.mp4`)}\nstages:\n  - type: segment_instances\n    id: masks\n` +
-      `    model: synth-maskrcnn\n    score_threshold: 0\nsinks:\n  - type: jsonl\n    path: out.jsonl\n`,
-  );
-  const r = await runCli(
-    ['eval', pipeline, '--ground-truth', path.join(FIXTURE, 'ground-truth'), '--json', '--log-level', 'error'],
-    { timeout_ms: 240_000 },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const pipeline = synthDetectPipeline('eval-trained-masks', 'p.yaml', [
+    'type: segment_instances',
+    'id: masks',
+    'model: synth-maskrcnn',
+    'score_threshold: 0',
+  ]);
+  const out = await runEvalJson<{
     images: number;
     matched_images: number;
     segm?: { ap50: number; ap: number };
-  };
+  }>(pipeline, SYNTH_DETECT_GROUND_TRUTH, 240_000);
   assert.equal(out.matched_images, out.images);
   assert.ok(out.images >= 48, `images ${out.images}`);
   assert.ok(out.segm, 'no mask (segm) scores: the stage returned no masks');

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { REPO } from '../support/media.js';
-import { runCli } from '../support/pipeline.js';
+import { runEvalJson } from '../support/pipeline.js';
 
 /**
  * Measured 2026-12-03 (docs/accuracy.md): mIoU 0.5132, pixel accuracy 0.9515, person IoU 0.4689 over the 144 frames
@@ -24,9 +24,7 @@ const FLOORS = { miou: 0.48, pixel_accuracy: 0.93, person_iou: 0.44 };
 test('vidflow eval: the trained LR-ASPP on the held-out synthetic videos scores above its floors', async () => {
   const pipeline = path.join(REPO, 'pipelines', 'eval-synth-lraspp.yaml');
   const gt = path.join(REPO, 'test', 'fixtures', 'eval', 'synth-heldout', 'ground-truth');
-  const r = await runCli(['eval', pipeline, '--ground-truth', gt, '--json', '--log-level', 'error']);
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+  const out = await runEvalJson<{
     images: number;
     matched_images: number;
     semantic: {
@@ -37,7 +35,7 @@ test('vidflow eval: the trained LR-ASPP on the held-out synthetic videos scores 
       per_class_iou: Record<string, number>;
       per_class_name: Record<string, string | null>;
     };
-  };
+  }>(pipeline, gt);
   assert.equal(out.images, 144);
   assert.equal(out.matched_images, 144);
   assert.equal(out.semantic.images_scored, 144);

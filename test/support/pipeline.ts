@@ -75,3 +75,16 @@ export async function runPipelineRecords<T>(name: string, body: string[]): Promi
     .split('\n')
     .map((l) => JSON.parse(l) as T);
 }
+
+/**
+ * Runs `vidflow eval <pipeline> --ground-truth <groundTruth> --json` as a user would, asserts exit 0
+ * and returns the scores it printed (its last stdout line). `timeout_ms` as runCli (a safety net).
+ */
+export async function runEvalJson<T>(pipeline: string, groundTruth: string, timeout_ms?: number): Promise<T> {
+  const r = await runCli(
+    ['eval', pipeline, '--ground-truth', groundTruth, '--json', '--log-level', 'error'],
+    timeout_ms === undefined ? {} : { timeout_ms },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}
