@@ -128,3 +128,13 @@ def targets_by_frame(gt: dict) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
 def to_tensor(frame: np.ndarray) -> torch.Tensor:
     """HWC uint8 → CHW float in [0, 1] (the manifest's scale 1/255; normalization is in the graph)."""
     return torch.from_numpy(frame.copy()).permute(2, 0, 1).float() / 255.0
+
+
+def load_trained(checkpoint: str, builder=build_model):
+    """A checkpoint of train_detector.py / train_mask_rcnn.py → (the model `builder` makes from its
+    settings with its weights, in eval mode; the checkpoint dict)."""
+    ck = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    model = builder(**ck['settings'])
+    model.load_state_dict(ck['state_dict'])
+    model.eval()
+    return model, ck

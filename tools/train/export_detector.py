@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'export'))
 import export as vexport  # noqa: E402  (tools/export/export.py)
-from detector_common import LABELS, build_model  # noqa: E402
+from detector_common import LABELS, load_trained  # noqa: E402
 
 NAME = 'synth-frcnn'
 
@@ -34,10 +34,7 @@ def main() -> int:
     ap.add_argument('--opset', type=int, default=vexport.DEFAULT_OPSET)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ck = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
-    model = build_model(**ck['settings'])
-    model.load_state_dict(ck['state_dict'])
-    model.eval()
+    model, ck = load_trained(args.checkpoint)
     info = ck.get('info', {})
     b = vexport.Built(arch=NAME, family='detection', model=model,
                       weights_name=f"trained-synth-seed-{info.get('seed', 0)}", preset={},

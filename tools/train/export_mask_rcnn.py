@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'export'))
 import export as vexport  # noqa: E402  (tools/export/export.py)
-from detector_common import LABELS, build_mask_model  # noqa: E402
+from detector_common import LABELS, build_mask_model, load_trained  # noqa: E402
 
 NAME = 'synth-maskrcnn'
 
@@ -35,10 +35,7 @@ def main() -> int:
     ap.add_argument('--opset', type=int, default=vexport.DEFAULT_OPSET)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ck = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
-    model = build_mask_model(**ck['settings'])
-    model.load_state_dict(ck['state_dict'])
-    model.eval()
+    model, ck = load_trained(args.checkpoint, build_mask_model)
     info = ck.get('info', {})
     s = ck['settings']
     b = vexport.Built(arch=NAME, family='detection', model=model,

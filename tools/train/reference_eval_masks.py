@@ -28,7 +28,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from detector_common import LABELS, build_mask_model, load_split, to_tensor  # noqa: E402
+from detector_common import LABELS, build_mask_model, load_split, load_trained, to_tensor  # noqa: E402
 from reference_eval_detector import coco_scores  # noqa: E402
 
 MASK_THRESHOLD = 0.5
@@ -43,10 +43,7 @@ def main() -> int:
     ap.add_argument('--out', help='write the metrics here (JSON)')
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ck = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
-    model = build_mask_model(**ck['settings'])
-    model.load_state_dict(ck['state_dict'])
-    model.eval()
+    model, ck = load_trained(args.checkpoint, build_mask_model)
     sess = None
     if args.onnx:
         import onnxruntime as ort
